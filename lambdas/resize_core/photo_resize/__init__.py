@@ -1,0 +1,30 @@
+"""The resize core of photo-pipeline: bytes in, variants out.
+
+Pure on purpose: no boto3, no environment variables, no network. The resize Lambda reaches it through
+the Pillow layer and the API container installs it from the same source.
+"""
+
+from photo_resize.core import resize_image
+from photo_resize.errors import ImageRejected, RejectReason
+from photo_resize.spec import (
+    FEED_VARIANTS,
+    FitMode,
+    OutputFormat,
+    RenderedVariant,
+    ResizeOptions,
+    ResizeResult,
+    VariantSpec,
+)
+
+__all__ = [
+    "FEED_VARIANTS",
+    "FitMode",
+    "ImageRejected",
+    "OutputFormat",
+    "RejectReason",
+    "RenderedVariant",
+    "ResizeOptions",
+    "ResizeResult",
+    "VariantSpec",
+    "resize_image",
+]

@@ -1,0 +1,280 @@
+"""Decode once, make every variant.
+
+The expensive part of resizing a camera photo is decoding 12–22 MP of JPEG. So the decoder is told
+(``draft``) the smallest size that still covers the largest variant and scales in the DCT domain by
+1/2, 1/4 or 1/8; every variant is then cut from the smallest image already made that is big enough.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import IO
+
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+
+from photo_resize.errors import ImageRejected, RejectReason
+from photo_resize.spec import (
+    FitMode,
+    OutputFormat,
+    RenderedVariant,
+    ResizeOptions,
+    ResizeResult,
+    VariantSpec,
+)
+
+_BASE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
+_HEIF_FORMAT = "HEIF"
+_SWAPS_AXES = {5, 6, 7, 8}  # EXIF orientations that rotate by 90°
+_SRGB = ImageCms.createProfile("sRGB")
+_RESAMPLE = Image.Resampling.LANCZOS
+# Pillow's box-reduces by an integer factor first when the ratio exceeds this: nearly as sharp, much faster.
+_REDUCING_GAP = 3.0
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One variant: output size, and the crop box in upright source pixels."""
+
+    spec: VariantSpec
+    size: tuple[int, int]
+    crop: tuple[float, float, float, float]
+
+    @property
+    def scale(self) -> float:
+        """Output pixels per upright source pixel (≤ 1: never upscale)."""
+        return self.size[0] / (self.crop[2] - self.crop[0])
+
+
+def resize_image(data: bytes, options: ResizeOptions) -> ResizeResult:
+    """Turn an uploaded original into the variants of ``options``, or raise ``ImageRejected``."""
+    with _open_allowed(data, options) as image:
+        source_format = str(image.format)
+        orientation = _orientation(image)
+        upright = _upright_size(image.size, orientation)
+        plans = [_plan(spec, upright) for spec in options.variants]
+        largest = max(plans, key=lambda p: p.scale)
+        _draft(image, largest, upright, orientation)
+        base = _decode(image)
+    base = ImageOps.exif_transpose(base) if orientation in range(2, 9) else base
+    base = _to_srgb(base)
+    # Plans are in upright source pixels; the draft made the base smaller by this much.
+    shrink = base.size[0] / upright[0]
+    return ResizeResult(
+        source_format=source_format,
+        width=upright[0],
+        height=upright[1],
+        variants=tuple(_render_all(base, plans, shrink, options)),
+    )
+
+
+@contextmanager
+def _open_allowed(data: bytes, options: ResizeOptions) -> Iterator[Image.Image]:
+    formats = [*_BASE_FORMATS, _HEIF_FORMAT] if options.allow_heic and _heif_available() else _BASE_FORMATS
+    stream = io.BytesIO(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(stream, formats=formats)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise ImageRejected(RejectReason.DECOMPRESSION_BOMB, str(exc)) from exc
+        except UnidentifiedImageError as exc:
+            raise ImageRejected(_classify_unopenable(stream), "format not in the allowlist") from exc
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise ImageRejected(RejectReason.CORRUPT, f"unreadable header: {exc}") from exc
+    with image:
+        width, height = image.size
+        if width * height > options.max_pixels:
+            raise ImageRejected(
+                RejectReason.TOO_MANY_PIXELS,
+                f"{width}x{height} is {width * height} pixels, the cap is {options.max_pixels}",
+            )
+        yield image
+
+
+def _classify_unopenable(stream: IO[bytes]) -> RejectReason:
+    """An image Pillow knows but we do not take (TIFF, BMP…) is unsupported; anything else is not an image."""
+    stream.seek(0)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(stream):
+                return RejectReason.UNSUPPORTED_FORMAT
+    except Exception:
+        return RejectReason.NOT_AN_IMAGE
+
+
+_heif_registered: bool | None = None
+
+
+def _heif_available() -> bool:
+    """pillow-heif is optional at run time: a layer built without it still serves every other format."""
+    global _heif_registered
+    if _heif_registered is None:
+        try:
+            import pillow_heif
+
+            pillow_heif.register_heif_opener()
+            _heif_registered = True
+        except ImportError:
+            _heif_registered = False
+    return _heif_registered
+
+
+def _orientation(image: Image.Image) -> int:
+    try:
+        value = image.getexif().get(0x0112, 1)
+    except Exception:  # a broken EXIF block must not cost the photo
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
+    return (size[1], size[0]) if orientation in _SWAPS_AXES else size
+
+
+def _plan(spec: VariantSpec, upright: tuple[int, int]) -> _Plan:
+    width, height = upright
+    if spec.mode is FitMode.FIT:
+        box_h = spec.height if spec.height is not None else height
+        scale = min(spec.width / width, box_h / height, 1.0)
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        return _Plan(spec, size, (0.0, 0.0, float(width), float(height)))
+    assert spec.height is not None  # VariantSpec guarantees it for COVER
+    target_ratio = spec.width / spec.height
+    crop_w = min(float(width), height * target_ratio)
+    crop_h = min(float(height), width / target_ratio)
+    left, top = (width - crop_w) / 2, (height - crop_h) / 2
+    # Never upscale: a source smaller than the box gives a smaller thumbnail of the same shape.
+    scale = min(spec.width / crop_w, 1.0)
+    size = (max(1, round(crop_w * scale)), max(1, round(crop_h * scale)))
+    return _Plan(spec, size, (left, top, left + crop_w, top + crop_h))
+
+
+def _draft(image: Image.Image, largest: _Plan, upright: tuple[int, int], orientation: int) -> None:
+    """Ask a JPEG decoder for the smallest DCT scale that still covers the largest variant."""
+    if image.format != "JPEG":
+        return
+    scale = largest.scale
+    need = (max(1, int(upright[0] * scale) + 1), max(1, int(upright[1] * scale) + 1))
+    if orientation in _SWAPS_AXES:
+        need = (need[1], need[0])
+    image.draft(None, need)
+
+
+def _decode(image: Image.Image) -> Image.Image:
+    try:
+        image.load()
+        if getattr(image, "is_animated", False):
+            image.seek(0)  # animated GIF/WebP: the feed shows the first frame
+        return _normalise_mode(image)
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        text = str(exc).lower()
+        truncated = "truncated" in text or "end of file" in text or "premature" in text
+        reason = RejectReason.TRUNCATED if truncated else RejectReason.CORRUPT
+        raise ImageRejected(reason, str(exc)) from exc
+    except Image.DecompressionBombError as exc:
+        raise ImageRejected(RejectReason.DECOMPRESSION_BOMB, str(exc)) from exc
+
+
+def _normalise_mode(image: Image.Image) -> Image.Image:
+    """Every input becomes L, RGB or RGBA; the ICC profile rides along for the sRGB step."""
+    icc = image.info.get("icc_profile")
+    mode = image.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        out = image.convert("I").point(lambda v: v * (1 / 256)).convert("L")
+    elif mode == "P" or mode == "PA":
+        out = image.convert("RGBA" if image.has_transparency_data else "RGB")
+    elif mode == "LA" or mode == "La":
+        out = image.convert("RGBA")
+    elif mode == "1":
+        out = image.convert("L")
+    elif mode in ("L", "RGB", "RGBA", "CMYK"):
+        out = image if mode != "RGBA" or _has_real_alpha(image) else image.convert("RGB")
+    else:
+        out = image.convert("RGB")
+    if out is image:
+        out = image.copy()
+    out.info = {"icc_profile": icc} if icc else {}
+    return out
+
+
+def _has_real_alpha(image: Image.Image) -> bool:
+    low, _ = image.getchannel("A").getextrema()  # type: ignore[misc]
+    return bool(low < 255)
+
+
+def _to_srgb(image: Image.Image) -> Image.Image:
+    """Convert to sRGB when an embedded profile says the pixels are in another space."""
+    icc = image.info.get("icc_profile")
+    target_mode = "RGBA" if image.mode == "RGBA" else ("L" if image.mode == "L" else "RGB")
+    if icc:
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            if not _is_srgb(source) and image.mode in ("RGB", "RGBA", "CMYK"):
+                converted = ImageCms.profileToProfile(image, source, _SRGB, outputMode=target_mode)
+                if converted is not None:
+                    image = converted
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            pass  # a broken profile: the pixels are still the best guess we have
+    if image.mode == "CMYK":
+        image = image.convert("RGB")
+    image.info = {}
+    return image
+
+
+def _is_srgb(profile: ImageCms.ImageCmsProfile) -> bool:
+    description = (ImageCms.getProfileDescription(profile) or "").lower()
+    return "srgb" in description or "iec61966" in description.replace("-", "").replace(" ", "")
+
+
+def _render_all(
+    base: Image.Image, plans: list[_Plan], shrink: float, options: ResizeOptions
+) -> Iterator[RenderedVariant]:
+    """Largest first, each from the smallest already-made full frame that covers it."""
+    # Full upright frames made so far, with their scale against the upright source.
+    frames: list[tuple[Image.Image, float]] = [(base, shrink)]
+    rendered: dict[str, RenderedVariant] = {}
+    for plan in sorted(plans, key=lambda p: p.scale, reverse=True):
+        sufficient = [f for f in frames if f[1] >= plan.scale * (1 - 1e-6)] or frames[:1]
+        source, factor = min(sufficient, key=lambda f: f[1])
+        image = _resize(source, factor, plan)
+        if plan.spec.mode is FitMode.FIT:
+            frames.append((image, plan.scale))
+        rendered[plan.spec.name] = _encode(image, plan.spec, options)
+    for spec in options.variants:
+        yield rendered[spec.name]
+
+
+def _resize(source: Image.Image, factor: float, plan: _Plan) -> Image.Image:
+    left, top, right, bottom = (c * factor for c in plan.crop)
+    box = (left, top, min(right, float(source.size[0])), min(bottom, float(source.size[1])))
+    if plan.size == source.size and box == (0.0, 0.0, float(source.size[0]), float(source.size[1])):
+        return source
+    return source.resize(plan.size, _RESAMPLE, box=box, reducing_gap=_REDUCING_GAP)
+
+
+def _encode(image: Image.Image, spec: VariantSpec, options: ResizeOptions) -> RenderedVariant:
+    if spec.format is OutputFormat.JPEG and image.mode == "RGBA":
+        flat = Image.new("RGB", image.size, options.background_rgb)
+        flat.paste(image, mask=image.getchannel("A"))
+        image = flat
+    elif spec.format is OutputFormat.WEBP and image.mode == "L":
+        image = image.convert("RGB")
+    image.info = {}  # no EXIF, GPS, XMP, ICC or comment ever leaves the pipeline
+    buffer = io.BytesIO()
+    encode_variant(image, spec, buffer)
+    return RenderedVariant(
+        name=spec.name, width=image.size[0], height=image.size[1], format=spec.format, data=buffer.getvalue()
+    )
+
+
+def encode_variant(image: Image.Image, spec: VariantSpec, out: IO[bytes]) -> None:
+    """The one encoder setting for every variant (the benchmark's floor uses it too)."""
+    if spec.format is OutputFormat.JPEG:
+        image.save(out, "JPEG", quality=spec.quality, optimize=False, progressive=False, exif=b"")
+    else:
+        image.save(out, "WEBP", quality=spec.quality, method=4, exif=b"", xmp=b"")

@@ -1,0 +1,22 @@
+"""Why an image is refused. Every reason is permanent: retrying the same bytes cannot succeed."""
+
+from enum import StrEnum
+
+
+class RejectReason(StrEnum):
+    NOT_AN_IMAGE = "not_an_image"
+    UNSUPPORTED_FORMAT = "unsupported_format"
+    TOO_MANY_PIXELS = "too_many_pixels"
+    DECOMPRESSION_BOMB = "decompression_bomb"
+    TRUNCATED = "truncated"
+    CORRUPT = "corrupt"
+    TOO_MANY_BYTES = "too_many_bytes"
+
+
+class ImageRejected(Exception):
+    """The input cannot become variants; ``reason`` is the machine-readable code recorded for it."""
+
+    def __init__(self, reason: RejectReason, detail: str) -> None:
+        super().__init__(f"{reason.value}: {detail}")
+        self.reason = reason
+        self.detail = detail

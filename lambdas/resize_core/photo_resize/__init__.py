@@ -6,15 +6,8 @@ the Pillow layer and the API container installs it from the same source.
 
 from photo_resize.core import resize_image
 from photo_resize.errors import ImageRejected, RejectReason
-from photo_resize.spec import (
-    FEED_VARIANTS,
-    FitMode,
-    OutputFormat,
-    RenderedVariant,
-    ResizeOptions,
-    ResizeResult,
-    VariantSpec,
-)
+from photo_contract.variants import FEED_VARIANTS, FitMode, OutputFormat, VariantSpec
+from photo_resize.spec import RenderedVariant, ResizeOptions, ResizeResult
 
 __all__ = [
     "FEED_VARIANTS",

@@ -16,15 +16,9 @@ from typing import IO
 
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
+from photo_contract.variants import FitMode, OutputFormat, VariantSpec
 from photo_resize.errors import ImageRejected, RejectReason
-from photo_resize.spec import (
-    FitMode,
-    OutputFormat,
-    RenderedVariant,
-    ResizeOptions,
-    ResizeResult,
-    VariantSpec,
-)
+from photo_resize.spec import RenderedVariant, ResizeOptions, ResizeResult
 
 _BASE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 _HEIF_FORMAT = "HEIF"

@@ -1,0 +1,28 @@
+#!/usr/bin/env python3
+"""The CDK app: the only place that reads which environment to build (``-c env=dev|staging|prod``)."""
+
+import sys
+from pathlib import Path
+
+import aws_cdk as cdk
+
+from photo_pipeline_cdk.config import environment_config
+from photo_pipeline_cdk.nag import add_nag_checks
+from photo_pipeline_cdk.resize import DEFAULT_ASSET_CACHE
+from photo_pipeline_cdk.stacks import build_photo_pipeline
+
+
+def main() -> None:
+    app = cdk.App()
+    try:
+        config = environment_config(app.node.try_get_context("env"))
+    except ValueError as exc:
+        sys.exit(f"photo-pipeline: {exc}")
+    cache = app.node.try_get_context("asset_cache_dir")
+    build_photo_pipeline(app, config, asset_cache_dir=Path(cache) if cache else DEFAULT_ASSET_CACHE)
+    add_nag_checks(app)
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

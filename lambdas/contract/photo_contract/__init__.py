@@ -1,0 +1,27 @@
+"""What the upload API and the resize worker agree on. Standard library only, so both can ship it."""
+
+from photo_contract.keys import (
+    CONTENT_TYPE_EXTENSIONS,
+    DERIVED_PREFIX,
+    UPLOADS_PREFIX,
+    ImageKeys,
+    derived_keys,
+    is_valid_image_id,
+    is_valid_owner,
+    new_image_id,
+)
+from photo_contract.records import Manifest, Rejection, VariantRecord
+
+__all__ = [
+    "CONTENT_TYPE_EXTENSIONS",
+    "DERIVED_PREFIX",
+    "UPLOADS_PREFIX",
+    "ImageKeys",
+    "derived_keys",
+    "Manifest",
+    "Rejection",
+    "VariantRecord",
+    "is_valid_image_id",
+    "is_valid_owner",
+    "new_image_id",
+]

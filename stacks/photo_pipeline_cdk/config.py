@@ -1,0 +1,101 @@
+"""Per-environment settings. Frozen and keyword-only; ``app.py`` alone picks one with ``-c env=NAME``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from photo_contract.variants import FEED_VARIANTS, VariantSpec
+
+
+class Architecture(StrEnum):
+    ARM_64 = "arm64"
+    X86_64 = "x86_64"
+
+    @property
+    def pip_platforms(self) -> tuple[str, ...]:
+        """Wheel tags for ``pip --platform``; Pillow 13 ships only manylinux_2_28, others still 2014."""
+        machine = "aarch64" if self is Architecture.ARM_64 else "x86_64"
+        return (f"manylinux_2_28_{machine}", f"manylinux2014_{machine}")
+
+    @property
+    def docker_platform(self) -> str:
+        return "linux/arm64" if self is Architecture.ARM_64 else "linux/amd64"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResizeConfig:
+    architecture: Architecture = Architecture.ARM_64
+    python_version: str = "3.13"
+    memory_mib: int = 1024
+    timeout_seconds: int = 30
+    reserved_concurrency: int = 10
+    max_receive_count: int = 5
+    batch_size: int = 10
+    max_source_bytes: int = 25 * 1024 * 1024
+    max_pixels: int = 50_000_000
+    variants: tuple[VariantSpec, ...] = FEED_VARIANTS
+
+    def __post_init__(self) -> None:
+        if not 128 <= self.memory_mib <= 10240:
+            raise ValueError(f"memory_mib must be 128..10240, got {self.memory_mib}")
+        if not 1 <= self.timeout_seconds <= 900:
+            raise ValueError(f"timeout_seconds must be 1..900, got {self.timeout_seconds}")
+        if self.max_receive_count < 5:
+            raise ValueError(f"max_receive_count must be at least 5, got {self.max_receive_count}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnvironmentConfig:
+    name: str
+    account: str | None = None
+    region: str | None = None
+    # Browser uploads POST straight to the uploads bucket from these origins.
+    cors_allowed_origins: tuple[str, ...] = ()
+    retain_data: bool = False  # prod keeps buckets when a stack is deleted
+    log_retention_days: int = 30
+    abandoned_upload_days: int = 1
+    resize: ResizeConfig = field(default_factory=ResizeConfig)
+
+    def __post_init__(self) -> None:
+        if not self.name.isalnum() or not self.name.islower():
+            raise ValueError(f"environment name must be lowercase alphanumeric, got {self.name!r}")
+
+    @property
+    def stack_prefix(self) -> str:
+        return f"photo-pipeline-{self.name}"
+
+
+ENVIRONMENTS: dict[str, EnvironmentConfig] = {
+    "dev": EnvironmentConfig(
+        name="dev",
+        cors_allowed_origins=("http://localhost:8000", "http://127.0.0.1:8000"),
+        log_retention_days=7,
+        resize=ResizeConfig(reserved_concurrency=5),
+    ),
+    "staging": EnvironmentConfig(
+        name="staging",
+        cors_allowed_origins=("https://staging.photo-pipeline.example",),
+        log_retention_days=30,
+        resize=ResizeConfig(reserved_concurrency=10),
+    ),
+    "prod": EnvironmentConfig(
+        name="prod",
+        cors_allowed_origins=("https://app.photo-pipeline.example",),
+        retain_data=True,
+        log_retention_days=365,
+        resize=ResizeConfig(memory_mib=1536, reserved_concurrency=50),
+    ),
+}
+
+
+def environment_config(name: str | None) -> EnvironmentConfig:
+    """The named environment, or a ValueError that lists the known names."""
+    if name is None:
+        raise ValueError(f"choose an environment with -c env=NAME, one of: {', '.join(ENVIRONMENTS)}")
+    try:
+        return ENVIRONMENTS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown environment {name!r}; expected one of: {', '.join(ENVIRONMENTS)}"
+        ) from None

@@ -1,0 +1,162 @@
+"""Deployable units. Construct IDs never carry the environment: it lives in the stack names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from photo_pipeline_cdk.config import EnvironmentConfig
+from photo_pipeline_cdk.nag import acknowledge
+from photo_pipeline_cdk.resize import DEFAULT_ASSET_CACHE, ResizePipeline
+from photo_pipeline_cdk.storage import PhotoBuckets
+from photo_pipeline_cdk.upload_events import UploadEvents
+
+
+# CDK's singleton Lambda that applies bucket notifications (fixed ID in aws-cdk-lib).
+_NOTIFICATIONS_HANDLER = "BucketNotificationsHandler050a0587b7544547bf325f094a3db834"
+
+
+class StorageStack(cdk.Stack):
+    """Stateful: the buckets and the upload-event queues (a backlog and its dead letters are data too).
+
+    The bucket notification must live beside the bucket; the consumer in another stack only reads the
+    queue, so dependencies point one way.
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.buckets = PhotoBuckets(
+            self,
+            "Buckets",
+            cors_allowed_origins=config.cors_allowed_origins,
+            retain=config.retain_data,
+            abandoned_upload_days=config.abandoned_upload_days,
+        )
+        self.events = UploadEvents(
+            self,
+            "UploadEvents",
+            uploads_bucket=self.buckets.uploads_bucket,
+            visibility_timeout_seconds=6 * config.resize.timeout_seconds,
+            max_receive_count=config.resize.max_receive_count,
+        )
+        handler = self.node.try_find_child(_NOTIFICATIONS_HANDLER)
+        if handler is not None:
+            acknowledge(
+                handler,
+                **{
+                    "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                    "AWSLambdaBasicExecutionRole]": "CDK's own bucket-notification handler; logs only.",
+                    "AwsSolutions-IAM5[Resource::*]": "CDK's bucket-notification handler: PutBucketNotification.",
+                },
+            )
+        # Named exports: the stateless stacks import these by name, so the contract between stacks is
+        # explicit and stable (CDK's generated export names change with construct paths).
+        for name, value in {
+            "UploadsBucketName": self.buckets.uploads_bucket.bucket_name,
+            "MediaBucketName": self.buckets.media_bucket.bucket_name,
+            "UploadEventsQueueArn": self.events.queue.queue_arn,
+            "UploadEventsDeadLetterQueueArn": self.events.dead_letter_queue.queue_arn,
+        }.items():
+            cdk.CfnOutput(self, name, value=value, export_name=self.export_name_of(name))
+
+    def export_name_of(self, name: str) -> str:
+        return f"{self.stack_name}-{name}"
+
+    def import_value(self, name: str) -> str:
+        return cdk.Fn.import_value(self.export_name_of(name))
+
+
+class ResizeStack(cdk.Stack):
+    """Stateless: the resize function and its alarms. Safe to destroy and redeploy."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        storage: StorageStack,
+        asset_cache_dir: Path = DEFAULT_ASSET_CACHE,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        resize = config.resize
+        self.add_stack_dependency(storage)
+        self.pipeline = ResizePipeline(
+            self,
+            "ResizePipeline",
+            uploads_bucket=s3.Bucket.from_bucket_name(
+                self, "UploadsBucket", storage.import_value("UploadsBucketName")
+            ),
+            media_bucket=s3.Bucket.from_bucket_name(
+                self, "MediaBucket", storage.import_value("MediaBucketName")
+            ),
+            queue=sqs.Queue.from_queue_arn(
+                self, "UploadEventsQueue", storage.import_value("UploadEventsQueueArn")
+            ),
+            dead_letter_queue=sqs.Queue.from_queue_arn(
+                self, "UploadEventsDeadLetterQueue", storage.import_value("UploadEventsDeadLetterQueueArn")
+            ),
+            architecture=resize.architecture,
+            python_version=resize.python_version,
+            memory_mib=resize.memory_mib,
+            timeout_seconds=resize.timeout_seconds,
+            reserved_concurrency=resize.reserved_concurrency,
+            batch_size=resize.batch_size,
+            max_source_bytes=resize.max_source_bytes,
+            max_pixels=resize.max_pixels,
+            variants=resize.variants,
+            log_retention=_retention(config.log_retention_days),
+            asset_cache_dir=asset_cache_dir,
+        )
+
+
+_RETENTION = {
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    90: logs.RetentionDays.THREE_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+}
+
+
+def _retention(days: int) -> logs.RetentionDays:
+    try:
+        return _RETENTION[days]
+    except KeyError:
+        raise ValueError(f"log_retention_days must be one of {sorted(_RETENTION)}, got {days}") from None
+
+
+def build_photo_pipeline(
+    app: cdk.App, config: EnvironmentConfig, *, asset_cache_dir: Path = DEFAULT_ASSET_CACHE
+) -> list[cdk.Stack]:
+    env = cdk.Environment(account=config.account, region=config.region) if config.region else None
+    storage = StorageStack(
+        app,
+        "Storage",
+        config=config,
+        env=env,
+        stack_name=f"{config.stack_prefix}-storage",
+        description=f"photo-pipeline {config.name}: buckets and upload-event queues (stateful)",
+    )
+    resize = ResizeStack(
+        app,
+        "Resize",
+        config=config,
+        storage=storage,
+        env=env,
+        asset_cache_dir=asset_cache_dir,
+        stack_name=f"{config.stack_prefix}-resize",
+        description=f"photo-pipeline {config.name}: resize function (stateless)",
+    )
+    for stack in (storage, resize):
+        cdk.Tags.of(stack).add("photo-pipeline:environment", config.name)
+    return [storage, resize]

@@ -1,0 +1,81 @@
+"""S3 upload events, buffered: bucket notification → encrypted queue → dead-letter queue + alarm."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_notifications as s3n
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+from photo_contract import UPLOADS_PREFIX
+
+from photo_pipeline_cdk.nag import acknowledge
+
+MIN_MAX_RECEIVE_COUNT = 5
+
+
+class UploadEvents(Construct):
+    """A new SQS-encrypted, TLS-only queue fed by ``ObjectCreated`` events under ``uploads/`` only,
+    with a dead-letter queue after ``max_receive_count`` receives and an alarm when the DLQ holds
+    anything.
+
+    :param visibility_timeout_seconds: at least 6x the consumer's timeout (AWS's guidance for Lambda).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        uploads_bucket: s3.IBucket,
+        visibility_timeout_seconds: int,
+        max_receive_count: int = MIN_MAX_RECEIVE_COUNT,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if max_receive_count < MIN_MAX_RECEIVE_COUNT:
+            raise ValueError(
+                f"max_receive_count must be at least {MIN_MAX_RECEIVE_COUNT}, got {max_receive_count}"
+            )
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetters",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge(
+            self.dead_letter_queue,
+            **{
+                "AwsSolutions-SQS3": "This queue is the dead-letter queue.",
+                "Serverless-SQSRedrivePolicy": "This queue is the dead-letter queue.",
+            },
+        )
+        self.queue = sqs.Queue(
+            self,
+            "Queue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            visibility_timeout=Duration.seconds(visibility_timeout_seconds),
+            retention_period=Duration.days(4),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                max_receive_count=max_receive_count, queue=self.dead_letter_queue
+            ),
+        )
+        uploads_bucket.add_event_notification(
+            s3.EventType.OBJECT_CREATED,
+            s3n.SqsDestination(self.queue),
+            s3.NotificationKeyFilter(prefix=UPLOADS_PREFIX),
+        )
+        self.dead_letter_alarm = cloudwatch.Alarm(
+            self,
+            "DeadLettersAlarm",
+            alarm_description="Upload events failed every retry and wait in the dead-letter queue.",
+            metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(1), statistic="Maximum"
+            ),
+            threshold=0,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
 
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, UnidentifiedImageError
 
 from photo_contract.variants import FitMode, OutputFormat, VariantSpec
 from photo_resize.errors import ImageRejected, RejectReason
@@ -23,6 +23,16 @@ from photo_resize.spec import RenderedVariant, ResizeOptions, ResizeResult
 _BASE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 _HEIF_FORMAT = "HEIF"
 _SWAPS_AXES = {5, 6, 7, 8}  # EXIF orientations that rotate by 90°
+# What ImageOps.exif_transpose does, applied to the draft-decoded image from the tag read up front.
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 _SRGB = ImageCms.createProfile("sRGB")
 _RESAMPLE = Image.Resampling.LANCZOS
 # Pillow's box-reduces by an integer factor first when the ratio exceeds this: nearly as sharp, much faster.
@@ -53,7 +63,8 @@ def resize_image(data: bytes, options: ResizeOptions) -> ResizeResult:
         largest = max(plans, key=lambda p: p.scale)
         _draft(image, largest, upright, orientation)
         base = _decode(image)
-    base = ImageOps.exif_transpose(base) if orientation in range(2, 9) else base
+    if orientation in _TRANSPOSE:
+        base = base.transpose(_TRANSPOSE[orientation])
     base = _to_srgb(base)
     # Plans are in upright source pixels; the draft made the base smaller by this much.
     shrink = base.size[0] / upright[0]

@@ -43,9 +43,12 @@ def process_object(s3: S3Client, settings: WorkerSettings, *, bucket: str, key: 
     try:
         head = s3.head_object(Bucket=bucket, Key=key)
     except ClientError as exc:
-        if _status(exc) == 404:
-            return Outcome(Status.IGNORED, key, "object no longer exists")
-        raise
+        if _status(exc) != 404:
+            raise
+        # HEAD cannot say whether the key or the bucket is missing; a missing bucket is an outage
+        # (head_bucket raises and the message is retried), a missing key was deleted: nothing to do.
+        s3.head_bucket(Bucket=bucket)
+        return Outcome(Status.IGNORED, key, "object no longer exists")
     etag = head["ETag"].strip('"')
     if _finished_for(s3, settings.media_bucket, keys, etag):
         return Outcome(Status.ALREADY_DONE, key)

@@ -1,0 +1,188 @@
+"""Fine-grained intent of the synthesized templates (dev unless the environment matters)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+Templates = dict[str, dict[str, dict[str, Any]]]
+
+
+@pytest.fixture(scope="module")
+def storage(templates: Templates) -> Template:
+    return Template.from_json(templates["dev"]["Storage"])
+
+
+@pytest.fixture(scope="module")
+def resize(templates: Templates) -> Template:
+    return Template.from_json(templates["dev"]["Resize"])
+
+
+def _resources(template: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [r for r in template["Resources"].values() if r["Type"] == kind]
+
+
+def test_every_bucket_is_encrypted_private_and_tls_only(storage: Template, templates: Templates) -> None:
+    buckets = _resources(templates["dev"]["Storage"], "AWS::S3::Bucket")
+    assert len(buckets) == 3
+    for bucket in buckets:
+        props = bucket["Properties"]
+        rule = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+        assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+        assert props["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        }
+    policies = _resources(templates["dev"]["Storage"], "AWS::S3::BucketPolicy")
+    tls_denials = [
+        s
+        for p in policies
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Deny" and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+    ]
+    assert len(tls_denials) == 3
+
+
+def test_uploads_bucket_is_versioned_with_cors_and_abandoned_upload_rule(storage: Template) -> None:
+    storage.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "VersioningConfiguration": {"Status": "Enabled"},
+            "CorsConfiguration": {
+                "CorsRules": [
+                    Match.object_like(
+                        {"AllowedMethods": ["POST"], "AllowedOrigins": ["http://localhost:8000", "http://127.0.0.1:8000"]}
+                    )
+                ]
+            },
+            "LifecycleConfiguration": {
+                "Rules": [
+                    Match.object_like(
+                        {"AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}, "Status": "Enabled"}
+                    )
+                ]
+            },
+        },
+    )
+
+
+def test_notification_sends_only_uploads_prefix_object_created_to_the_queue(storage: Template) -> None:
+    storage.has_resource_properties(
+        "Custom::S3BucketNotifications",
+        {
+            "NotificationConfiguration": {
+                "QueueConfigurations": [
+                    {
+                        "Events": ["s3:ObjectCreated:*"],
+                        "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "uploads/"}]}},
+                        "QueueArn": Match.any_value(),
+                    }
+                ]
+            }
+        },
+    )
+
+
+def test_queues_are_encrypted_with_a_dlq_after_five_receives(templates: Templates) -> None:
+    queues = _resources(templates["dev"]["Storage"], "AWS::SQS::Queue")
+    assert len(queues) == 2
+    assert all(q["Properties"]["SqsManagedSseEnabled"] is True for q in queues)
+    (main,) = [q for q in queues if "RedrivePolicy" in q["Properties"]]
+    assert main["Properties"]["RedrivePolicy"]["maxReceiveCount"] >= 5
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_visibility_timeout_is_at_least_six_function_timeouts(templates: Templates, env: str) -> None:
+    (main,) = [q for q in _resources(templates[env]["Storage"], "AWS::SQS::Queue") if "RedrivePolicy" in q["Properties"]]
+    (function,) = [
+        f for f in _resources(templates[env]["Resize"], "AWS::Lambda::Function") if "Layers" in f["Properties"]
+    ]
+    assert main["Properties"]["VisibilityTimeout"] >= 6 * function["Properties"]["Timeout"]
+
+
+def test_resize_function_settings(resize: Template) -> None:
+    resize.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Runtime": "python3.13",
+            "Architectures": ["arm64"],
+            "Handler": "resize_worker.handler.lambda_handler",
+            "ReservedConcurrentExecutions": 5,
+            "RecursiveLoop": "Terminate",
+            "TracingConfig": {"Mode": "Active"},
+            "Layers": [Match.any_value()],
+            "Environment": {"Variables": Match.object_like({"MAX_PIXELS": "50000000", "VARIANTS": Match.any_value()})},
+        },
+    )
+    resize.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 7})
+    resize.has_resource_properties(
+        "AWS::Lambda::LayerVersion", {"CompatibleArchitectures": ["arm64"], "CompatibleRuntimes": ["python3.13"]}
+    )
+    resize.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {"FunctionResponseTypes": ["ReportBatchItemFailures"], "BatchSize": 10, "ScalingConfig": {"MaximumConcurrency": 5}},
+    )
+
+
+def test_resize_role_reads_uploads_and_writes_media_only(templates: Templates) -> None:
+    (policy,) = _resources(templates["dev"]["Resize"], "AWS::IAM::Policy")
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    s3_statements = [s for s in statements if any(a.startswith("s3:") for a in _list(s["Action"]))]
+    actions = {a for s in s3_statements for a in _list(s["Action"])}
+    assert not any(a.startswith("s3:Delete") or a == "s3:*" for a in actions)
+    for statement in s3_statements:
+        resources = json.dumps(statement["Resource"])
+        writes = {a for a in _list(statement["Action"]) if a.startswith(("s3:Put", "s3:Abort"))}
+        if writes:
+            # Writes reach only the media bucket's images/ prefix: never the originals.
+            assert "MediaBucketName" in resources and "UploadsBucketName" not in resources
+            assert "/images/*" in resources
+        if "UploadsBucketName" in resources:
+            assert "/uploads/*" in resources
+            assert all(a.startswith(("s3:Get", "s3:List")) for a in _list(statement["Action"]))
+    sqs_actions = {a for s in statements for a in _list(s["Action"]) if a.startswith("sqs:")}
+    assert sqs_actions == {
+        "sqs:ReceiveMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueUrl",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+    }
+
+
+def _list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
+
+
+def test_alarms_watch_dead_letters_errors_and_throttles(storage: Template, resize: Template) -> None:
+    storage.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Threshold": 0,
+            "ComparisonOperator": "GreaterThanThreshold",
+        },
+    )
+    for metric in ("Errors", "Throttles"):
+        resize.has_resource_properties(
+            "AWS::CloudWatch::Alarm",
+            {"MetricName": metric, "Namespace": "AWS/Lambda", "Threshold": 0, "ComparisonOperator": "GreaterThanThreshold"},
+        )
+
+
+def test_prod_retains_data_and_dev_does_not(templates: Templates) -> None:
+    for env, policy in (("prod", "Retain"), ("dev", "Delete")):
+        buckets = _resources(templates[env]["Storage"], "AWS::S3::Bucket")
+        assert {b["DeletionPolicy"] for b in buckets} == {policy}
+
+
+def test_construct_ids_do_not_carry_the_environment(templates: Templates) -> None:
+    # Same logical IDs in every environment: moving config between environments never replaces resources.
+    for stack in ("Storage", "Resize"):
+        ids = [set(templates[env][stack]["Resources"]) for env in ("dev", "staging", "prod")]
+        assert ids[0] == ids[1] == ids[2]

@@ -1,0 +1,98 @@
+"""Lambda assets built by pip on this machine, for the function's architecture."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+from photo_pipeline_cdk.bundling import PythonAssetSpec, build_python_asset
+from photo_pipeline_cdk.config import Architecture
+from photo_pipeline_cdk.sources import runtime_sources
+
+from tests.conftest import REPO
+
+SRC = runtime_sources()
+
+
+def _layer(architecture: Architecture, python: str = "3.13") -> PythonAssetSpec:
+    return PythonAssetSpec(
+        projects=(SRC.resize_core, SRC.contract),
+        constraints=SRC.constraints,
+        architecture=architecture,
+        python_version=python,
+        subdir="python",
+    )
+
+
+def test_arm64_and_x86_64_never_share_a_hash() -> None:
+    assert _layer(Architecture.ARM_64).cache_key() != _layer(Architecture.X86_64).cache_key()
+    assert _layer(Architecture.ARM_64, "3.12").cache_key() != _layer(Architecture.ARM_64).cache_key()
+
+
+def test_source_edit_changes_the_hash_but_pycache_does_not(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    shutil.copytree(SRC.contract, project, ignore=shutil.ignore_patterns("__pycache__"))
+    spec = PythonAssetSpec(projects=(project,), constraints=SRC.constraints, architecture=Architecture.ARM_64,
+                           python_version="3.13")
+    before = spec.cache_key()
+    (project / "photo_contract" / "__pycache__").mkdir()
+    (project / "photo_contract" / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"junk")
+    assert spec.cache_key() == before
+    (project / "photo_contract" / "keys.py").write_text("# edited\n", encoding="utf-8")
+    assert spec.cache_key() != before
+
+
+def _python(version: str) -> Path:
+    candidates = sorted(Path.home().glob(f".pyenv/versions/{version}.*/bin/python{version}"))
+    found = shutil.which(f"python{version}")
+    if found and "/shims/" not in found:  # a pyenv shim may exist without that version selected
+        candidates.insert(0, Path(found))
+    if not candidates:
+        pytest.skip(f"python{version} is not installed (pyenv install {version}) — cannot run the layer on it")
+    return candidates[-1]
+
+
+def test_x86_64_layer_imports_and_resizes_on_the_lambda_python(tmp_path: Path, corpus: Path) -> None:
+    layer = tmp_path / "layer"
+    build_python_asset(_layer(Architecture.X86_64), layer)
+    assert not list(layer.rglob("__pycache__"))
+    photo = corpus / "camera" / "canon-eos-1000d_10mp_orient6.jpg"
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.path[:] = [p for p in sys.path if "site-packages" not in p] + [{str(layer / "python")!r}]
+        from photo_resize import resize_image, ResizeOptions
+        import PIL, photo_resize
+        assert PIL.__file__.startswith({str(layer)!r}), PIL.__file__
+        result = resize_image(open({str(photo)!r}, "rb").read(), ResizeOptions())
+        print(sys.version_info[:2], [(v.name, v.width, v.height) for v in result.variants])
+        """
+    )
+    # -I: isolated (no user site, no PYTHONPATH); -S: no site-packages. Only the layer, as /opt/python.
+    result = subprocess.run([str(_python("3.13")), "-I", "-S", "-c", script], capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    assert "(3, 13)" in result.stdout
+    assert "('w1080', 1080, 1620)" in result.stdout  # portrait: the EXIF rotation was applied
+
+
+def test_function_asset_leaves_out_what_the_layer_and_runtime_provide(tmp_path: Path) -> None:
+    spec = PythonAssetSpec(
+        projects=(SRC.resize_worker,),
+        constraints=SRC.constraints,
+        architecture=Architecture.ARM_64,
+        python_version="3.13",
+        provided=frozenset({"boto3", "botocore", "s3transfer", "photo-pipeline-resize-core", "photo-pipeline-contract"}),
+    )
+    out = tmp_path / "fn"
+    build_python_asset(spec, out)
+    names = {p.name for p in out.iterdir()}
+    assert {"resize_worker", "aws_lambda_powertools"} <= names
+    assert not names & {"PIL", "photo_resize", "photo_contract", "boto3", "botocore"}
+
+
+def test_repository_sources_are_found() -> None:
+    assert SRC.root == REPO

@@ -1,0 +1,147 @@
+"""Resize core vs the floor vs the tutorial way, side by side in one process, on the camera photos.
+
+- floor:    what no resizer can avoid: the DCT-scaled decode the core asks for, plus encoding the three
+            outputs (their pixels prepared beforehand, so no resize is timed);
+- core:     photo_resize.resize_image (one draft decode, each variant from the smallest intermediate);
+- tutorial: full decode, exif_transpose, LANCZOS resize of the full image for every variant.
+
+Methods run round-robin, photo by photo, and each cell is the median of the rounds, so a noisy
+neighbour slows all three alike. Peak RSS is measured in a fresh subprocess per method on the 22 MP photo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PIL import Image, ImageOps
+from photo_resize import FEED_VARIANTS, FitMode, ResizeOptions, VariantSpec, resize_image
+from photo_resize.core import encode_variant
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+OPTIONS = ResizeOptions(variants=FEED_VARIANTS)
+BIG = "canon-eos-5d-mk3_22mp.jpg"
+
+
+def core(data: bytes) -> None:
+    resize_image(data, OPTIONS)
+
+
+def tutorial(data: bytes) -> None:
+    image = ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
+    assert image is not None
+    image = image.convert("RGB")
+    for spec in FEED_VARIANTS:
+        if spec.mode is FitMode.COVER:
+            assert spec.height is not None
+            out = ImageOps.fit(image, (spec.width, spec.height), Image.Resampling.LANCZOS)
+        else:
+            scale = min(1.0, spec.width / image.width)
+            out = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
+        out.save(io.BytesIO(), "JPEG", quality=spec.quality)
+
+
+def make_floor(data: bytes) -> Callable[[bytes], None]:
+    """Decode at the scale the core picks, then encode outputs whose pixels were made beforehand."""
+    result = resize_image(data, OPTIONS)
+    outputs = [(Image.open(io.BytesIO(v.data)).convert("RGB"), spec) for v, spec in zip(result.variants, FEED_VARIANTS, strict=True)]
+    for image, _ in outputs:
+        image.load()
+    with Image.open(io.BytesIO(data)) as probe:
+        exif = probe.getexif().get(0x0112, 1)
+    w1080 = result.variants[0]
+    need = (w1080.width, w1080.height) if exif not in (5, 6, 7, 8) else (w1080.height, w1080.width)
+
+    def floor(data: bytes) -> None:
+        image = Image.open(io.BytesIO(data))
+        image.draft("RGB", (need[0] + 1, need[1] + 1))
+        image.load()
+        for out, spec in outputs:
+            encode_variant(out, spec, io.BytesIO())
+
+    return floor
+
+
+def timed(fn: Callable[[bytes], None], data: bytes) -> float:
+    start = time.perf_counter()
+    fn(data)
+    return time.perf_counter() - start
+
+
+def vm_hwm_mib() -> float:
+    """This process's peak resident set so far, from /proc (kB)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def peak_rss_mib(method: str, photo: Path) -> tuple[float, float]:
+    """(RSS after imports, peak RSS) of a fresh process running ``method`` once on ``photo``."""
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec, so a child would report its parent's peak.
+    code = (
+        "import sys, json; sys.path.insert(0, %r)\n"
+        "import resize_bench as b\n"
+        "base = b.vm_hwm_mib()\n"
+        "data = open(%r, 'rb').read()\n"
+        "getattr(b, %r)(data)\n"
+        "print(json.dumps([base, b.vm_hwm_mib()]))\n"
+    ) % (str(Path(__file__).parent), str(photo), method)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    base, peak = json.loads(out)
+    return base, peak
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    photos = sorted((CORPUS / "camera").glob("*.jpg"))
+    if not photos:
+        print(f"no camera photos under {CORPUS}: clone photo-pipeline beside ../shared", file=sys.stderr)
+        return 2
+
+    rows = []
+    for photo in photos:
+        data = photo.read_bytes()
+        methods = {"floor": make_floor(data), "core": core, "tutorial": tutorial}
+        times: dict[str, list[float]] = {name: [] for name in methods}
+        for name, fn in methods.items():
+            fn(data)  # warm-up
+        for _ in range(args.rounds):
+            for name, fn in methods.items():
+                times[name].append(timed(fn, data))
+        med = {name: statistics.median(t) for name, t in times.items()}
+        rows.append((photo.name, med))
+
+    print(f"{'photo':50} {'floor ms':>9} {'core ms':>8} {'tutorial ms':>11} {'core/floor':>10} {'tutorial/core':>13}")
+    for name, med in rows:
+        print(
+            f"{name:50} {med['floor'] * 1000:9.0f} {med['core'] * 1000:8.0f} {med['tutorial'] * 1000:11.0f} "
+            f"{med['core'] / med['floor']:10.2f} {med['tutorial'] / med['core']:13.1f}"
+        )
+    total = {m: sum(med[m] for _, med in rows) for m in ("floor", "core", "tutorial")}
+    print(
+        f"{'ALL 8 (sum of medians)':50} {total['floor'] * 1000:9.0f} {total['core'] * 1000:8.0f} "
+        f"{total['tutorial'] * 1000:11.0f} {total['core'] / total['floor']:10.2f} {total['tutorial'] / total['core']:13.1f}"
+    )
+    print()
+    print(f"peak RSS on {BIG} (fresh process each):")
+    for method in ("core", "tutorial"):
+        base, peak = peak_rss_mib(method, CORPUS / "camera" / BIG)
+        print(f"  {method:9} {peak:6.1f} MiB peak ({base:.1f} MiB after imports)")
+    core_peak = peak_rss_mib("core", CORPUS / "camera" / BIG)[1]
+    targets_met = total["core"] / total["floor"] <= 1.6 and total["tutorial"] / total["core"] >= 5 and core_peak <= 48
+    print(f"\ntargets (core <= 1.6x floor, tutorial >= 5x core, core peak <= 48 MiB): {'met' if targets_met else 'NOT met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -5,7 +5,6 @@ import sys
 from pathlib import Path
 
 import aws_cdk as cdk
-
 from photo_pipeline_cdk.config import environment_config
 from photo_pipeline_cdk.nag import add_nag_checks
 from photo_pipeline_cdk.resize import DEFAULT_ASSET_CACHE

@@ -21,9 +21,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PIL import Image, ImageOps
-from photo_resize import FEED_VARIANTS, FitMode, ResizeOptions, VariantSpec, resize_image
+from photo_resize import FEED_VARIANTS, FitMode, ResizeOptions, resize_image
 from photo_resize.core import encode_variant
+from PIL import Image, ImageOps
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 OPTIONS = ResizeOptions(variants=FEED_VARIANTS)
@@ -44,14 +44,19 @@ def tutorial(data: bytes) -> None:
             out = ImageOps.fit(image, (spec.width, spec.height), Image.Resampling.LANCZOS)
         else:
             scale = min(1.0, spec.width / image.width)
-            out = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
+            out = image.resize(
+                (round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS
+            )
         out.save(io.BytesIO(), "JPEG", quality=spec.quality)
 
 
 def make_floor(data: bytes) -> Callable[[bytes], None]:
     """Decode at the scale the core picks, then encode outputs whose pixels were made beforehand."""
     result = resize_image(data, OPTIONS)
-    outputs = [(Image.open(io.BytesIO(v.data)).convert("RGB"), spec) for v, spec in zip(result.variants, FEED_VARIANTS, strict=True)]
+    outputs = [
+        (Image.open(io.BytesIO(v.data)).convert("RGB"), spec)
+        for v, spec in zip(result.variants, FEED_VARIANTS, strict=True)
+    ]
     for image, _ in outputs:
         image.load()
     with Image.open(io.BytesIO(data)) as probe:
@@ -87,13 +92,13 @@ def peak_rss_mib(method: str, photo: Path) -> tuple[float, float]:
     """(RSS after imports, peak RSS) of a fresh process running ``method`` once on ``photo``."""
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec, so a child would report its parent's peak.
     code = (
-        "import sys, json; sys.path.insert(0, %r)\n"
+        f"import sys, json; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
         "import resize_bench as b\n"
         "base = b.vm_hwm_mib()\n"
-        "data = open(%r, 'rb').read()\n"
-        "getattr(b, %r)(data)\n"
+        f"data = open({str(photo)!r}, 'rb').read()\n"
+        f"b.{method}(data)\n"
         "print(json.dumps([base, b.vm_hwm_mib()]))\n"
-    ) % (str(Path(__file__).parent), str(photo), method)
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     base, peak = json.loads(out)
     return base, peak
@@ -113,7 +118,7 @@ def main() -> int:
         data = photo.read_bytes()
         methods = {"floor": make_floor(data), "core": core, "tutorial": tutorial}
         times: dict[str, list[float]] = {name: [] for name in methods}
-        for name, fn in methods.items():
+        for fn in methods.values():
             fn(data)  # warm-up
         for _ in range(args.rounds):
             for name, fn in methods.items():
@@ -121,7 +126,9 @@ def main() -> int:
         med = {name: statistics.median(t) for name, t in times.items()}
         rows.append((photo.name, med))
 
-    print(f"{'photo':50} {'floor ms':>9} {'core ms':>8} {'tutorial ms':>11} {'core/floor':>10} {'tutorial/core':>13}")
+    print(
+        f"{'photo':50} {'floor ms':>9} {'core ms':>8} {'tutorial ms':>11} {'core/floor':>10} {'tutorial/core':>13}"
+    )
     for name, med in rows:
         print(
             f"{name:50} {med['floor'] * 1000:9.0f} {med['core'] * 1000:8.0f} {med['tutorial'] * 1000:11.0f} "
@@ -138,8 +145,12 @@ def main() -> int:
         base, peak = peak_rss_mib(method, CORPUS / "camera" / BIG)
         print(f"  {method:9} {peak:6.1f} MiB peak ({base:.1f} MiB after imports)")
     core_peak = peak_rss_mib("core", CORPUS / "camera" / BIG)[1]
-    targets_met = total["core"] / total["floor"] <= 1.6 and total["tutorial"] / total["core"] >= 5 and core_peak <= 48
-    print(f"\ntargets (core <= 1.6x floor, tutorial >= 5x core, core peak <= 48 MiB): {'met' if targets_met else 'NOT met'}")
+    targets_met = (
+        total["core"] / total["floor"] <= 1.6 and total["tutorial"] / total["core"] >= 5 and core_peak <= 48
+    )
+    print(
+        f"\ntargets (core <= 1.6x floor, tutorial >= 5x core, core peak <= 48 MiB): {'met' if targets_met else 'NOT met'}"
+    )
     return 0
 
 

@@ -17,7 +17,6 @@ from photo_pipeline_cdk.resize import DEFAULT_ASSET_CACHE, ResizePipeline
 from photo_pipeline_cdk.storage import PhotoBuckets
 from photo_pipeline_cdk.upload_events import UploadEvents
 
-
 # CDK's singleton Lambda that applies bucket notifications (fixed ID in aws-cdk-lib).
 _NOTIFICATIONS_HANDLER = "BucketNotificationsHandler050a0587b7544547bf325f094a3db834"
 

@@ -6,8 +6,8 @@ import io
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageStat
 from photo_resize import FEED_VARIANTS, FitMode, OutputFormat, ResizeOptions, VariantSpec, resize_image
+from PIL import Image, ImageStat
 
 FEED = ResizeOptions()
 
@@ -75,7 +75,9 @@ def test_transparency_is_kept_for_webp(corpus: Path) -> None:
 
 def test_animated_gif_uses_the_first_frame(corpus: Path) -> None:
     data = (corpus / "derived/seeding_pan_8frames_480x270.gif").read_bytes()
-    options = ResizeOptions(variants=(VariantSpec(name="same", width=480, format=OutputFormat.WEBP, quality=100),))
+    options = ResizeOptions(
+        variants=(VariantSpec(name="same", width=480, format=OutputFormat.WEBP, quality=100),)
+    )
     got = _open(resize_image(data, options).variants[0].data).convert("RGB")
     with Image.open(io.BytesIO(data)) as gif:
         frames = []
@@ -117,7 +119,9 @@ def test_sixteen_bit_grayscale_is_scaled_not_clipped() -> None:
 
 
 def test_webp_variant_is_webp(corpus: Path) -> None:
-    options = ResizeOptions(variants=(VariantSpec(name="w", width=320, format=OutputFormat.WEBP, quality=80),))
+    options = ResizeOptions(
+        variants=(VariantSpec(name="w", width=320, format=OutputFormat.WEBP, quality=80),)
+    )
     result = resize_image((corpus / "camera/nikon-d3100_14mp.jpg").read_bytes(), options)
     variant = result.variants[0]
     assert variant.content_type == "image/webp"

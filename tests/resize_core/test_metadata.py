@@ -6,8 +6,8 @@ import io
 from pathlib import Path
 
 import pytest
-from PIL import Image
 from photo_resize import FitMode, OutputFormat, ResizeOptions, VariantSpec, resize_image
+from PIL import Image
 
 BOTH_FORMATS = ResizeOptions(
     variants=(

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import ImageFile, JpegImagePlugin
 from photo_resize import FEED_VARIANTS, ResizeOptions, VariantSpec, resize_image
+from PIL import ImageFile, JpegImagePlugin
 
 
 @pytest.fixture
@@ -42,7 +42,9 @@ def test_jpeg_is_decoded_once_at_the_smallest_covering_scale(
     assert result.variants[0].width == 1080
 
 
-def test_a_smaller_largest_variant_decodes_smaller_still(corpus: Path, decodes: list[tuple[int, int]]) -> None:
+def test_a_smaller_largest_variant_decodes_smaller_still(
+    corpus: Path, decodes: list[tuple[int, int]]
+) -> None:
     options = ResizeOptions(variants=(VariantSpec(name="w640", width=640),))
     resize_image((corpus / "camera/canon-eos-5d-mk3_22mp.jpg").read_bytes(), options)
     assert decodes == [(720, 480)]  # 1/8 scale covers 640

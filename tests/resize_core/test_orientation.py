@@ -6,8 +6,8 @@ import io
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageChops, ImageStat
 from photo_resize import ResizeOptions, VariantSpec, resize_image
+from PIL import Image, ImageChops, ImageStat
 
 OPTIONS = ResizeOptions(variants=(VariantSpec(name="w300", width=300),))
 

@@ -8,8 +8,8 @@ import zlib
 from pathlib import Path
 
 import pytest
-from PIL import Image
 from photo_resize import ImageRejected, RejectReason, ResizeOptions, resize_image
+from PIL import Image
 
 FEED = ResizeOptions()
 
@@ -21,7 +21,12 @@ def _png_header_only(width: int, height: int) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _reason(data: bytes, options: ResizeOptions = FEED) -> RejectReason:

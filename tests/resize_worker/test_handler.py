@@ -71,7 +71,9 @@ def test_duplicate_event_changes_nothing(s3: Any, worker: ResizeWorker, photo: b
     assert _media_keys(s3) == before
 
 
-def test_new_object_under_the_same_key_is_processed_again(s3: Any, worker: ResizeWorker, photo: bytes) -> None:
+def test_new_object_under_the_same_key_is_processed_again(
+    s3: Any, worker: ResizeWorker, photo: bytes
+) -> None:
     keys = _upload(s3, b"not an image at all", image_id=_ids(1)[0])
     worker.handle_batch(sqs_event(s3_body(keys.source)))
     assert s3.list_objects_v2(Bucket=MEDIA, Prefix=keys.rejection)["KeyCount"] == 1
@@ -114,7 +116,9 @@ def test_bad_image_is_recorded_and_not_retried(s3: Any, worker: ResizeWorker, ph
     assert s3.list_objects_v2(Bucket=MEDIA, Prefix=keys.manifest)["KeyCount"] == 0
 
 
-def test_oversized_original_is_rejected_without_download(s3: Any, settings: WorkerSettings, photo: bytes) -> None:
+def test_oversized_original_is_rejected_without_download(
+    s3: Any, settings: WorkerSettings, photo: bytes
+) -> None:
     small = ResizeWorker(s3=s3, settings=WorkerSettings(media_bucket=MEDIA, max_source_bytes=len(photo) - 1))
     keys = _upload(s3, photo, image_id=_ids(1)[0])
     gets: list[str] = []

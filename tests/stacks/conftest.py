@@ -38,6 +38,9 @@ def templates(assemblies: dict[str, Path]) -> dict[str, dict[str, dict[str, Any]
     import json
 
     return {
-        env: {p.name.removesuffix(".template.json"): json.loads(p.read_text()) for p in path.glob("*.template.json")}
+        env: {
+            p.name.removesuffix(".template.json"): json.loads(p.read_text())
+            for p in path.glob("*.template.json")
+        }
         for env, path in assemblies.items()
     }

@@ -1,8 +1,8 @@
 """Committed, hash-masked snapshots of every environment's templates, and the drift check over them.
 
-    python -m tests.stacks.snapshots update ENV ASSEMBLY_DIR   # rewrite the snapshots from a synth
-    python -m tests.stacks.snapshots diff ENV ASSEMBLY_DIR     # print the drift as a unified diff
-    python -m tests.stacks.snapshots mask ASSEMBLY_DIR OUT_DIR  # a hash-masked copy, for `cdk diff --app`
+python -m tests.stacks.snapshots update ENV ASSEMBLY_DIR   # rewrite the snapshots from a synth
+python -m tests.stacks.snapshots diff ENV ASSEMBLY_DIR     # print the drift as a unified diff
+python -m tests.stacks.snapshots mask ASSEMBLY_DIR OUT_DIR  # a hash-masked copy, for `cdk diff --app`
 """
 
 from __future__ import annotations
@@ -25,7 +25,10 @@ def masked(template: dict[str, Any]) -> dict[str, Any]:
 
 
 def synthesized(assembly: Path) -> dict[str, dict[str, Any]]:
-    return {p.name.removesuffix(".template.json"): json.loads(p.read_text()) for p in assembly.glob("*.template.json")}
+    return {
+        p.name.removesuffix(".template.json"): json.loads(p.read_text())
+        for p in assembly.glob("*.template.json")
+    }
 
 
 def snapshot_path(env: str, stack: str) -> Path:

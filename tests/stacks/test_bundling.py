@@ -35,8 +35,12 @@ def test_arm64_and_x86_64_never_share_a_hash() -> None:
 def test_source_edit_changes_the_hash_but_pycache_does_not(tmp_path: Path) -> None:
     project = tmp_path / "proj"
     shutil.copytree(SRC.contract, project, ignore=shutil.ignore_patterns("__pycache__"))
-    spec = PythonAssetSpec(projects=(project,), constraints=SRC.constraints, architecture=Architecture.ARM_64,
-                           python_version="3.13")
+    spec = PythonAssetSpec(
+        projects=(project,),
+        constraints=SRC.constraints,
+        architecture=Architecture.ARM_64,
+        python_version="3.13",
+    )
     before = spec.cache_key()
     (project / "photo_contract" / "__pycache__").mkdir()
     (project / "photo_contract" / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"junk")
@@ -51,7 +55,9 @@ def _python(version: str) -> Path:
     if found and "/shims/" not in found:  # a pyenv shim may exist without that version selected
         candidates.insert(0, Path(found))
     if not candidates:
-        pytest.skip(f"python{version} is not installed (pyenv install {version}) — cannot run the layer on it")
+        pytest.skip(
+            f"python{version} is not installed (pyenv install {version}) — cannot run the layer on it"
+        )
     return candidates[-1]
 
 
@@ -72,8 +78,9 @@ def test_x86_64_layer_imports_and_resizes_on_the_lambda_python(tmp_path: Path, c
         """
     )
     # -I: isolated (no user site, no PYTHONPATH); -S: no site-packages. Only the layer, as /opt/python.
-    result = subprocess.run([str(_python("3.13")), "-I", "-S", "-c", script], capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(
+        [str(_python("3.13")), "-I", "-S", "-c", script], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stderr
     assert "(3, 13)" in result.stdout
     assert "('w1080', 1080, 1620)" in result.stdout  # portrait: the EXIF rotation was applied
@@ -85,7 +92,9 @@ def test_function_asset_leaves_out_what_the_layer_and_runtime_provide(tmp_path: 
         constraints=SRC.constraints,
         architecture=Architecture.ARM_64,
         python_version="3.13",
-        provided=frozenset({"boto3", "botocore", "s3transfer", "photo-pipeline-resize-core", "photo-pipeline-contract"}),
+        provided=frozenset(
+            {"boto3", "botocore", "s3transfer", "photo-pipeline-resize-core", "photo-pipeline-contract"}
+        ),
     )
     out = tmp_path / "fn"
     build_python_asset(spec, out)

@@ -49,7 +49,16 @@ def test_foreign_app_imports_the_resize_pipeline_and_synthesizes(tmp_path: Path)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     pip = subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "-c", str(REPO / "constraints.txt"), str(REPO)],
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "-c",
+            str(REPO / "constraints.txt"),
+            str(REPO),
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -59,7 +68,12 @@ def test_foreign_app_imports_the_resize_pipeline_and_synthesizes(tmp_path: Path)
     out = tmp_path / "cdk.out"
     env = {**os.environ, "CDK_OUTDIR": str(out)}
     result = subprocess.run(
-        [str(venv / "bin" / "python"), "app.py"], cwd=app_dir, env=env, capture_output=True, text=True, check=False
+        [str(venv / "bin" / "python"), "app.py"],
+        cwd=app_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"their stacks package: {app_dir / 'stacks' / '__init__.py'}" in result.stdout

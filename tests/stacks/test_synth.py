@@ -28,7 +28,12 @@ def test_cfn_lint_finds_no_errors(assemblies: dict[str, Path], env: str) -> None
     paths = sorted(str(p) for p in assemblies[env].glob("*.template.json"))
     assert len(paths) >= 2
     result = subprocess.run(
-        [str(Path(sys.executable).with_name("cfn-lint")), "--config-file", str(REPO / ".cfnlintrc.yaml"), *paths],
+        [
+            str(Path(sys.executable).with_name("cfn-lint")),
+            "--config-file",
+            str(REPO / ".cfnlintrc.yaml"),
+            *paths,
+        ],
         capture_output=True,
         text=True,
         check=False,

@@ -56,7 +56,10 @@ def test_uploads_bucket_is_versioned_with_cors_and_abandoned_upload_rule(storage
             "CorsConfiguration": {
                 "CorsRules": [
                     Match.object_like(
-                        {"AllowedMethods": ["POST"], "AllowedOrigins": ["http://localhost:8000", "http://127.0.0.1:8000"]}
+                        {
+                            "AllowedMethods": ["POST"],
+                            "AllowedOrigins": ["http://localhost:8000", "http://127.0.0.1:8000"],
+                        }
                     )
                 ]
             },
@@ -98,9 +101,15 @@ def test_queues_are_encrypted_with_a_dlq_after_five_receives(templates: Template
 
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])
 def test_visibility_timeout_is_at_least_six_function_timeouts(templates: Templates, env: str) -> None:
-    (main,) = [q for q in _resources(templates[env]["Storage"], "AWS::SQS::Queue") if "RedrivePolicy" in q["Properties"]]
+    (main,) = [
+        q
+        for q in _resources(templates[env]["Storage"], "AWS::SQS::Queue")
+        if "RedrivePolicy" in q["Properties"]
+    ]
     (function,) = [
-        f for f in _resources(templates[env]["Resize"], "AWS::Lambda::Function") if "Layers" in f["Properties"]
+        f
+        for f in _resources(templates[env]["Resize"], "AWS::Lambda::Function")
+        if "Layers" in f["Properties"]
     ]
     assert main["Properties"]["VisibilityTimeout"] >= 6 * function["Properties"]["Timeout"]
 
@@ -116,16 +125,23 @@ def test_resize_function_settings(resize: Template) -> None:
             "RecursiveLoop": "Terminate",
             "TracingConfig": {"Mode": "Active"},
             "Layers": [Match.any_value()],
-            "Environment": {"Variables": Match.object_like({"MAX_PIXELS": "50000000", "VARIANTS": Match.any_value()})},
+            "Environment": {
+                "Variables": Match.object_like({"MAX_PIXELS": "50000000", "VARIANTS": Match.any_value()})
+            },
         },
     )
     resize.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 7})
     resize.has_resource_properties(
-        "AWS::Lambda::LayerVersion", {"CompatibleArchitectures": ["arm64"], "CompatibleRuntimes": ["python3.13"]}
+        "AWS::Lambda::LayerVersion",
+        {"CompatibleArchitectures": ["arm64"], "CompatibleRuntimes": ["python3.13"]},
     )
     resize.has_resource_properties(
         "AWS::Lambda::EventSourceMapping",
-        {"FunctionResponseTypes": ["ReportBatchItemFailures"], "BatchSize": 10, "ScalingConfig": {"MaximumConcurrency": 5}},
+        {
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "BatchSize": 10,
+            "ScalingConfig": {"MaximumConcurrency": 5},
+        },
     )
 
 
@@ -171,7 +187,12 @@ def test_alarms_watch_dead_letters_errors_and_throttles(storage: Template, resiz
     for metric in ("Errors", "Throttles"):
         resize.has_resource_properties(
             "AWS::CloudWatch::Alarm",
-            {"MetricName": metric, "Namespace": "AWS/Lambda", "Threshold": 0, "ComparisonOperator": "GreaterThanThreshold"},
+            {
+                "MetricName": metric,
+                "Namespace": "AWS/Lambda",
+                "Threshold": 0,
+                "ComparisonOperator": "GreaterThanThreshold",
+            },
         )
 
 

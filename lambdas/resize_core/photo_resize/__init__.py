@@ -4,9 +4,10 @@ Pure on purpose: no boto3, no environment variables, no network. The resize Lamb
 the Pillow layer and the API container installs it from the same source.
 """
 
+from photo_contract.variants import FEED_VARIANTS, FitMode, OutputFormat, VariantSpec
+
 from photo_resize.core import resize_image
 from photo_resize.errors import ImageRejected, RejectReason
-from photo_contract.variants import FEED_VARIANTS, FitMode, OutputFormat, VariantSpec
 from photo_resize.spec import RenderedVariant, ResizeOptions, ResizeResult
 
 __all__ = [

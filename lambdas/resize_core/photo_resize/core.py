@@ -14,9 +14,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
 
+from photo_contract.variants import FitMode, OutputFormat, VariantSpec
 from PIL import Image, ImageCms, UnidentifiedImageError
 
-from photo_contract.variants import FitMode, OutputFormat, VariantSpec
 from photo_resize.errors import ImageRejected, RejectReason
 from photo_resize.spec import RenderedVariant, ResizeOptions, ResizeResult
 
@@ -211,8 +211,8 @@ def _normalise_mode(image: Image.Image) -> Image.Image:
 
 
 def _has_real_alpha(image: Image.Image) -> bool:
-    low, _ = image.getchannel("A").getextrema()  # type: ignore[misc]
-    return bool(low < 255)
+    low = image.getchannel("A").getextrema()[0]
+    return isinstance(low, int | float) and low < 255
 
 
 def _to_srgb(image: Image.Image) -> Image.Image:

@@ -13,7 +13,7 @@ class RejectReason(StrEnum):
     TOO_MANY_BYTES = "too_many_bytes"
 
 
-class ImageRejected(Exception):
+class ImageRejected(Exception):  # noqa: N818 - a verdict on the input, not a program error
     """The input cannot become variants; ``reason`` is the machine-readable code recorded for it."""
 
     def __init__(self, reason: RejectReason, detail: str) -> None:

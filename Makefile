@@ -1,0 +1,59 @@
+# One command surface. `make test` works on a fresh clone: it creates .venv and installs everything.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+ENV ?= dev
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+
+.PHONY: setup test lint typecheck synth diff snapshots bench demo clean
+
+$(STAMP): pyproject.toml constraints.txt lambdas/*/pyproject.toml package.json package-lock.json
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade "pip>=24,<27"
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt \
+		-e ./lambdas/contract -e ./lambdas/resize_core -e ./lambdas/resize_worker \
+		-e './lambdas/upload_api[server]' -e '.[dev]'
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
+
+synth: setup
+	cdk synth -c env=$(ENV) -q
+
+# What changed against the committed snapshot, offline: cdk diff of each stack against it.
+diff: setup
+	rm -rf cdk.out.$(ENV) && cdk synth -c env=$(ENV) -q -o cdk.out.$(ENV)
+	$(BIN)/python -m tests.stacks.snapshots mask cdk.out.$(ENV) cdk.out.$(ENV).masked
+	for stack in $$(ls cdk.out.$(ENV).masked/*.template.json | xargs -n1 basename | sed 's/.template.json//'); do \
+		cdk diff --app cdk.out.$(ENV).masked --exclusively \
+			--template tests/stacks/snapshots/$(ENV)/$$stack.template.json $$stack; \
+	done
+
+# Accept the current templates as the new snapshots (review `make diff` first).
+snapshots: setup
+	for env in dev staging prod; do \
+		rm -rf cdk.out.$$env && cdk synth -c env=$$env -q -o cdk.out.$$env && \
+		$(BIN)/python -m tests.stacks.snapshots update $$env cdk.out.$$env; \
+	done
+
+bench: setup
+	$(BIN)/python bench/resize_bench.py
+
+# Until the local pipeline lands (issue 4): synthesize dev and resize the whole corpus through the core.
+demo: setup
+	cdk synth -c env=dev -q
+	$(BIN)/python bench/corpus_demo.py
+
+clean:
+	rm -rf cdk.out cdk.out.* .venv node_modules .mypy_cache .ruff_cache .pytest_cache

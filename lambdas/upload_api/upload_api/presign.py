@@ -1,0 +1,80 @@
+"""Presigned POST uploads: S3 itself enforces the key, the Content-Type, the size range and the expiry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from photo_contract import CONTENT_TYPE_EXTENSIONS, ImageKeys, new_image_id
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+MAX_EXPIRY_SECONDS = 15 * 60
+
+
+@dataclass(frozen=True, kw_only=True)
+class UploadRules:
+    max_bytes: int
+    expires_seconds: int = 10 * 60
+    content_types: frozenset[str] = frozenset(CONTENT_TYPE_EXTENSIONS)
+
+    def __post_init__(self) -> None:
+        if self.max_bytes < 1:
+            raise ValueError(f"max_bytes must be positive, got {self.max_bytes}")
+        if not 1 <= self.expires_seconds <= MAX_EXPIRY_SECONDS:
+            raise ValueError(f"expires_seconds must be 1..{MAX_EXPIRY_SECONDS}, got {self.expires_seconds}")
+        unknown = self.content_types - set(CONTENT_TYPE_EXTENSIONS)
+        if unknown:
+            raise ValueError(f"no key extension for content types {sorted(unknown)}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PresignedUpload:
+    image_id: str
+    key: str
+    url: str
+    fields: dict[str, str]
+    expires_at: datetime
+
+
+def presign_client(*, region: str, endpoint_url: str | None = None) -> S3Client:
+    """SigV4 only, on the regional endpoint: boto3 may otherwise sign POST policies with SigV2."""
+    config = Config(
+        signature_version="s3v4", s3={"addressing_style": "virtual" if endpoint_url is None else "path"}
+    )
+    return boto3.client("s3", region_name=region, endpoint_url=endpoint_url, config=config)
+
+
+def presign_upload(
+    s3: Any,
+    *,
+    bucket: str,
+    owner: str,
+    content_type: str,
+    rules: UploadRules,
+    now: datetime | None = None,
+    image_id: str | None = None,
+) -> PresignedUpload:
+    """A form for exactly one object: the server-chosen key under the caller's prefix, nothing else."""
+    if content_type not in rules.content_types:
+        raise ValueError(f"content type {content_type!r} is not accepted")
+    keys = ImageKeys.for_upload(owner=owner, image_id=image_id or new_image_id(), content_type=content_type)
+    post = s3.generate_presigned_post(
+        Bucket=bucket,
+        Key=keys.source,
+        Fields={"Content-Type": content_type},
+        Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, rules.max_bytes]],
+        ExpiresIn=rules.expires_seconds,
+    )
+    issued = now or datetime.now(UTC)
+    return PresignedUpload(
+        image_id=keys.image_id,
+        key=keys.source,
+        url=post["url"],
+        fields={str(k): str(v) for k, v in post["fields"].items()},
+        expires_at=issued + timedelta(seconds=rules.expires_seconds),
+    )

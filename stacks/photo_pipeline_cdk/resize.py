@@ -184,25 +184,19 @@ class ResizePipeline(Construct):
             )
         )
         self.alarms = [
-            cloudwatch.Alarm(
+            _alarm_above_zero(
                 self,
                 "ErrorsAlarm",
-                alarm_description="The resize function failed invocations (records go back to the queue).",
-                metric=self.function.metric_errors(period=Duration.minutes(5), statistic="Sum"),
-                threshold=0,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                "The resize function failed invocations (records go back to the queue).",
+                self.function.metric_errors(period=Duration.minutes(5), statistic="Sum"),
                 evaluation_periods=1,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             ),
-            cloudwatch.Alarm(
+            _alarm_above_zero(
                 self,
                 "ThrottlesAlarm",
-                alarm_description="The resize function hit its reserved concurrency for 15 minutes.",
-                metric=self.function.metric_throttles(period=Duration.minutes(5), statistic="Sum"),
-                threshold=0,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                "The resize function hit its reserved concurrency for 15 minutes.",
+                self.function.metric_throttles(period=Duration.minutes(5), statistic="Sum"),
                 evaluation_periods=3,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             ),
         ]
         self._acknowledge_findings(uploads_bucket, media_bucket, python_version)
@@ -234,3 +228,23 @@ class ResizePipeline(Construct):
                 ),
             },
         )
+
+
+def _alarm_above_zero(
+    scope: Construct,
+    construct_id: str,
+    description: str,
+    metric: cloudwatch.IMetric,
+    *,
+    evaluation_periods: int,
+) -> cloudwatch.Alarm:
+    return cloudwatch.Alarm(
+        scope,
+        construct_id,
+        alarm_description=description,
+        metric=metric,
+        threshold=0,
+        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluation_periods=evaluation_periods,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+    )

@@ -97,13 +97,7 @@ def process_object(s3: S3Client, settings: WorkerSettings, *, bucket: str, key: 
         variants=tuple(records),
         processed_at=_now(),
     )
-    s3.put_object(
-        Bucket=settings.media_bucket,
-        Key=keys.manifest,
-        Body=manifest.to_json(),
-        ContentType="application/json",
-        CacheControl="no-cache",
-    )
+    _put_record(s3, settings.media_bucket, keys.manifest, manifest.to_json())
     return Outcome(Status.READY, key, millis=(time.perf_counter() - started) * 1000)
 
 
@@ -132,13 +126,12 @@ def _reject(
         detail=detail[:500],
         rejected_at=_now(),
     )
-    s3.put_object(
-        Bucket=settings.media_bucket,
-        Key=keys.rejection,
-        Body=rejection.to_json(),
-        ContentType="application/json",
-        CacheControl="no-cache",
-    )
+    _put_record(s3, settings.media_bucket, keys.rejection, rejection.to_json())
+
+
+def _put_record(s3: S3Client, bucket: str, key: str, body: bytes) -> None:
+    # Records change when an original is replaced: never cached, unlike the immutable variants.
+    s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json", CacheControl="no-cache")
 
 
 def _status(exc: ClientError) -> int:

@@ -1,0 +1,33 @@
+"""Container entry point: the same app under uvicorn, shutting down gracefully on SIGTERM.
+
+uvicorn stops accepting on SIGTERM, lets in-flight requests finish (at most ``GRACEFUL_SECONDS``,
+well inside ECS's 30 s stop timeout), then exits 0.
+"""
+
+from __future__ import annotations
+
+import os
+
+import uvicorn
+
+from upload_api.settings import ApiSettings
+from upload_api.wiring import build_app
+
+GRACEFUL_SECONDS = 20
+
+
+def main() -> None:
+    app = build_app(ApiSettings.from_env(os.environ))
+    uvicorn.run(
+        app,
+        host=os.environ.get("HOST", "0.0.0.0"),  # noqa: S104 - a container listens on its own interface
+        port=int(os.environ.get("PORT", "8000")),
+        timeout_graceful_shutdown=GRACEFUL_SECONDS,
+        proxy_headers=True,
+        forwarded_allow_ips="*",  # only the ALB can reach the task
+        access_log=False,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -79,6 +79,15 @@ class ErrorBody(BaseModel):
     details: Any = None
 
 
+def _caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
+    verifier: TokenVerifier = request.app.state.verifier
+    return verifier.owner(authorization)
+
+
+# Module level: FastAPI resolves these annotations by name.
+Owner = Annotated[str, Depends(_caller)]
+
+
 def create_app(settings: ApiSettings, *, s3: Any, verifier: TokenVerifier) -> FastAPI:
     app = FastAPI(
         title="photo-pipeline upload API",
@@ -86,10 +95,7 @@ def create_app(settings: ApiSettings, *, s3: Any, verifier: TokenVerifier) -> Fa
         responses={401: {"model": ErrorBody}, 422: {"model": ErrorBody}},
     )
 
-    def owner(authorization: Annotated[str | None, Header()] = None) -> str:
-        return verifier.owner(authorization)
-
-    Owner = Annotated[str, Depends(owner)]  # noqa: N806 - a type alias
+    app.state.verifier = verifier
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

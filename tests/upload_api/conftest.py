@@ -1,0 +1,175 @@
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import boto3
+import httpx
+import pytest
+import uvicorn
+from mangum import Mangum
+from moto.server import ThreadedMotoServer
+from upload_api.auth import AuthSettings
+from upload_api.local_issuer import LocalIssuer
+from upload_api.presign import UploadRules
+from upload_api.settings import ApiSettings
+from upload_api.wiring import build_app
+
+from tests.conftest import load_event
+
+UPLOADS = "api-uploads"
+MEDIA = "api-media"
+SECRET = "test-secret-key-not-real"
+MAX_BYTES = 5 * 1024 * 1024
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+class Runtime(Protocol):
+    name: str
+
+    def call(self, method: str, path: str, *, token: str | None = None, body: str | None = None) -> Reply: ...
+
+
+@pytest.fixture(scope="session")
+def aws_env() -> Iterator[None]:
+    saved = {
+        k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
+    }
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY=SECRET, AWS_DEFAULT_REGION="us-east-1"
+    )
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(aws_env: None) -> Iterator[str]:
+    """moto server on loopback: real HTTP for presigned POSTs and for the app's own S3 calls."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=endpoint)
+    s3.create_bucket(Bucket=UPLOADS)
+    s3.create_bucket(Bucket=MEDIA)
+    yield endpoint
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3(s3_endpoint: str) -> Any:
+    return boto3.client("s3", region_name="us-east-1", endpoint_url=s3_endpoint)
+
+
+@pytest.fixture(scope="session")
+def issuer() -> LocalIssuer:
+    return LocalIssuer()
+
+
+@pytest.fixture(scope="session")
+def settings(s3_endpoint: str, issuer: LocalIssuer) -> ApiSettings:
+    return ApiSettings(
+        uploads_bucket=UPLOADS,
+        media_bucket=MEDIA,
+        region="us-east-1",
+        rules=UploadRules(max_bytes=MAX_BYTES, expires_seconds=600),
+        auth=AuthSettings(issuer=issuer.issuer, audience=issuer.audience, jwks_json=issuer.jwks_json),
+        s3_endpoint_url=s3_endpoint,
+    )
+
+
+class LambdaRuntime:
+    """The Lambda entry point, fed API Gateway HTTP API (v2) events."""
+
+    name = "lambda"
+
+    def __init__(self, settings: ApiSettings) -> None:
+        self._handler = Mangum(build_app(settings), lifespan="off")
+
+    def call(self, method: str, path: str, *, token: str | None = None, body: str | None = None) -> Reply:
+        event = copy.deepcopy(load_event("apigw_v2_request"))
+        event["rawPath"] = path
+        event["requestContext"]["http"].update(method=method, path=path)
+        if token is not None:
+            event["headers"]["authorization"] = f"Bearer {token}"
+        if body is not None:
+            event["headers"]["content-type"] = "application/json"
+            event["body"] = body
+        response = self._handler(event, _Context())
+        raw = response.get("body", "")
+        if response.get("isBase64Encoded"):
+            raw = base64.b64decode(raw).decode()
+        return Reply(response["statusCode"], json.loads(raw) if raw else None, response.get("headers", {}))
+
+
+class _Context:
+    function_name = "api"
+    aws_request_id = "request-1"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:api"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+class HttpRuntime:
+    """The container entry point's server: uvicorn on 127.0.0.1, called over real HTTP."""
+
+    name = "http"
+
+    def __init__(self, settings: ApiSettings) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        config = uvicorn.Config(build_app(settings), host="127.0.0.1", port=port, log_level="warning")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        self._client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
+
+    def call(self, method: str, path: str, *, token: str | None = None, body: str | None = None) -> Reply:
+        headers = {"authorization": f"Bearer {token}"} if token is not None else {}
+        if body is not None:
+            headers["content-type"] = "application/json"
+        response = self._client.request(method, path, headers=headers, content=body)
+        return Reply(
+            response.status_code, response.json() if response.content else None, dict(response.headers)
+        )
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def runtimes(settings: ApiSettings) -> Iterator[dict[str, Runtime]]:
+    http = HttpRuntime(settings)
+    yield {"lambda": LambdaRuntime(settings), "http": http}
+    http.stop()
+
+
+@pytest.fixture(params=["lambda", "http"])
+def api(request: pytest.FixtureRequest, runtimes: dict[str, Runtime]) -> Runtime:
+    return runtimes[request.param]

@@ -1,0 +1,187 @@
+"""One contract, two runtimes: every test runs against the Lambda handler and against uvicorn."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from photo_contract import ImageKeys
+from resize_worker.process import process_object
+from resize_worker.settings import WorkerSettings
+from upload_api.local_issuer import LocalIssuer
+
+from tests.upload_api.conftest import MAX_BYTES, MEDIA, SECRET, UPLOADS, Runtime
+from tests.upload_api.post_policy import decode_policy, evaluate
+
+
+def _uploads(*items: dict[str, Any]) -> str:
+    return json.dumps({"items": list(items)})
+
+
+JPEG = {"content_type": "image/jpeg", "size_bytes": 1000, "filename": "me.jpg"}
+
+
+def test_healthz(api: Runtime) -> None:
+    assert api.call("GET", "/healthz").status == 200
+    assert api.call("GET", "/healthz").body == {"status": "ok"}
+
+
+def test_no_token_is_401(api: Runtime) -> None:
+    reply = api.call("POST", "/v1/uploads", body=_uploads(JPEG))
+    assert reply.status == 401 and reply.body["code"] == "unauthorized"
+
+
+@pytest.mark.parametrize(
+    "make_token",
+    [
+        lambda issuer: issuer.token("alice", ttl_seconds=-120),  # expired (beyond the 30 s leeway)
+        lambda issuer: issuer.token("alice", audience="someone-else"),
+        lambda issuer: LocalIssuer(issuer=issuer.issuer, audience=issuer.audience).token(
+            "alice"
+        ),  # other key
+        lambda issuer: LocalIssuer(issuer="https://evil.example", audience=issuer.audience).token("alice"),
+        lambda issuer: issuer.token("../bob"),  # a subject that could not be a key segment
+        lambda issuer: "not.a.jwt",
+    ],
+    ids=["expired", "wrong-audience", "unknown-key", "wrong-issuer", "hostile-subject", "garbage"],
+)
+def test_bad_tokens_are_401(api: Runtime, issuer: LocalIssuer, make_token: Any) -> None:
+    reply = api.call("POST", "/v1/uploads", token=make_token(issuer), body=_uploads(JPEG))
+    assert reply.status == 401
+    assert reply.body["code"] == "unauthorized"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ("{not json", 400, "malformed_json"),
+        (_uploads(), 422, "no_items"),
+        (_uploads(*[JPEG] * 21), 422, "too_many_items"),
+        (_uploads({**JPEG, "content_type": "image/svg+xml"}), 422, "unsupported_content_type"),
+        (_uploads({**JPEG, "size_bytes": 0}), 422, "size_out_of_range"),
+        (_uploads({**JPEG, "size_bytes": MAX_BYTES + 1}), 422, "size_out_of_range"),
+        (_uploads({**JPEG, "size_bytes": "12"}), 422, "invalid_request"),
+        (_uploads({**JPEG, "key": "uploads/bob/x.jpg"}), 422, "invalid_request"),
+        (json.dumps({"items": "all"}), 422, "invalid_request"),
+    ],
+)
+def test_bad_requests_get_a_code_and_nothing_signed(
+    api: Runtime, issuer: LocalIssuer, body: str, status: int, code: str
+) -> None:
+    reply = api.call("POST", "/v1/uploads", token=issuer.token("alice"), body=body)
+    assert (reply.status, reply.body["code"]) == (status, code)
+    assert "uploads" not in reply.body
+
+
+def test_one_bad_item_spoils_the_batch(api: Runtime, issuer: LocalIssuer) -> None:
+    reply = api.call(
+        "POST",
+        "/v1/uploads",
+        token=issuer.token("alice"),
+        body=_uploads(JPEG, {**JPEG, "content_type": "text/html"}),
+    )
+    assert reply.status == 422 and "items[1]" in reply.body["message"]
+
+
+def test_batch_of_twenty_is_signed_for_the_caller(api: Runtime, issuer: LocalIssuer) -> None:
+    items = [
+        {**JPEG, "content_type": ct} for ct in ("image/jpeg", "image/png", "image/webp", "image/heic")
+    ] * 5
+    reply = api.call("POST", "/v1/uploads", token=issuer.token("alice"), body=_uploads(*items))
+    assert reply.status == 200
+    tickets = reply.body["uploads"]
+    assert len(tickets) == 20 and len({t["image_id"] for t in tickets}) == 20
+    for ticket, item in zip(tickets, items, strict=True):
+        fields = ticket["upload"]["fields"]
+        keys = ImageKeys.parse_source(fields["key"])
+        assert keys is not None and keys.owner == "alice" and keys.image_id == ticket["image_id"]
+        assert fields["Content-Type"] == item["content_type"]
+        assert ticket["filename"] == "me.jpg" and "me.jpg" not in fields["key"]
+        policy = decode_policy(fields)
+        assert ["content-length-range", 1, MAX_BYTES] in policy["conditions"]
+        verdict = evaluate(fields, bucket=UPLOADS, file_size=1000, now=datetime.now(UTC), secret_key=SECRET)
+        assert verdict.accepted, verdict.reason
+
+
+def test_upload_then_status_pending_ready_and_private(
+    api: Runtime, issuer: LocalIssuer, s3: Any, corpus: Path
+) -> None:
+    photo = (corpus / "orientation" / "Portrait_3.jpg").read_bytes()
+    token = issuer.token("alice")
+    ticket = api.call(
+        "POST",
+        "/v1/uploads",
+        token=token,
+        body=_uploads({"content_type": "image/jpeg", "size_bytes": len(photo)}),
+    ).body["uploads"][0]
+    image = f"/v1/images/{ticket['image_id']}"
+    assert api.call("GET", image, token=token).status == 404  # nothing uploaded yet
+
+    posted = httpx.post(
+        ticket["upload"]["url"], data=ticket["upload"]["fields"], files={"file": ("p.jpg", photo)}
+    )
+    assert posted.status_code in (200, 204)
+    assert api.call("GET", image, token=token).body == {
+        "image_id": ticket["image_id"],
+        "status": "pending",
+        "width": None,
+        "height": None,
+        "variants": [],
+        "reason": None,
+    }
+
+    process_object(
+        s3, WorkerSettings(media_bucket=MEDIA), bucket=UPLOADS, key=ticket["upload"]["fields"]["key"]
+    )
+    ready = api.call("GET", image, token=token).body
+    assert ready["status"] == "ready" and (ready["width"], ready["height"]) == (1200, 1800)
+    assert [v["name"] for v in ready["variants"]] == ["w1080", "w640", "thumb150"]
+    fetched = httpx.get(ready["variants"][2]["url"])  # a presigned GET, fetched over HTTP
+    assert fetched.status_code == 200 and fetched.content[:2] == b"\xff\xd8"
+
+    other = api.call("GET", image, token=issuer.token("mallory"))
+    assert other.status == 404 and other.body["code"] == "not_found"
+
+
+def test_rejected_image_reports_its_reason(api: Runtime, issuer: LocalIssuer, s3: Any) -> None:
+    token = issuer.token("alice")
+    ticket = api.call("POST", "/v1/uploads", token=token, body=_uploads(JPEG)).body["uploads"][0]
+    httpx.post(
+        ticket["upload"]["url"], data=ticket["upload"]["fields"], files={"file": ("x.jpg", b"not a jpeg")}
+    )
+    process_object(
+        s3, WorkerSettings(media_bucket=MEDIA), bucket=UPLOADS, key=ticket["upload"]["fields"]["key"]
+    )
+    reply = api.call("GET", f"/v1/images/{ticket['image_id']}", token=token)
+    assert (reply.body["status"], reply.body["reason"]) == ("rejected", "not_an_image")
+
+
+@pytest.mark.parametrize("image_id", ["../../etc/passwd", "ABC", "0" * 31, "0" * 33])
+def test_malformed_image_ids_are_404(api: Runtime, issuer: LocalIssuer, image_id: str) -> None:
+    reply = api.call("GET", f"/v1/images/{image_id}", token=issuer.token("alice"))
+    assert reply.status == 404
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "authed"),
+    [
+        ("GET", "/healthz", None, False),
+        ("POST", "/v1/uploads", "{not json", True),
+        ("POST", "/v1/uploads", _uploads(), True),
+        ("POST", "/v1/uploads", _uploads({**JPEG, "content_type": "image/bmp"}), True),
+        ("POST", "/v1/uploads", _uploads(JPEG), False),
+        ("GET", "/v1/images/" + "0" * 32, None, True),
+        ("GET", "/nope", None, False),
+    ],
+)
+def test_both_runtimes_answer_identically(
+    runtimes: dict[str, Runtime], issuer: LocalIssuer, method: str, path: str, body: str | None, authed: bool
+) -> None:
+    token = issuer.token("alice") if authed else None
+    lambda_reply = runtimes["lambda"].call(method, path, token=token, body=body)
+    http_reply = runtimes["http"].call(method, path, token=token, body=body)
+    assert (lambda_reply.status, lambda_reply.body) == (http_reply.status, http_reply.body)

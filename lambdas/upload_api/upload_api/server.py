@@ -7,6 +7,8 @@ well inside ECS's 30 s stop timeout), then exits 0.
 from __future__ import annotations
 
 import os
+import signal
+import sys
 
 import uvicorn
 
@@ -18,6 +20,9 @@ GRACEFUL_SECONDS = 20
 
 def main() -> None:
     app = build_app(ApiSettings.from_env(os.environ))
+    # uvicorn handles SIGTERM itself, then restores this handler and re-raises the signal once the
+    # graceful shutdown is done: by then the work is finished, so the exit is a clean 0, not 143.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
         app,
         host=os.environ.get("HOST", "0.0.0.0"),  # noqa: S104 - a container listens on its own interface

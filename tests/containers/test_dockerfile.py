@@ -1,0 +1,44 @@
+"""The API image definition: hadolint-clean, non-root, exec-form, health-checked, tight build context."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO
+
+DOCKERFILE = REPO / "containers" / "api" / "Dockerfile"
+
+
+def test_hadolint_is_clean() -> None:
+    hadolint = Path(sys.executable).with_name("hadolint")
+    result = subprocess.run([str(hadolint), str(DOCKERFILE)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_image_runs_as_non_root_with_exec_form_command_and_healthcheck() -> None:
+    text = DOCKERFILE.read_text()
+    assert re.search(r"^FROM python:3\.\d+\.\d+-slim", text, re.M), "slim base, pinned patch version"
+    assert re.search(r"^USER 10001$", text, re.M)
+    assert re.search(r'^CMD \["python", "-m", "upload_api.server"\]$', text, re.M)
+    assert "HEALTHCHECK" in text and "/healthz" in text
+    assert "STOPSIGNAL SIGTERM" in text
+
+
+def test_shared_packages_are_installed_from_their_source_not_copied_in() -> None:
+    text = DOCKERFILE.read_text()
+    copies = re.findall(r"^COPY (\S+)", text, re.M)
+    assert copies == ["constraints.txt", "lambdas/contract", "lambdas/resize_core", "lambdas/upload_api"]
+    assert not list((REPO / "containers" / "api").glob("*.py"))
+
+
+def test_build_context_ignores_everything_it_does_not_copy() -> None:
+    lines = [
+        line
+        for line in (REPO / ".dockerignore").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
+    assert lines[0] == "*"
+    assert "**/__pycache__" in lines

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The CDK app: the only place that reads which environment to build (``-c env=dev|staging|prod``)."""
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -17,6 +18,10 @@ def main() -> None:
         config = environment_config(app.node.try_get_context("env"))
     except ValueError as exc:
         sys.exit(f"photo-pipeline: {exc}")
+    image_tag = app.node.try_get_context("image_tag")
+    if image_tag:
+        fargate = dataclasses.replace(config.api.fargate, image_tag=str(image_tag))
+        config = dataclasses.replace(config, api=dataclasses.replace(config.api, fargate=fargate))
     cache = app.node.try_get_context("asset_cache_dir")
     build_photo_pipeline(app, config, asset_cache_dir=Path(cache) if cache else DEFAULT_ASSET_CACHE)
     add_nag_checks(app)

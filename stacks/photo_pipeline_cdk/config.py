@@ -46,6 +46,40 @@ class ResizeConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ExternalIssuer:
+    """An existing OIDC issuer (instead of the Cognito pool the stacks create)."""
+
+    issuer: str
+    audience: str
+    jwks_url: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class FargateConfig:
+    enabled: bool = False
+    min_tasks: int = 2
+    max_tasks: int = 6
+    cpu: int = 512
+    memory_mib: int = 1024
+    nat_gateways: int = 1
+    certificate_arn: str | None = None  # HTTPS listener + 80->443 redirect when set
+    image_tag: str = "initial"  # overridden by `-c image_tag=…` (make image prints the tag it pushed)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.min_tasks <= self.max_tasks:
+            raise ValueError(f"need 1 <= min_tasks <= max_tasks, got {self.min_tasks}..{self.max_tasks}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiConfig:
+    upload_expiry_seconds: int = 600
+    throttle_rate_per_second: int = 50
+    throttle_burst: int = 100
+    issuer: ExternalIssuer | None = None  # None: the storage stack creates a Cognito user pool
+    fargate: FargateConfig = field(default_factory=FargateConfig)
+
+
+@dataclass(frozen=True, kw_only=True)
 class EnvironmentConfig:
     name: str
     account: str | None = None
@@ -56,10 +90,13 @@ class EnvironmentConfig:
     log_retention_days: int = 30
     abandoned_upload_days: int = 1
     resize: ResizeConfig = field(default_factory=ResizeConfig)
+    api: ApiConfig = field(default_factory=ApiConfig)
 
     def __post_init__(self) -> None:
         if not self.name.isalnum() or not self.name.islower():
             raise ValueError(f"environment name must be lowercase alphanumeric, got {self.name!r}")
+        if self.api.fargate.enabled and not self.region:
+            raise ValueError(f"environment {self.name!r} runs the Fargate service and must name its region")
 
     @property
     def stack_prefix(self) -> str:
@@ -73,18 +110,27 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         log_retention_days=7,
         resize=ResizeConfig(reserved_concurrency=5),
     ),
+    # Environments with the Fargate service name their region: ALB access logging needs one.
     "staging": EnvironmentConfig(
         name="staging",
+        region="eu-west-1",
         cors_allowed_origins=("https://staging.photo-pipeline.example",),
         log_retention_days=30,
         resize=ResizeConfig(reserved_concurrency=10),
+        api=ApiConfig(fargate=FargateConfig(enabled=True, min_tasks=1, max_tasks=2, nat_gateways=1)),
     ),
     "prod": EnvironmentConfig(
         name="prod",
+        region="eu-west-1",
         cors_allowed_origins=("https://app.photo-pipeline.example",),
         retain_data=True,
         log_retention_days=365,
         resize=ResizeConfig(memory_mib=1536, reserved_concurrency=50),
+        api=ApiConfig(
+            throttle_rate_per_second=200,
+            throttle_burst=400,
+            fargate=FargateConfig(enabled=True, min_tasks=2, max_tasks=10, nat_gateways=2),
+        ),
     ),
 }
 

@@ -6,11 +6,20 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from photo_pipeline_cdk.api import (
+    ApiImageRepository,
+    UploadApiFunction,
+    UploadApiService,
+    UserDirectory,
+    api_environment,
+)
 from photo_pipeline_cdk.config import EnvironmentConfig
 from photo_pipeline_cdk.nag import acknowledge
 from photo_pipeline_cdk.resize import DEFAULT_ASSET_CACHE, ResizePipeline
@@ -56,6 +65,12 @@ class StorageStack(cdk.Stack):
                     "AwsSolutions-IAM5[Resource::*]": "CDK's bucket-notification handler: PutBucketNotification.",
                 },
             )
+        self.api_images = ApiImageRepository(self, "ApiImages", retain=config.retain_data)
+        self.users = (
+            UserDirectory(self, "Users", retain=config.retain_data) if config.api.issuer is None else None
+        )
+        issuer = config.api.issuer
+        cdk.CfnOutput(self, "ApiRepositoryUri", value=self.api_images.repository.repository_uri)
         # Named exports: the stateless stacks import these by name, so the contract between stacks is
         # explicit and stable (CDK's generated export names change with construct paths).
         for name, value in {
@@ -63,6 +78,9 @@ class StorageStack(cdk.Stack):
             "MediaBucketName": self.buckets.media_bucket.bucket_name,
             "UploadEventsQueueArn": self.events.queue.queue_arn,
             "UploadEventsDeadLetterQueueArn": self.events.dead_letter_queue.queue_arn,
+            "ApiRepositoryName": self.api_images.repository.repository_name,
+            "TokenIssuer": self.users.issuer if self.users else issuer.issuer,  # type: ignore[union-attr]
+            "TokenAudience": self.users.audience if self.users else issuer.audience,  # type: ignore[union-attr]
         }.items():
             cdk.CfnOutput(self, name, value=value, export_name=self.export_name_of(name))
 
@@ -71,6 +89,20 @@ class StorageStack(cdk.Stack):
 
     def import_value(self, name: str) -> str:
         return cdk.Fn.import_value(self.export_name_of(name))
+
+    def imported_buckets(self, scope: Construct) -> tuple[s3.IBucket, s3.IBucket]:
+        """(uploads, media) as seen from another stack, through the named exports."""
+        return (
+            s3.Bucket.from_bucket_name(scope, "UploadsBucket", self.import_value("UploadsBucketName")),
+            s3.Bucket.from_bucket_name(scope, "MediaBucket", self.import_value("MediaBucketName")),
+        )
+
+    def token_settings(self, config: EnvironmentConfig) -> tuple[str, str, str]:
+        """(issuer, audience, JWKS URL) for consumers in other stacks."""
+        if config.api.issuer is not None:
+            return config.api.issuer.issuer, config.api.issuer.audience, config.api.issuer.jwks_url
+        issuer = self.import_value("TokenIssuer")
+        return issuer, self.import_value("TokenAudience"), f"{issuer}/.well-known/jwks.json"
 
 
 class ResizeStack(cdk.Stack):
@@ -118,6 +150,94 @@ class ResizeStack(cdk.Stack):
         )
 
 
+class ApiStack(cdk.Stack):
+    """Stateless: the upload API on Lambda behind an API Gateway HTTP API."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        storage: StorageStack,
+        asset_cache_dir: Path = DEFAULT_ASSET_CACHE,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.add_stack_dependency(storage)
+        uploads_bucket, media_bucket = storage.imported_buckets(self)
+        issuer, audience, jwks_url = storage.token_settings(config)
+        self.api = UploadApiFunction(
+            self,
+            "UploadApi",
+            uploads_bucket=uploads_bucket,
+            media_bucket=media_bucket,
+            issuer=issuer,
+            audience=audience,
+            jwks_url=jwks_url,
+            max_upload_bytes=config.resize.max_source_bytes,
+            upload_expiry_seconds=config.api.upload_expiry_seconds,
+            architecture=config.resize.architecture,
+            python_version=config.resize.python_version,
+            throttle_rate_per_second=config.api.throttle_rate_per_second,
+            throttle_burst=config.api.throttle_burst,
+            log_retention=_retention(config.log_retention_days),
+            asset_cache_dir=asset_cache_dir,
+        )
+        cdk.CfnOutput(self, "ApiUrl", value=self.api.url)
+
+
+class ServiceStack(cdk.Stack):
+    """Stateless: the same API as a Fargate service behind an ALB, from the storage stack's ECR image."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        storage: StorageStack,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.add_stack_dependency(storage)
+        uploads_bucket, media_bucket = storage.imported_buckets(self)
+        issuer, audience, jwks_url = storage.token_settings(config)
+        fargate = config.api.fargate
+        certificate = (
+            acm.Certificate.from_certificate_arn(self, "Certificate", fargate.certificate_arn)
+            if fargate.certificate_arn
+            else None
+        )
+        self.api = UploadApiService(
+            self,
+            "UploadApi",
+            repository=ecr.Repository.from_repository_name(
+                self, "ApiImages", storage.import_value("ApiRepositoryName")
+            ),
+            image_tag=fargate.image_tag,
+            environment=api_environment(
+                uploads_bucket=uploads_bucket,
+                media_bucket=media_bucket,
+                max_upload_bytes=config.resize.max_source_bytes,
+                upload_expiry_seconds=config.api.upload_expiry_seconds,
+                issuer=issuer,
+                audience=audience,
+                jwks_url=jwks_url,
+            ),
+            uploads_bucket=uploads_bucket,
+            media_bucket=media_bucket,
+            min_tasks=fargate.min_tasks,
+            max_tasks=fargate.max_tasks,
+            cpu=fargate.cpu,
+            memory_mib=fargate.memory_mib,
+            nat_gateways=fargate.nat_gateways,
+            certificate=certificate,
+            log_retention=_retention(config.log_retention_days),
+        )
+        cdk.CfnOutput(self, "ServiceUrl", value=self.api.url)
+
+
 _RETENTION = {
     7: logs.RetentionDays.ONE_WEEK,
     14: logs.RetentionDays.TWO_WEEKS,
@@ -156,6 +276,29 @@ def build_photo_pipeline(
         stack_name=f"{config.stack_prefix}-resize",
         description=f"photo-pipeline {config.name}: resize function (stateless)",
     )
-    for stack in (storage, resize):
+    api = ApiStack(
+        app,
+        "Api",
+        config=config,
+        storage=storage,
+        env=env,
+        asset_cache_dir=asset_cache_dir,
+        stack_name=f"{config.stack_prefix}-api",
+        description=f"photo-pipeline {config.name}: upload API on Lambda (stateless)",
+    )
+    stacks: list[cdk.Stack] = [storage, resize, api]
+    if config.api.fargate.enabled:
+        stacks.append(
+            ServiceStack(
+                app,
+                "Service",
+                config=config,
+                storage=storage,
+                env=env,
+                stack_name=f"{config.stack_prefix}-service",
+                description=f"photo-pipeline {config.name}: upload API on Fargate (stateless)",
+            )
+        )
+    for stack in stacks:
         cdk.Tags.of(stack).add("photo-pipeline:environment", config.name)
-    return [storage, resize]
+    return stacks

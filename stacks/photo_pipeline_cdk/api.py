@@ -23,7 +23,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from constructs import Construct
+from constructs import Construct, IConstruct
 from photo_contract import DERIVED_PREFIX, UPLOADS_PREFIX
 
 from photo_pipeline_cdk.bundling import PythonAssetSpec, python_asset_code
@@ -53,7 +53,7 @@ def grant_api_access(
 
 
 def _acknowledge_api_grants(
-    construct: Construct, uploads_bucket: s3.IBucket, media_bucket: s3.IBucket, **more: str
+    construct: IConstruct, uploads_bucket: s3.IBucket, media_bucket: s3.IBucket, **more: str
 ) -> None:
     why_prefix = "Object keys are server-chosen under this prefix; the grant is the prefix, no wider."
     why_actions = "grant_put/grant_read action groups, scoped to the one prefix above."

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 ENV ?= dev
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup test lint typecheck synth diff snapshots bench demo clean
+.PHONY: setup test lint synth diff snapshots image bench demo clean
 
 $(STAMP): pyproject.toml constraints.txt lambdas/*/pyproject.toml package.json package-lock.json
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/hadolint containers/api/Dockerfile
 
 test: lint
 	$(BIN)/pytest
@@ -46,6 +47,11 @@ snapshots: setup
 		rm -rf cdk.out.$$env && cdk synth -c env=$$env -q -o cdk.out.$$env && \
 		$(BIN)/python -m tests.stacks.snapshots update $$env cdk.out.$$env; \
 	done
+
+# Build the API image and push it into ENV's ECR repository (needs AWS credentials and a Docker engine),
+# then `npx cdk deploy -c env=ENV -c image_tag=<printed tag> Service` rolls it out.
+image:
+	containers/api/push-image.sh $(ENV)
 
 bench: setup
 	$(BIN)/python bench/resize_bench.py

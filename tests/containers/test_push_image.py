@@ -1,0 +1,71 @@
+"""`make image` against stand-in aws and docker binaries: what it would run, in order."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from tests.conftest import REPO
+
+REPO_URI = "111111111111.dkr.ecr.eu-west-1.amazonaws.com/photo-pipeline-staging-api"
+
+
+def _stand_ins(bin_dir: Path, log: Path, outputs_uri: str) -> None:
+    bin_dir.mkdir()
+    for tool, stdout in (("aws", outputs_uri), ("docker", "")):
+        script = bin_dir / tool
+        script.write_text(f'#!/bin/sh\necho "{tool} $*" >> {log}\nprintf "%s" "{stdout}"\n')
+        script.chmod(0o755)
+
+
+def _run(tmp_path: Path, outputs_uri: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
+    shutil.copy(REPO / "containers/api/push-image.sh", clone / "containers/api/push-image.sh")  # as edited
+    subprocess.run(
+        ["git", "-C", str(clone), "commit", "-qam", "x", "--allow-empty"],
+        check=True,
+        env={
+            **os.environ,
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@t",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@t",
+        },
+    )
+    log = tmp_path / "calls.log"
+    _stand_ins(tmp_path / "bin", log, outputs_uri)
+    env = {**os.environ, "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}"}
+    result = subprocess.run(
+        ["bash", "containers/api/push-image.sh", "staging"],
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    return result, log.read_text().splitlines() if log.exists() else []
+
+
+def test_builds_arm64_from_the_repo_root_and_pushes_a_commit_tag(tmp_path: Path) -> None:
+    result, calls = _run(tmp_path, REPO_URI)
+    assert result.returncode == 0, result.stderr
+    assert calls[0].startswith(
+        "aws cloudformation describe-stacks --stack-name photo-pipeline-staging-storage"
+    )
+    assert calls[1] == "aws ecr get-login-password"
+    assert calls[2].startswith("docker login --username AWS --password-stdin 111111111111.dkr.ecr.eu-west-1")
+    build = calls[3]
+    assert build.startswith("docker buildx build --platform linux/arm64 -f containers/api/Dockerfile")
+    assert build.endswith("--push .")
+    tag = build.split(f"{REPO_URI}:")[1].split()[0]
+    assert len(tag) == 12
+    assert f"-c image_tag={tag} Service" in result.stdout
+
+
+def test_refuses_when_the_storage_stack_has_no_repository(tmp_path: Path) -> None:
+    result, calls = _run(tmp_path, "None")
+    assert result.returncode != 0
+    assert "deploy it first" in result.stderr
+    assert not [c for c in calls if c.startswith("docker")]

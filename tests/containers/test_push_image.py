@@ -54,8 +54,11 @@ def test_builds_arm64_from_the_repo_root_and_pushes_a_commit_tag(tmp_path: Path)
     assert calls[0].startswith(
         "aws cloudformation describe-stacks --stack-name photo-pipeline-staging-storage"
     )
-    assert calls[1] == "aws ecr get-login-password"
-    assert calls[2].startswith("docker login --username AWS --password-stdin 111111111111.dkr.ecr.eu-west-1")
+    # The two ends of `aws ecr get-login-password | docker login` run at once: either may log first.
+    assert sorted(calls[1:3]) == [
+        "aws ecr get-login-password",
+        "docker login --username AWS --password-stdin 111111111111.dkr.ecr.eu-west-1.amazonaws.com",
+    ]
     build = calls[3]
     assert build.startswith("docker buildx build --platform linux/arm64 -f containers/api/Dockerfile")
     assert build.endswith("--push .")

@@ -7,14 +7,14 @@ STAMP := $(VENV)/.installed-stamp
 ENV ?= dev
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup test lint synth diff snapshots image bench demo clean
+.PHONY: setup test lint synth diff snapshots image bench demo serve clean
 
-$(STAMP): pyproject.toml constraints.txt lambdas/*/pyproject.toml package.json package-lock.json
+$(STAMP): pyproject.toml constraints.txt lambdas/*/pyproject.toml package.json package-lock.json Makefile
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade "pip>=24,<27"
 	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt \
 		-e ./lambdas/contract -e ./lambdas/resize_core -e ./lambdas/resize_worker \
-		-e './lambdas/upload_api[server]' -e '.[dev]'
+		-e './lambdas/upload_api[server]' -e ./lambdas/local_runner -e '.[dev]'
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
@@ -56,10 +56,13 @@ image:
 bench: setup
 	$(BIN)/python bench/resize_bench.py
 
-# Until the local pipeline lands (issue 4): synthesize dev and resize the whole corpus through the core.
+# The whole pipeline on loopback: S3/SQS emulator, API, resize worker, 20 uploads, contact sheet.
 demo: setup
-	cdk synth -c env=dev -q
-	$(BIN)/python bench/corpus_demo.py
+	$(BIN)/python -m local_runner.demo
+
+# The same servers plus the upload page at http://127.0.0.1:8000/, until Ctrl-C.
+serve: setup
+	$(BIN)/python -m local_runner.serve
 
 clean:
 	rm -rf cdk.out cdk.out.* .venv node_modules .mypy_cache .ruff_cache .pytest_cache

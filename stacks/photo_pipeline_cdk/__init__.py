@@ -1,29 +1,37 @@
 """photo-pipeline's CDK constructs and stacks. Import name ``photo_pipeline_cdk`` (not ``stacks``), so it
-never clashes with a CDK app's own ``stacks`` package."""
+never clashes with a CDK app's own ``stacks`` package.
 
-from photo_pipeline_cdk.config import (
-    ENVIRONMENTS,
-    Architecture,
-    EnvironmentConfig,
-    ResizeConfig,
-    environment_config,
-)
-from photo_pipeline_cdk.resize import PillowLayer, ResizePipeline
-from photo_pipeline_cdk.stacks import ResizeStack, StorageStack, build_photo_pipeline
-from photo_pipeline_cdk.storage import PhotoBuckets
-from photo_pipeline_cdk.upload_events import UploadEvents
+Names load on first use: reading ``photo_pipeline_cdk.config`` (the local runner does) must not start
+the jsii runtime that ``aws_cdk`` brings.
+"""
 
-__all__ = [
-    "ENVIRONMENTS",
-    "Architecture",
-    "EnvironmentConfig",
-    "PhotoBuckets",
-    "PillowLayer",
-    "ResizeConfig",
-    "ResizePipeline",
-    "ResizeStack",
-    "StorageStack",
-    "UploadEvents",
-    "build_photo_pipeline",
-    "environment_config",
-]
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {
+    "ENVIRONMENTS": "config",
+    "Architecture": "config",
+    "EnvironmentConfig": "config",
+    "ResizeConfig": "config",
+    "environment_config": "config",
+    "PhotoBuckets": "storage",
+    "UploadEvents": "upload_events",
+    "PillowLayer": "resize",
+    "ResizePipeline": "resize",
+    "ApiImageRepository": "api",
+    "UploadApiFunction": "api",
+    "UploadApiService": "api",
+    "UserDirectory": "api",
+    "StorageStack": "stacks",
+    "ResizeStack": "stacks",
+    "ApiStack": "stacks",
+    "ServiceStack": "stacks",
+    "build_photo_pipeline": "stacks",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'photo_pipeline_cdk' has no attribute {name!r}")
+    return getattr(import_module(f"photo_pipeline_cdk.{_EXPORTS[name]}"), name)

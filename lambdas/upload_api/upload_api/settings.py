@@ -19,6 +19,8 @@ class ApiSettings:
     variant_url_expiry_seconds: int = 3600
     public_media_base_url: str | None = None  # e.g. a CDN in front of the media bucket
     s3_endpoint_url: str | None = None  # a local S3 emulator
+    # Local runs only: serve the upload page at / with this token in it. Never set by the stacks.
+    upload_page_token: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ApiSettings:

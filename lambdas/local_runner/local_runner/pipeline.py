@@ -1,0 +1,122 @@
+"""Everything at once on loopback: the emulator, the API under uvicorn, the resize worker."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+from photo_pipeline_cdk.config import EnvironmentConfig
+from photo_resize import ResizeOptions
+from resize_worker.handler import ResizeWorker
+from resize_worker.settings import WorkerSettings
+from upload_api.auth import AuthSettings
+from upload_api.local_issuer import LocalIssuer
+from upload_api.presign import UploadRules
+from upload_api.settings import ApiSettings
+from upload_api.wiring import build_app
+
+from local_runner.emulator import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, LocalAws, LocalResources
+from local_runner.worker import Handler, QueueWorker
+
+DEMO_USER = "demo-user"
+
+
+@dataclass
+class LocalPipeline:
+    aws: LocalAws
+    resources: LocalResources
+    api_url: str
+    issuer: LocalIssuer
+    worker: QueueWorker
+
+    def token(self, subject: str = DEMO_USER) -> str:
+        return self.issuer.token(subject, ttl_seconds=12 * 3600)
+
+
+@contextmanager
+def local_pipeline(
+    config: EnvironmentConfig,
+    *,
+    api_port: int = 0,
+    upload_page: bool = False,
+    handler: Handler | None = None,
+    visibility_timeout_seconds: int = 2,
+) -> Iterator[LocalPipeline]:
+    """``handler`` replaces the in-process resize handler (the --lambda-like subprocess runner)."""
+    # The local run signs with fixed dummy credentials: moto checks none, and no real AWS is reachable.
+    os.environ.update(
+        AWS_ACCESS_KEY_ID=ACCESS_KEY_ID,
+        AWS_SECRET_ACCESS_KEY=SECRET_ACCESS_KEY,
+        AWS_DEFAULT_REGION=REGION,
+    )
+    port = api_port or _free_port()
+    api_url = f"http://127.0.0.1:{port}"
+    aws = LocalAws(config, visibility_timeout_seconds=visibility_timeout_seconds)
+    resources = aws.start(extra_cors_origins=(api_url,))
+    issuer = LocalIssuer()
+    server: uvicorn.Server | None = None
+    worker: QueueWorker | None = None
+    try:
+        settings = ApiSettings(
+            uploads_bucket=resources.uploads_bucket,
+            media_bucket=resources.media_bucket,
+            region=REGION,
+            rules=UploadRules(
+                max_bytes=config.resize.max_source_bytes, expires_seconds=config.api.upload_expiry_seconds
+            ),
+            auth=AuthSettings(issuer=issuer.issuer, audience=issuer.audience, jwks_json=issuer.jwks_json),
+            s3_endpoint_url=resources.endpoint,
+            upload_page_token=issuer.token(DEMO_USER, ttl_seconds=12 * 3600) if upload_page else None,
+        )
+        server = _start_api(build_app(settings), port)
+        if handler is None:
+            handler = ResizeWorker(
+                s3=aws.client("s3"),
+                settings=WorkerSettings(
+                    media_bucket=resources.media_bucket,
+                    max_source_bytes=config.resize.max_source_bytes,
+                    resize=ResizeOptions(
+                        variants=config.resize.variants, max_pixels=config.resize.max_pixels
+                    ),
+                ),
+            ).handle_batch
+        worker = QueueWorker(
+            sqs=aws.client("sqs"),
+            queue_url=resources.queue_url,
+            queue_arn=resources.queue_arn,
+            handler=handler,
+            batch_size=config.resize.batch_size,
+        )
+        worker.start()
+        yield LocalPipeline(aws, resources, api_url, issuer, worker)
+    finally:
+        if worker is not None:
+            worker.stop()
+        if server is not None:
+            server.should_exit = True
+            time.sleep(0.2)
+        aws.stop()
+
+
+def _start_api(app: Any, port: int) -> uvicorn.Server:
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, name="api", daemon=True).start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the API did not start on 127.0.0.1:{port}")
+        time.sleep(0.02)
+    return server
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -1,0 +1,34 @@
+"""`make serve`: the local pipeline and its upload page, running until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+
+from photo_pipeline_cdk.config import environment_config
+
+from local_runner.pipeline import local_pipeline
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--env", default="dev")
+    parser.add_argument("--port", type=int, default=8000, help="API and upload page port (default 8000)")
+    args = parser.parse_args(argv)
+    logging.getLogger("resize").setLevel(logging.WARNING)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    with local_pipeline(environment_config(args.env), api_port=args.port, upload_page=True) as pipeline:
+        print(f"upload page: {pipeline.api_url}/   (S3/SQS emulator {pipeline.resources.endpoint})")
+        print(f"API token for curl: {pipeline.token()}")
+        print("Ctrl-C stops everything.", flush=True)
+        stop.wait()
+    print("stopped.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 ENV ?= dev
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup test lint synth diff snapshots image bench demo serve clean
+.PHONY: setup browser test lint synth diff snapshots image bench demo serve clean
 
 $(STAMP): pyproject.toml constraints.txt lambdas/*/pyproject.toml package.json package-lock.json Makefile
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -16,7 +16,18 @@ $(STAMP): pyproject.toml constraints.txt lambdas/*/pyproject.toml package.json p
 		-e ./lambdas/contract -e ./lambdas/resize_core -e ./lambdas/resize_worker \
 		-e './lambdas/upload_api[server]' -e ./lambdas/local_runner -e '.[dev]'
 	npm ci --no-audit --no-fund --loglevel=error
+	$(MAKE) --no-print-directory browser
 	touch $(STAMP)
+
+# Debian's Chromium and ChromeDriver for the upload-page test (a browser download would fail here).
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			chromium chromium-driver >/dev/null; \
+	else \
+		echo "the upload-page test needs: sudo apt-get install chromium chromium-driver (it fails without them)"; \
+	fi
 
 setup: $(STAMP)
 

@@ -21,7 +21,10 @@ import httpx
 from photo_pipeline_cdk.config import environment_config
 from PIL import Image, ImageDraw
 
+from local_runner.emulator import LocalResources
+from local_runner.lambda_like import SubprocessLambda, build_lambda_assets, find_python
 from local_runner.pipeline import LocalPipeline, local_pipeline
+from local_runner.worker import Handler
 
 REPO = Path(__file__).resolve().parents[3]
 CORPUS = REPO.parent / "shared" / "corpus"
@@ -189,6 +192,11 @@ def main(argv: list[str] | None = None) -> int:
         "--env", default="dev", help="whose config lays out the local resources (default dev)"
     )
     parser.add_argument("--out", type=Path, default=REPO / "demo-output")
+    parser.add_argument(
+        "--lambda-like",
+        action="store_true",
+        help="run the resize handler in a subprocess on the Lambda's Python with only the built layer",
+    )
     args = parser.parse_args(argv)
     if not (CORPUS / "camera").is_dir():
         print(f"the photo corpus is not at {CORPUS}: clone photo-pipeline beside ../shared", file=sys.stderr)
@@ -197,7 +205,25 @@ def main(argv: list[str] | None = None) -> int:
     config = environment_config(args.env)
     files = demo_files()
     started = time.perf_counter()
-    with local_pipeline(config) as pipeline:
+    handler_factory = None
+    if args.lambda_like:
+        python = find_python(config.resize.python_version)
+        if python is None:
+            print(
+                f"--lambda-like skipped: python{config.resize.python_version} is not installed here "
+                f"(pyenv install {config.resize.python_version}); running the handler in-process",
+                file=sys.stderr,
+            )
+        else:
+            layer, task = build_lambda_assets(config)
+            print(f"lambda-like: {python} with only {layer} and {task} on sys.path")
+
+            def handler_factory(resources: LocalResources) -> Handler:
+                return SubprocessLambda(
+                    python=python, layer=layer, task=task, config=config, resources=resources
+                )
+
+    with local_pipeline(config, handler_factory=handler_factory) as pipeline:
         print(
             f"S3/SQS emulator {pipeline.resources.endpoint}, API {pipeline.api_url}, worker polling "
             f"{pipeline.resources.queue_url.rsplit('/', 1)[-1]}"

@@ -6,7 +6,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -46,10 +46,10 @@ def local_pipeline(
     *,
     api_port: int = 0,
     upload_page: bool = False,
-    handler: Handler | None = None,
+    handler_factory: Callable[[LocalResources], Handler] | None = None,
     visibility_timeout_seconds: int = 2,
 ) -> Iterator[LocalPipeline]:
-    """``handler`` replaces the in-process resize handler (the --lambda-like subprocess runner)."""
+    """``handler_factory`` replaces the in-process resize handler (the --lambda-like subprocess runner)."""
     # The local run signs with fixed dummy credentials: moto checks none, and no real AWS is reachable.
     os.environ.update(
         AWS_ACCESS_KEY_ID=ACCESS_KEY_ID,
@@ -76,7 +76,9 @@ def local_pipeline(
             upload_page_token=issuer.token(DEMO_USER, ttl_seconds=12 * 3600) if upload_page else None,
         )
         server = _start_api(build_app(settings), port)
-        if handler is None:
+        if handler_factory is not None:
+            handler = handler_factory(resources)
+        else:
             handler = ResizeWorker(
                 s3=aws.client("s3"),
                 settings=WorkerSettings(

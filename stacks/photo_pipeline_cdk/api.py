@@ -26,10 +26,16 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 from photo_contract import DERIVED_PREFIX, UPLOADS_PREFIX
 
+from photo_pipeline_cdk.alarms import alarm_above_zero
 from photo_pipeline_cdk.bundling import PythonAssetSpec, python_asset_code
 from photo_pipeline_cdk.config import Architecture
 from photo_pipeline_cdk.nag import acknowledge, nag_resource
-from photo_pipeline_cdk.resize import _ARCHITECTURES, DEFAULT_ASSET_CACHE, RUNTIME_PROVIDED, lambda_runtime
+from photo_pipeline_cdk.resize import (
+    DEFAULT_ASSET_CACHE,
+    LAMBDA_ARCHITECTURES,
+    RUNTIME_PROVIDED,
+    lambda_runtime,
+)
 from photo_pipeline_cdk.sources import runtime_sources
 
 CONTAINER_PORT = 8000
@@ -195,17 +201,14 @@ class UploadApiFunction(Construct):
             python_version=python_version,
             provided=RUNTIME_PROVIDED,
         )
-        path, bundling, asset_hash = python_asset_code(spec, cache_dir=asset_cache_dir)
         self.function = lambda_.Function(
             self,
             "Function",
             description="photo-pipeline: upload API (presigned POSTs, image status)",
             runtime=lambda_runtime(python_version),
-            architecture=_ARCHITECTURES[architecture],
+            architecture=LAMBDA_ARCHITECTURES[architecture],
             handler="upload_api.lambda_handler.handler",
-            code=lambda_.Code.from_asset(
-                path, bundling=bundling, asset_hash=asset_hash, exclude=["**/__pycache__"]
-            ),
+            code=python_asset_code(spec, cache_dir=asset_cache_dir),
             memory_size=memory_mib,
             timeout=Duration.seconds(10),
             tracing=lambda_.Tracing.ACTIVE,
@@ -261,21 +264,18 @@ class UploadApiFunction(Construct):
             ),
         )
         self.url = stage.url
-        self.server_errors_alarm = cloudwatch.Alarm(
+        self.server_errors_alarm = alarm_above_zero(
             self,
             "ServerErrorsAlarm",
-            alarm_description="The upload API answered 5xx.",
-            metric=cloudwatch.Metric(
+            "The upload API answered 5xx.",
+            cloudwatch.Metric(
                 namespace="AWS/ApiGateway",
                 metric_name="5xx",
                 dimensions_map={"ApiId": self.http_api.api_id, "Stage": "$default"},
                 period=Duration.minutes(5),
                 statistic="Sum",
             ),
-            threshold=0,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         _acknowledge_api_grants(
             self.function,
@@ -405,27 +405,21 @@ class UploadApiService(Construct):
         self.url = (
             f"{'https' if certificate else 'http'}://{self.service.load_balancer.load_balancer_dns_name}"
         )
-        self.unhealthy_hosts_alarm = cloudwatch.Alarm(
+        self.unhealthy_hosts_alarm = alarm_above_zero(
             self,
             "UnhealthyHostsAlarm",
-            alarm_description="The ALB sees unhealthy API tasks.",
-            metric=self.service.target_group.metrics.unhealthy_host_count(period=Duration.minutes(1)),
-            threshold=0,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            "The ALB sees unhealthy API tasks.",
+            self.service.target_group.metrics.unhealthy_host_count(period=Duration.minutes(1)),
             evaluation_periods=3,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
-        self.server_errors_alarm = cloudwatch.Alarm(
+        self.server_errors_alarm = alarm_above_zero(
             self,
             "ServerErrorsAlarm",
-            alarm_description="The API tasks answered 5xx.",
-            metric=self.service.load_balancer.metrics.http_code_target(
+            "The API tasks answered 5xx.",
+            self.service.load_balancer.metrics.http_code_target(
                 elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=Duration.minutes(5)
             ),
-            threshold=0,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         _acknowledge_api_grants(self.service.task_definition.task_role, uploads_bucket, media_bucket)
         acknowledge(alb_logs, **{"AwsSolutions-S1": "This is the ALB access-log bucket."})

@@ -21,6 +21,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import jsii
+from aws_cdk import aws_lambda as lambda_
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -58,8 +59,8 @@ class PythonAssetSpec:
         return digest.hexdigest()
 
 
-def python_asset_code(spec: PythonAssetSpec, *, cache_dir: Path) -> tuple[str, cdk.BundlingOptions, str]:
-    """(asset path, bundling options, asset hash) for ``lambda_.Code.from_asset``.
+def python_asset_code(spec: PythonAssetSpec, *, cache_dir: Path) -> lambda_.AssetCode:
+    """Lambda code (function or layer) built from ``spec`` by the local bundler.
 
     The hash is the cache key: it covers every project file, the pins, the architecture and the Python
     version, so an arm64 and an x86_64 build of the same sources never share a hash. ``platform`` is set
@@ -71,7 +72,9 @@ def python_asset_code(spec: PythonAssetSpec, *, cache_dir: Path) -> tuple[str, c
         local=LocalPipBundler(spec, cache_dir=cache_dir),
         command=["false"],  # never reached: the local bundler always builds or raises
     )
-    return str(spec.projects[0]), options, spec.cache_key()
+    return lambda_.Code.from_asset(
+        str(spec.projects[0]), bundling=options, asset_hash=spec.cache_key(), exclude=["**/__pycache__"]
+    )
 
 
 @jsii.implements(cdk.ILocalBundling)

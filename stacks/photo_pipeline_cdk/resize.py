@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from aws_cdk import Duration
-from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
@@ -15,6 +14,7 @@ from constructs import Construct
 from photo_contract import DERIVED_PREFIX, UPLOADS_PREFIX
 from photo_contract.variants import FEED_VARIANTS, VariantSpec, variants_to_json
 
+from photo_pipeline_cdk.alarms import alarm_above_zero
 from photo_pipeline_cdk.bundling import PythonAssetSpec, python_asset_code
 from photo_pipeline_cdk.config import Architecture
 from photo_pipeline_cdk.nag import acknowledge, nag_resource
@@ -25,7 +25,7 @@ DEFAULT_ASSET_CACHE = Path.home() / ".cache" / "photo-pipeline" / "assets"
 # The Lambda Python runtime provides these; bundling them again would only grow the package.
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer"})
 _RUNTIMES = {"3.12": lambda_.Runtime.PYTHON_3_12, "3.13": lambda_.Runtime.PYTHON_3_13}
-_ARCHITECTURES = {
+LAMBDA_ARCHITECTURES = {
     Architecture.ARM_64: lambda_.Architecture.ARM_64,
     Architecture.X86_64: lambda_.Architecture.X86_64,
 }
@@ -62,15 +62,12 @@ class PillowLayer(Construct):
             python_version=python_version,
             subdir="python",
         )
-        path, bundling, asset_hash = python_asset_code(spec, cache_dir=asset_cache_dir)
         self.layer = lambda_.LayerVersion(
             self,
             "Layer",
-            code=lambda_.Code.from_asset(
-                path, bundling=bundling, asset_hash=asset_hash, exclude=["**/__pycache__"]
-            ),
+            code=python_asset_code(spec, cache_dir=asset_cache_dir),
             compatible_runtimes=[lambda_runtime(python_version)],
-            compatible_architectures=[_ARCHITECTURES[architecture]],
+            compatible_architectures=[LAMBDA_ARCHITECTURES[architecture]],
             description=f"photo-pipeline resize core + Pillow ({architecture.value}, Python {python_version})",
         )
 
@@ -145,18 +142,15 @@ class ResizePipeline(Construct):
             python_version=python_version,
             provided=RUNTIME_PROVIDED | {"photo-pipeline-resize-core", "photo-pipeline-contract"},
         )
-        path, bundling, asset_hash = python_asset_code(code_spec, cache_dir=asset_cache_dir)
         log_group = logs.LogGroup(self, "Logs", retention=log_retention)
         self.function = lambda_.Function(
             self,
             "Function",
             description="photo-pipeline: resize uploaded originals into feed variants",
             runtime=lambda_runtime(python_version),
-            architecture=_ARCHITECTURES[architecture],
+            architecture=LAMBDA_ARCHITECTURES[architecture],
             handler="resize_worker.handler.lambda_handler",
-            code=lambda_.Code.from_asset(
-                path, bundling=bundling, asset_hash=asset_hash, exclude=["**/__pycache__"]
-            ),
+            code=python_asset_code(code_spec, cache_dir=asset_cache_dir),
             layers=[self.layer],
             memory_size=memory_mib,
             timeout=Duration.seconds(timeout_seconds),
@@ -184,14 +178,14 @@ class ResizePipeline(Construct):
             )
         )
         self.alarms = [
-            _alarm_above_zero(
+            alarm_above_zero(
                 self,
                 "ErrorsAlarm",
                 "The resize function failed invocations (records go back to the queue).",
                 self.function.metric_errors(period=Duration.minutes(5), statistic="Sum"),
                 evaluation_periods=1,
             ),
-            _alarm_above_zero(
+            alarm_above_zero(
                 self,
                 "ThrottlesAlarm",
                 "The resize function hit its reserved concurrency for 15 minutes.",
@@ -228,23 +222,3 @@ class ResizePipeline(Construct):
                 ),
             },
         )
-
-
-def _alarm_above_zero(
-    scope: Construct,
-    construct_id: str,
-    description: str,
-    metric: cloudwatch.IMetric,
-    *,
-    evaluation_periods: int,
-) -> cloudwatch.Alarm:
-    return cloudwatch.Alarm(
-        scope,
-        construct_id,
-        alarm_description=description,
-        metric=metric,
-        threshold=0,
-        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluation_periods=evaluation_periods,
-        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-    )

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from aws_cdk import Duration
-from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from photo_contract import UPLOADS_PREFIX
 
+from photo_pipeline_cdk.alarms import alarm_above_zero
 from photo_pipeline_cdk.nag import acknowledge
 
 MIN_MAX_RECEIVE_COUNT = 5
@@ -67,15 +67,11 @@ class UploadEvents(Construct):
             s3n.SqsDestination(self.queue),
             s3.NotificationKeyFilter(prefix=UPLOADS_PREFIX),
         )
-        self.dead_letter_alarm = cloudwatch.Alarm(
+        self.dead_letter_alarm = alarm_above_zero(
             self,
             "DeadLettersAlarm",
-            alarm_description="Upload events failed every retry and wait in the dead-letter queue.",
-            metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+            "Upload events failed every retry and wait in the dead-letter queue.",
+            self.dead_letter_queue.metric_approximate_number_of_messages_visible(
                 period=Duration.minutes(1), statistic="Maximum"
             ),
-            threshold=0,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )

@@ -17,14 +17,15 @@ ACCESS_KEY_ID = "local"
 SECRET_ACCESS_KEY = "local-secret"  # noqa: S105 - a placeholder for the local emulator
 
 
-def local_client(service: str, endpoint: str) -> Any:
-    return boto3.client(  # type: ignore[call-overload]
-        service,
-        region_name=REGION,
-        endpoint_url=endpoint,
-        aws_access_key_id=ACCESS_KEY_ID,
-        aws_secret_access_key=SECRET_ACCESS_KEY,
+def local_session() -> boto3.session.Session:
+    """Credentials for the emulator only, never the process environment (tests share the process)."""
+    return boto3.session.Session(
+        aws_access_key_id=ACCESS_KEY_ID, aws_secret_access_key=SECRET_ACCESS_KEY, region_name=REGION
     )
+
+
+def local_client(service: str, endpoint: str) -> Any:
+    return local_session().client(service, endpoint_url=endpoint)  # type: ignore[call-overload]
 
 
 @dataclass(frozen=True)

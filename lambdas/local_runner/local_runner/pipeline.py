@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
@@ -22,7 +21,7 @@ from upload_api.presign import UploadRules
 from upload_api.settings import ApiSettings
 from upload_api.wiring import build_app
 
-from local_runner.emulator import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, LocalAws, LocalResources
+from local_runner.emulator import REGION, LocalAws, LocalResources, local_session
 from local_runner.worker import Handler, QueueWorker
 
 DEMO_USER = "demo-user"
@@ -50,12 +49,6 @@ def local_pipeline(
     visibility_timeout_seconds: int = 2,
 ) -> Iterator[LocalPipeline]:
     """``handler_factory`` replaces the in-process resize handler (the --lambda-like subprocess runner)."""
-    # The local run signs with fixed dummy credentials: moto checks none, and no real AWS is reachable.
-    os.environ.update(
-        AWS_ACCESS_KEY_ID=ACCESS_KEY_ID,
-        AWS_SECRET_ACCESS_KEY=SECRET_ACCESS_KEY,
-        AWS_DEFAULT_REGION=REGION,
-    )
     port = api_port or _free_port()
     api_url = f"http://127.0.0.1:{port}"
     aws = LocalAws(config, visibility_timeout_seconds=visibility_timeout_seconds)
@@ -75,7 +68,7 @@ def local_pipeline(
             s3_endpoint_url=resources.endpoint,
             upload_page_token=issuer.token(DEMO_USER, ttl_seconds=12 * 3600) if upload_page else None,
         )
-        server = _start_api(build_app(settings), port)
+        server = _start_api(build_app(settings, session=local_session()), port)
         if handler_factory is not None:
             handler = handler_factory(resources)
         else:

@@ -41,12 +41,20 @@ class PresignedUpload:
     expires_at: datetime
 
 
-def presign_client(*, region: str, endpoint_url: str | None = None) -> S3Client:
-    """SigV4 only, on the regional endpoint: boto3 may otherwise sign POST policies with SigV2."""
+def presign_client(
+    *, region: str, endpoint_url: str | None = None, session: boto3.session.Session | None = None
+) -> S3Client:
+    """SigV4 only, on the regional endpoint: boto3 may otherwise sign POST policies with SigV2.
+
+    A session of its own, not boto3's process-wide default (which caches the first credentials it
+    finds); the local runner passes one holding its emulator credentials.
+    """
     config = Config(
         signature_version="s3v4", s3={"addressing_style": "virtual" if endpoint_url is None else "path"}
     )
-    return boto3.client("s3", region_name=region, endpoint_url=endpoint_url, config=config)
+    return (session or boto3.session.Session()).client(
+        "s3", region_name=region, endpoint_url=endpoint_url, config=config
+    )
 
 
 def presign_upload(

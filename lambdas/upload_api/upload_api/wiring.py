@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import boto3
 from fastapi import FastAPI
 
 from upload_api.app import create_app
@@ -10,6 +11,6 @@ from upload_api.presign import presign_client
 from upload_api.settings import ApiSettings
 
 
-def build_app(settings: ApiSettings) -> FastAPI:
-    s3 = presign_client(region=settings.region, endpoint_url=settings.s3_endpoint_url)
+def build_app(settings: ApiSettings, *, session: boto3.session.Session | None = None) -> FastAPI:
+    s3 = presign_client(region=settings.region, endpoint_url=settings.s3_endpoint_url, session=session)
     return create_app(settings, s3=s3, verifier=TokenVerifier(settings.auth))

@@ -10,7 +10,7 @@ from local_runner.pipeline import LocalPipeline, local_pipeline
 from photo_pipeline_cdk.config import environment_config
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def pipeline(corpus: Path) -> Iterator[LocalPipeline]:
     """The same servers `make demo` runs: moto on loopback, the API (with its upload page), the worker."""
     logging.getLogger("resize").setLevel(logging.WARNING)
@@ -18,7 +18,7 @@ def pipeline(corpus: Path) -> Iterator[LocalPipeline]:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def demo_run(pipeline: LocalPipeline) -> list[DemoResult]:
     """The demo's client flow: 20 files in one API call, real HTTP uploads, status polling."""
     return run_client(pipeline, demo_files(), timeout_seconds=240)

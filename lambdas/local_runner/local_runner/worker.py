@@ -3,12 +3,14 @@ succeeded. Failed records become visible again and, after maxReceiveCount, SQS m
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from local_runner.emulator import REGION
 
+logger = logging.getLogger(__name__)
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
 
@@ -80,4 +82,8 @@ class QueueWorker:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.poll_once()
+            try:
+                self.poll_once()
+            except Exception:  # the emulator hiccuped: a dead worker would silently stop the pipeline
+                logger.exception("polling the queue failed; retrying in a second")
+                self._stop.wait(1)

@@ -29,7 +29,7 @@ from photo_contract import DERIVED_PREFIX, UPLOADS_PREFIX
 from photo_pipeline_cdk.alarms import alarm_above_zero
 from photo_pipeline_cdk.bundling import PythonAssetSpec, python_asset_code
 from photo_pipeline_cdk.config import Architecture
-from photo_pipeline_cdk.nag import acknowledge, nag_resource
+from photo_pipeline_cdk.nag import acknowledge, acknowledge_python_function, nag_resource
 from photo_pipeline_cdk.resize import (
     DEFAULT_ASSET_CACHE,
     LAMBDA_ARCHITECTURES,
@@ -277,18 +277,11 @@ class UploadApiFunction(Construct):
             ),
             evaluation_periods=1,
         )
-        _acknowledge_api_grants(
+        _acknowledge_api_grants(self.function, uploads_bucket, media_bucket)
+        acknowledge_python_function(
             self.function,
-            uploads_bucket,
-            media_bucket,
-            **{
-                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-                "AWSLambdaBasicExecutionRole]": "Basic execution only writes the function's own logs.",
-                "AwsSolutions-IAM5[Resource::*]": "X-Ray PutTraceSegments/PutTelemetryRecords take no resource.",
-                "AwsSolutions-L1": f"Python {python_version}: the newest runtime verified locally.",
-                "Serverless-LambdaLatestVersion": f"Python {python_version}: the newest runtime verified locally.",
-                "Serverless-LambdaDLQ": "Invoked synchronously by API Gateway: errors go back to the caller.",
-            },
+            python_version=python_version,
+            **{"Serverless-LambdaDLQ": "Invoked synchronously by API Gateway: errors go back to the caller."},
         )
         acknowledge(
             self.http_api,

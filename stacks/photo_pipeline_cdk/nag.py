@@ -20,6 +20,21 @@ def acknowledge(construct: IConstruct, **reasons: str) -> None:
     )
 
 
+def acknowledge_python_function(function: IConstruct, *, python_version: str, **more: str) -> None:
+    """What every function of ours answers the same way, plus its own ``more`` findings."""
+    acknowledge(
+        function,
+        **{
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AWSLambdaBasicExecutionRole]": "Basic execution only writes the function's own logs.",
+            "AwsSolutions-IAM5[Resource::*]": "X-Ray PutTraceSegments/PutTelemetryRecords take no resource.",
+            "AwsSolutions-L1": f"Python {python_version}: the newest runtime the layer is verified on locally.",
+            "Serverless-LambdaLatestVersion": f"Python {python_version}: the newest runtime verified locally.",
+            **more,
+        },
+    )
+
+
 def _qualified(rule: str) -> str:
     pack = rule.split("-", 1)[0]
     return rule if "::" in rule else f"{pack}::{rule}"

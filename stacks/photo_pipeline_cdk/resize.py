@@ -17,7 +17,7 @@ from photo_contract.variants import FEED_VARIANTS, VariantSpec, variants_to_json
 from photo_pipeline_cdk.alarms import alarm_above_zero
 from photo_pipeline_cdk.bundling import PythonAssetSpec, python_asset_code
 from photo_pipeline_cdk.config import Architecture
-from photo_pipeline_cdk.nag import acknowledge, nag_resource
+from photo_pipeline_cdk.nag import acknowledge, acknowledge_python_function, nag_resource
 from photo_pipeline_cdk.sources import runtime_sources
 from photo_pipeline_cdk.upload_events import UploadEvents
 
@@ -205,17 +205,18 @@ class ResizePipeline(Construct):
         acknowledge(
             self.function,
             **{
-                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-                "AWSLambdaBasicExecutionRole]": "Basic execution only writes the function's own logs.",
                 f"AwsSolutions-IAM5[Resource::{uploads}]": why_prefix,
                 f"AwsSolutions-IAM5[Resource::{media}]": why_prefix,
                 "AwsSolutions-IAM5[Action::s3:GetObject*]": why_actions,
                 "AwsSolutions-IAM5[Action::s3:GetBucket*]": why_actions,
                 "AwsSolutions-IAM5[Action::s3:List*]": why_actions,
                 "AwsSolutions-IAM5[Action::s3:Abort*]": why_actions,
-                "AwsSolutions-IAM5[Resource::*]": "X-Ray PutTraceSegments/PutTelemetryRecords take no resource.",
-                "AwsSolutions-L1": f"Python {python}: the newest runtime the layer is verified on locally.",
-                "Serverless-LambdaLatestVersion": f"Python {python}: the newest runtime the layer is verified on.",
+            },
+        )
+        acknowledge_python_function(
+            self.function,
+            python_version=python,
+            **{
                 "Serverless-LambdaDLQ": "SQS-invoked: failed records go to the source queue's DLQ.",
                 "Serverless-LambdaEventSourceMappingDestination": (
                     "SQS mappings have no on-failure destination; the queue's redrive policy is the DLQ."

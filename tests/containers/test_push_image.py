@@ -16,7 +16,13 @@ def _stand_ins(bin_dir: Path, log: Path, outputs_uri: str) -> None:
     bin_dir.mkdir()
     for tool, stdout in (("aws", outputs_uri), ("docker", "")):
         script = bin_dir / tool
-        script.write_text(f'#!/bin/sh\necho "{tool} $*" >> {log}\nprintf "%s" "{stdout}"\n')
+        # Like the real `docker login --password-stdin`, the stand-in reads its stdin: otherwise the
+        # writer of `aws … | docker login` may die of SIGPIPE under pipefail.
+        script.write_text(
+            f'#!/bin/sh\necho "{tool} $*" >> {log}\n'
+            'case "$*" in *--password-stdin*) cat > /dev/null ;; esac\n'
+            f'printf "%s" "{stdout}"\n'
+        )
         script.chmod(0o755)
 
 

@@ -6,7 +6,6 @@ runs and tests verify tokens of a locally generated key pair through the same co
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -87,7 +86,3 @@ class TokenVerifier:
         if not is_valid_owner(owner):
             raise Unauthorized("invalid token: subject is not a valid owner id")
         return owner
-
-
-def jwks_of(public_jwks: list[dict[str, Any]]) -> str:
-    return json.dumps({"keys": public_jwks})

@@ -5,19 +5,28 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 ENV ?= dev
+PORT ?= 8000
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup browser test lint synth diff snapshots image bench demo serve clean
+.PHONY: setup browser unit test lint synth diff snapshots image bench demo serve clean
 
-$(STAMP): pyproject.toml constraints.txt lambdas/*/pyproject.toml package.json package-lock.json Makefile
-	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade "pip>=24,<27"
-	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt \
+# Each step says what it installs: the first run takes a few minutes and should not look hung.
+$(STAMP): pyproject.toml constraints.txt lambdas/*/pyproject.toml local/pyproject.toml package.json package-lock.json Makefile
+	@echo "setup 1/4: Python virtualenv in $(VENV)"
+	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade "pip>=24,<27" 2>&1 | grep -v "^WARNING: Location" || true
+	@echo "setup 2/4: Python packages from constraints.txt (CDK, Pillow, FastAPI, moto, test tools; ~2 min the first time)"
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt \
 		-e ./lambdas/contract -e ./lambdas/resize_core -e ./lambdas/resize_worker \
-		-e './lambdas/upload_api[server]' -e ./lambdas/local_runner -e '.[dev]'
-	npm ci --no-audit --no-fund --loglevel=error
-	$(MAKE) --no-print-directory browser
-	touch $(STAMP)
+		-e './lambdas/upload_api[server]' -e ./local -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" || true
+	@$(BIN)/python -c "import photo_pipeline_cdk.config, local_runner.demo, resize_worker.handler" \
+		|| { echo "setup: the Python install is incomplete (see pip's errors above)"; exit 1; }
+	@echo "setup 3/4: the pinned CDK CLI and Node 24 from package-lock.json (npm ci)"
+	@npm ci --no-audit --no-fund --loglevel=error
+	@echo "setup 4/4: Chromium and ChromeDriver for the upload-page test (Debian packages)"
+	@$(MAKE) --no-print-directory browser
+	@touch $(STAMP)
+	@echo "setup: done"
 
 # Debian's Chromium and ChromeDriver for the upload-page test (a browser download would fail here).
 browser:
@@ -36,6 +45,10 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/hadolint containers/api/Dockerfile
+
+# The fast lane while working: lint + every test not marked slow (no synth, asset build, browser, e2e).
+unit: lint
+	$(BIN)/pytest -m "not slow"
 
 test: lint
 	$(BIN)/pytest
@@ -71,9 +84,9 @@ bench: setup
 demo: setup
 	$(BIN)/python -m local_runner.demo
 
-# The same servers plus the upload page at http://127.0.0.1:8000/, until Ctrl-C.
+# The same servers plus the upload page at http://127.0.0.1:$(PORT)/ (PORT=8000 by default), until Ctrl-C.
 serve: setup
-	$(BIN)/python -m local_runner.serve
+	$(BIN)/python -m local_runner.serve --port $(PORT)
 
 clean:
 	rm -rf cdk.out cdk.out.* .venv node_modules .mypy_cache .ruff_cache .pytest_cache

@@ -2,11 +2,36 @@
 never clashes with a CDK app's own ``stacks`` package.
 
 Names load on first use: reading ``photo_pipeline_cdk.config`` (the local runner does) must not start
-the jsii runtime that ``aws_cdk`` brings.
+the jsii runtime that ``aws_cdk`` brings. Type checkers see the real classes through the
+``TYPE_CHECKING`` imports below; at run time ``__getattr__`` loads them.
 """
 
+from __future__ import annotations
+
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from photo_pipeline_cdk.api import UploadApiFunction, UploadApiService
+    from photo_pipeline_cdk.config import (
+        ENVIRONMENTS,
+        Architecture,
+        EnvironmentConfig,
+        ResizeConfig,
+        environment_config,
+    )
+    from photo_pipeline_cdk.identity import UserDirectory
+    from photo_pipeline_cdk.image_registry import ApiImageRepository
+    from photo_pipeline_cdk.resize import PillowLayer, ResizePipeline
+    from photo_pipeline_cdk.stacks import (
+        ApiStack,
+        ResizeStack,
+        ServiceStack,
+        StorageStack,
+        build_photo_pipeline,
+    )
+    from photo_pipeline_cdk.storage import PhotoBuckets
+    from photo_pipeline_cdk.upload_events import UploadEvents
 
 _EXPORTS = {
     "ENVIRONMENTS": "config",
@@ -18,17 +43,36 @@ _EXPORTS = {
     "UploadEvents": "upload_events",
     "PillowLayer": "resize",
     "ResizePipeline": "resize",
-    "ApiImageRepository": "api",
+    "ApiImageRepository": "image_registry",
     "UploadApiFunction": "api",
     "UploadApiService": "api",
-    "UserDirectory": "api",
+    "UserDirectory": "identity",
     "StorageStack": "stacks",
     "ResizeStack": "stacks",
     "ApiStack": "stacks",
     "ServiceStack": "stacks",
     "build_photo_pipeline": "stacks",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "ENVIRONMENTS",
+    "ApiImageRepository",
+    "ApiStack",
+    "Architecture",
+    "EnvironmentConfig",
+    "PhotoBuckets",
+    "PillowLayer",
+    "ResizeConfig",
+    "ResizePipeline",
+    "ResizeStack",
+    "ServiceStack",
+    "StorageStack",
+    "UploadApiFunction",
+    "UploadApiService",
+    "UploadEvents",
+    "UserDirectory",
+    "build_photo_pipeline",
+    "environment_config",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -13,7 +12,6 @@ from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
@@ -25,21 +23,26 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 from photo_contract import DERIVED_PREFIX, UPLOADS_PREFIX
+from photo_contract.runtime import DEFAULT_CONTAINER_PORT, ApiEnvironment, container_env
 
 from photo_pipeline_cdk.alarms import alarm_above_zero
-from photo_pipeline_cdk.bundling import PythonAssetSpec, python_asset_code
-from photo_pipeline_cdk.config import Architecture
-from photo_pipeline_cdk.nag import acknowledge, acknowledge_python_function, nag_resource
-from photo_pipeline_cdk.resize import (
-    DEFAULT_ASSET_CACHE,
-    LAMBDA_ARCHITECTURES,
-    RUNTIME_PROVIDED,
-    lambda_runtime,
-)
+from photo_pipeline_cdk.bundling import PythonAssetSpec
+from photo_pipeline_cdk.config import DEFAULT_ARCHITECTURE, DEFAULT_PYTHON_VERSION, Architecture
+from photo_pipeline_cdk.functions import DEFAULT_ASSET_CACHE, RUNTIME_PROVIDED, python_function
+from photo_pipeline_cdk.identity import UserDirectory
+from photo_pipeline_cdk.image_registry import ApiImageRepository
+from photo_pipeline_cdk.nag import acknowledge, acknowledge_prefix_grants, acknowledge_python_function
 from photo_pipeline_cdk.sources import runtime_sources
 
-CONTAINER_PORT = 8000
+# Re-exported: they lived here before they got modules of their own.
+__all__ = ["ApiImageRepository", "UploadApiFunction", "UploadApiService", "UserDirectory", "grant_api_access"]
+
+CONTAINER_PORT = DEFAULT_CONTAINER_PORT
 HEALTH_CHECK_PATH = "/healthz"
+_AUTHENTICATED_ROUTES = (
+    ("/v1/uploads", apigwv2.HttpMethod.POST),
+    ("/v1/images/{image_id}", apigwv2.HttpMethod.GET),
+)
 
 
 def grant_api_access(
@@ -61,114 +64,22 @@ def grant_api_access(
 def _acknowledge_api_grants(
     construct: IConstruct, uploads_bucket: s3.IBucket, media_bucket: s3.IBucket, **more: str
 ) -> None:
-    why_prefix = "Object keys are server-chosen under this prefix; the grant is the prefix, no wider."
-    why_actions = "grant_put/grant_read action groups, scoped to the one prefix above."
-    acknowledge(
+    acknowledge_prefix_grants(
         construct,
-        **{
-            f"AwsSolutions-IAM5[Resource::{nag_resource(construct, uploads_bucket.arn_for_objects(UPLOADS_PREFIX + '*'))}]": why_prefix,
-            f"AwsSolutions-IAM5[Resource::{nag_resource(construct, media_bucket.arn_for_objects(DERIVED_PREFIX + '*'))}]": why_prefix,
-            "AwsSolutions-IAM5[Action::s3:GetObject*]": why_actions,
-            "AwsSolutions-IAM5[Action::s3:GetBucket*]": why_actions,
-            "AwsSolutions-IAM5[Action::s3:List*]": why_actions,
-            "AwsSolutions-IAM5[Action::s3:Abort*]": why_actions,
-            **more,
-        },
+        uploads_bucket.arn_for_objects(f"{UPLOADS_PREFIX}*"),
+        media_bucket.arn_for_objects(f"{DERIVED_PREFIX}*"),
+        why_actions="grant_put/grant_read action groups, scoped to the one prefix above.",
+        **more,
     )
-
-
-def api_environment(
-    *,
-    uploads_bucket: s3.IBucket,
-    media_bucket: s3.IBucket,
-    max_upload_bytes: int,
-    upload_expiry_seconds: int,
-    issuer: str,
-    audience: str,
-    jwks_url: str,
-) -> dict[str, str]:
-    """The settings both runtimes read (upload_api.settings.ApiSettings.from_env)."""
-    return {
-        "UPLOADS_BUCKET": uploads_bucket.bucket_name,
-        "MEDIA_BUCKET": media_bucket.bucket_name,
-        "MAX_UPLOAD_BYTES": str(max_upload_bytes),
-        "UPLOAD_EXPIRY_SECONDS": str(upload_expiry_seconds),
-        "JWT_ISSUER": issuer,
-        "JWT_AUDIENCE": audience,
-        "JWKS_URL": jwks_url,
-    }
-
-
-class UserDirectory(Construct):
-    """A Cognito user pool and the app's public client. Exposes ``issuer``, ``audience``, ``jwks_url``."""
-
-    def __init__(self, scope: Construct, construct_id: str, *, retain: bool = False) -> None:
-        super().__init__(scope, construct_id)
-        self.user_pool = cognito.UserPool(
-            self,
-            "Users",
-            self_sign_up_enabled=True,
-            sign_in_aliases=cognito.SignInAliases(email=True),
-            auto_verify=cognito.AutoVerifiedAttrs(email=True),
-            password_policy=cognito.PasswordPolicy(
-                min_length=12,
-                require_digits=True,
-                require_lowercase=True,
-                require_uppercase=True,
-                require_symbols=True,
-            ),
-            mfa=cognito.Mfa.OPTIONAL,
-            mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
-            account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
-            removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
-        )
-        self.client = self.user_pool.add_client(
-            "App",
-            auth_flows=cognito.AuthFlow(user_srp=True),
-            generate_secret=False,  # a mobile/browser client cannot keep one
-            prevent_user_existence_errors=True,
-            access_token_validity=Duration.hours(1),
-            id_token_validity=Duration.hours(1),
-        )
-        self.issuer = self.user_pool.user_pool_provider_url
-        self.audience = self.client.user_pool_client_id
-        self.jwks_url = f"{self.issuer}/.well-known/jwks.json"
-        acknowledge(
-            self.user_pool,
-            **{
-                "AwsSolutions-COG2": "A consumer photo app: MFA is offered (TOTP), not forced on every user.",
-                "AwsSolutions-COG3": "Threat protection needs Cognito's Plus plan; a per-environment cost decision.",
-                "AwsSolutions-COG8": "The Plus plan is a per-environment cost decision (see COG3).",
-            },
-        )
-
-
-class ApiImageRepository(Construct):
-    """The ECR repository of the API image: scan on push, immutable tags, keeps the newest 30 images.
-    Exposes ``.repository``."""
-
-    def __init__(
-        self, scope: Construct, construct_id: str, *, retain: bool = False, keep_images: int = 30
-    ) -> None:
-        super().__init__(scope, construct_id)
-        if keep_images < 1:
-            raise ValueError(f"keep_images must be at least 1, got {keep_images}")
-        self.repository = ecr.Repository(
-            self,
-            "Repository",
-            image_scan_on_push=True,
-            image_tag_mutability=ecr.TagMutability.IMMUTABLE,
-            encryption=ecr.RepositoryEncryption.AES_256,
-            lifecycle_rules=[
-                ecr.LifecycleRule(description="keep the newest images", max_image_count=keep_images)
-            ],
-            removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
-        )
 
 
 class UploadApiFunction(Construct):
     """The API on Lambda behind an API Gateway HTTP API: a JWT authorizer in front (the app verifies the
-    token again), stage throttling and JSON access logs. Exposes ``.function``, ``.http_api``, ``.url``."""
+    token again), stage throttling and JSON access logs. Exposes ``.function``, ``.http_api``, ``.url``.
+
+    :param environment: what the function is told (buckets, limits, token issuer), as the runtime
+        contract spells it; its own checks (e.g. the 15-minute cap on upload expiry) run at synth.
+    """
 
     def __init__(
         self,
@@ -177,13 +88,9 @@ class UploadApiFunction(Construct):
         *,
         uploads_bucket: s3.IBucket,
         media_bucket: s3.IBucket,
-        issuer: str,
-        audience: str,
-        jwks_url: str,
-        max_upload_bytes: int,
-        upload_expiry_seconds: int = 600,
-        architecture: Architecture = Architecture.ARM_64,
-        python_version: str = "3.13",
+        environment: ApiEnvironment,
+        architecture: Architecture = DEFAULT_ARCHITECTURE,
+        python_version: str = DEFAULT_PYTHON_VERSION,
         memory_mib: int = 512,
         throttle_rate_per_second: int = 50,
         throttle_burst: int = 100,
@@ -193,49 +100,58 @@ class UploadApiFunction(Construct):
         super().__init__(scope, construct_id)
         if throttle_rate_per_second < 1 or throttle_burst < 1:
             raise ValueError(f"throttling must be positive, got {throttle_rate_per_second}/{throttle_burst}")
+        self.function = self._build_function(
+            environment, architecture, python_version, memory_mib, log_retention, asset_cache_dir
+        )
+        grant_api_access(self.function, uploads_bucket=uploads_bucket, media_bucket=media_bucket)
+        self.http_api = self._build_http_api(environment)
+        self.url = self._build_stage(throttle_rate_per_second, throttle_burst, log_retention)
+        self.server_errors_alarm = self._build_alarm()
+        self._acknowledge_findings(uploads_bucket, media_bucket, python_version)
+
+    def _build_function(
+        self,
+        environment: ApiEnvironment,
+        architecture: Architecture,
+        python_version: str,
+        memory_mib: int,
+        log_retention: logs.RetentionDays,
+        asset_cache_dir: Path,
+    ) -> lambda_.Function:
         src = runtime_sources()
-        spec = PythonAssetSpec(
+        code = PythonAssetSpec(
             projects=(src.upload_api, src.contract),
             constraints=src.constraints,
             architecture=architecture,
             python_version=python_version,
             provided=RUNTIME_PROVIDED,
         )
-        self.function = lambda_.Function(
+        return python_function(
             self,
-            "Function",
             description="photo-pipeline: upload API (presigned POSTs, image status)",
-            runtime=lambda_runtime(python_version),
-            architecture=LAMBDA_ARCHITECTURES[architecture],
             handler="upload_api.lambda_handler.handler",
-            code=python_asset_code(spec, cache_dir=asset_cache_dir),
-            memory_size=memory_mib,
-            timeout=Duration.seconds(10),
-            tracing=lambda_.Tracing.ACTIVE,
-            log_group=logs.LogGroup(self, "Logs", retention=log_retention),
-            environment=api_environment(
-                uploads_bucket=uploads_bucket,
-                media_bucket=media_bucket,
-                max_upload_bytes=max_upload_bytes,
-                upload_expiry_seconds=upload_expiry_seconds,
-                issuer=issuer,
-                audience=audience,
-                jwks_url=jwks_url,
-            ),
+            code=code,
+            memory_mib=memory_mib,
+            timeout_seconds=10,
+            environment=environment.to_env(),
+            log_retention=log_retention,
+            asset_cache_dir=asset_cache_dir,
         )
-        grant_api_access(self.function, uploads_bucket=uploads_bucket, media_bucket=media_bucket)
 
-        self.http_api = apigwv2.HttpApi(self, "HttpApi", create_default_stage=False)
+    def _build_http_api(self, environment: ApiEnvironment) -> apigwv2.HttpApi:
+        http_api = apigwv2.HttpApi(self, "HttpApi", create_default_stage=False)
         integration = integrations.HttpLambdaIntegration("Lambda", self.function)
-        jwt = authorizers.HttpJwtAuthorizer("Jwt", jwt_issuer=issuer, jwt_audience=[audience])
-        for path_, method in (
-            ("/v1/uploads", apigwv2.HttpMethod.POST),
-            ("/v1/images/{image_id}", apigwv2.HttpMethod.GET),
-        ):
-            self.http_api.add_routes(path=path_, methods=[method], integration=integration, authorizer=jwt)
-        self.http_api.add_routes(
-            path=HEALTH_CHECK_PATH, methods=[apigwv2.HttpMethod.GET], integration=integration
+        jwt = authorizers.HttpJwtAuthorizer(
+            "Jwt", jwt_issuer=environment.jwt_issuer, jwt_audience=[environment.jwt_audience]
         )
+        for path, method in _AUTHENTICATED_ROUTES:
+            http_api.add_routes(path=path, methods=[method], integration=integration, authorizer=jwt)
+        http_api.add_routes(path=HEALTH_CHECK_PATH, methods=[apigwv2.HttpMethod.GET], integration=integration)
+        return http_api
+
+    def _build_stage(
+        self, throttle_rate_per_second: int, throttle_burst: int, log_retention: logs.RetentionDays
+    ) -> str:
         access_logs = logs.LogGroup(self, "AccessLogs", retention=log_retention)
         stage = apigwv2.HttpStage(
             self,
@@ -263,8 +179,10 @@ class UploadApiFunction(Construct):
                 }
             ),
         )
-        self.url = stage.url
-        self.server_errors_alarm = alarm_above_zero(
+        return stage.url
+
+    def _build_alarm(self) -> cloudwatch.Alarm:
+        return alarm_above_zero(
             self,
             "ServerErrorsAlarm",
             "The upload API answered 5xx.",
@@ -277,6 +195,10 @@ class UploadApiFunction(Construct):
             ),
             evaluation_periods=1,
         )
+
+    def _acknowledge_findings(
+        self, uploads_bucket: s3.IBucket, media_bucket: s3.IBucket, python_version: str
+    ) -> None:
         _acknowledge_api_grants(self.function, uploads_bucket, media_bucket)
         acknowledge_python_function(
             self.function,
@@ -296,7 +218,11 @@ class UploadApiService(Construct):
     """The same API as a Fargate service behind an ALB: tasks in private subnets, health check on
     /healthz, circuit breaker with rollback, CPU autoscaling, Container Insights, ALB access logs,
     invalid headers dropped, HTTPS with an 80→443 redirect when a certificate is given.
-    Exposes ``.service`` (the ecs_patterns construct), ``.vpc`` and ``.url``."""
+    Exposes ``.service`` (the ecs_patterns construct), ``.vpc`` and ``.url``.
+
+    :param environment: what the tasks are told, as the runtime contract spells it (the region and port
+        are added here: ECS, unlike Lambda, does not set them).
+    """
 
     def __init__(
         self,
@@ -305,7 +231,7 @@ class UploadApiService(Construct):
         *,
         repository: ecr.IRepository,
         image_tag: str,
-        environment: Mapping[str, str],
+        environment: ApiEnvironment,
         uploads_bucket: s3.IBucket,
         media_bucket: s3.IBucket,
         min_tasks: int = 2,
@@ -323,7 +249,24 @@ class UploadApiService(Construct):
             raise ValueError(
                 f"tasks run in private subnets and need at least one NAT gateway, got {nat_gateways}"
             )
-        self.vpc = ec2.Vpc(
+        self.vpc = self._build_network(nat_gateways)
+        self.service = self._build_service(
+            repository, image_tag, environment, cpu, memory_mib, min_tasks, certificate, log_retention
+        )
+        self._configure_target_group()
+        self._build_access_logs()
+        self._build_autoscaling(min_tasks, max_tasks)
+        grant_api_access(
+            self.service.task_definition.task_role, uploads_bucket=uploads_bucket, media_bucket=media_bucket
+        )
+        self.url = (
+            f"{'https' if certificate else 'http'}://{self.service.load_balancer.load_balancer_dns_name}"
+        )
+        self.unhealthy_hosts_alarm, self.server_errors_alarm = self._build_alarms()
+        self._acknowledge_findings(uploads_bucket, media_bucket)
+
+    def _build_network(self, nat_gateways: int) -> ec2.Vpc:
+        vpc = ec2.Vpc(
             self,
             "Vpc",
             max_azs=2,
@@ -337,11 +280,24 @@ class UploadApiService(Construct):
             flow_logs={"All": ec2.FlowLogOptions(traffic_type=ec2.FlowLogTrafficType.REJECT)},
         )
         # S3 without the NAT: presign needs none, but status reads and variant URLs hit S3 all day.
-        self.vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
+        vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
+        return vpc
+
+    def _build_service(
+        self,
+        repository: ecr.IRepository,
+        image_tag: str,
+        environment: ApiEnvironment,
+        cpu: int,
+        memory_mib: int,
+        min_tasks: int,
+        certificate: acm.ICertificate | None,
+        log_retention: logs.RetentionDays,
+    ) -> ecs_patterns.ApplicationLoadBalancedFargateService:
         cluster = ecs.Cluster(
             self, "Cluster", vpc=self.vpc, container_insights_v2=ecs.ContainerInsights.ENABLED
         )
-        self.service = ecs_patterns.ApplicationLoadBalancedFargateService(
+        return ecs_patterns.ApplicationLoadBalancedFargateService(
             self,
             "Service",
             cluster=cluster,
@@ -357,7 +313,10 @@ class UploadApiService(Construct):
             task_image_options=ecs_patterns.ApplicationLoadBalancedTaskImageOptions(
                 image=ecs.ContainerImage.from_ecr_repository(repository, image_tag),
                 container_port=CONTAINER_PORT,
-                environment={**environment, "AWS_REGION": cdk.Aws.REGION, "PORT": str(CONTAINER_PORT)},
+                environment={
+                    **environment.to_env(),
+                    **container_env(region=cdk.Aws.REGION, port=CONTAINER_PORT),
+                },
                 log_driver=ecs.LogDrivers.aws_logs(
                     stream_prefix="api", log_group=logs.LogGroup(self, "Logs", retention=log_retention)
                 ),
@@ -371,6 +330,8 @@ class UploadApiService(Construct):
             ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS if certificate else None,
             health_check_grace_period=Duration.seconds(30),
         )
+
+    def _configure_target_group(self) -> None:
         self.service.target_group.configure_health_check(
             path=HEALTH_CHECK_PATH,
             healthy_http_codes="200",
@@ -380,7 +341,9 @@ class UploadApiService(Construct):
         # Less than ECS's 30 s stop timeout minus uvicorn's 20 s graceful window is never cut short.
         self.service.target_group.set_attribute("deregistration_delay.timeout_seconds", "25")
         self.service.load_balancer.set_attribute("routing.http.drop_invalid_header_fields.enabled", "true")
-        alb_logs = s3.Bucket(
+
+    def _build_access_logs(self) -> None:
+        self.alb_logs = s3.Bucket(
             self,
             "AlbLogs",
             encryption=s3.BucketEncryption.S3_MANAGED,  # ALB log delivery supports SSE-S3 only
@@ -389,23 +352,21 @@ class UploadApiService(Construct):
             lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(90))],
             removal_policy=RemovalPolicy.RETAIN,
         )
-        self.service.load_balancer.log_access_logs(alb_logs, prefix="alb")
+        self.service.load_balancer.log_access_logs(self.alb_logs, prefix="alb")
+
+    def _build_autoscaling(self, min_tasks: int, max_tasks: int) -> None:
         scaling = self.service.service.auto_scale_task_count(min_capacity=min_tasks, max_capacity=max_tasks)
         scaling.scale_on_cpu_utilization("Cpu", target_utilization_percent=60)
-        grant_api_access(
-            self.service.task_definition.task_role, uploads_bucket=uploads_bucket, media_bucket=media_bucket
-        )
-        self.url = (
-            f"{'https' if certificate else 'http'}://{self.service.load_balancer.load_balancer_dns_name}"
-        )
-        self.unhealthy_hosts_alarm = alarm_above_zero(
+
+    def _build_alarms(self) -> tuple[cloudwatch.Alarm, cloudwatch.Alarm]:
+        unhealthy = alarm_above_zero(
             self,
             "UnhealthyHostsAlarm",
             "The ALB sees unhealthy API tasks.",
             self.service.target_group.metrics.unhealthy_host_count(period=Duration.minutes(1)),
             evaluation_periods=3,
         )
-        self.server_errors_alarm = alarm_above_zero(
+        server_errors = alarm_above_zero(
             self,
             "ServerErrorsAlarm",
             "The API tasks answered 5xx.",
@@ -414,8 +375,11 @@ class UploadApiService(Construct):
             ),
             evaluation_periods=1,
         )
+        return unhealthy, server_errors
+
+    def _acknowledge_findings(self, uploads_bucket: s3.IBucket, media_bucket: s3.IBucket) -> None:
         _acknowledge_api_grants(self.service.task_definition.task_role, uploads_bucket, media_bucket)
-        acknowledge(alb_logs, **{"AwsSolutions-S1": "This is the ALB access-log bucket."})
+        acknowledge(self.alb_logs, **{"AwsSolutions-S1": "This is the ALB access-log bucket."})
         acknowledge(
             self.service.task_definition,
             **{

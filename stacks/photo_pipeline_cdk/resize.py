@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
@@ -12,32 +13,24 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from photo_contract import DERIVED_PREFIX, UPLOADS_PREFIX
-from photo_contract.variants import FEED_VARIANTS, VariantSpec, variants_to_json
+from photo_contract.runtime import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SOURCE_BYTES, WorkerEnvironment
+from photo_contract.variants import FEED_VARIANTS, VariantSpec
 
 from photo_pipeline_cdk.alarms import alarm_above_zero
 from photo_pipeline_cdk.bundling import PythonAssetSpec, python_asset_code
-from photo_pipeline_cdk.config import Architecture
-from photo_pipeline_cdk.nag import acknowledge, acknowledge_python_function, nag_resource
+from photo_pipeline_cdk.config import DEFAULT_ARCHITECTURE, DEFAULT_PYTHON_VERSION, Architecture
+from photo_pipeline_cdk.functions import (
+    DEFAULT_ASSET_CACHE,
+    LAMBDA_ARCHITECTURES,
+    RUNTIME_PROVIDED,
+    lambda_runtime,
+    python_function,
+)
+from photo_pipeline_cdk.nag import acknowledge_prefix_grants, acknowledge_python_function
 from photo_pipeline_cdk.sources import runtime_sources
-from photo_pipeline_cdk.upload_events import UploadEvents
+from photo_pipeline_cdk.upload_events import MIN_MAX_RECEIVE_COUNT, UploadEvents
 
-DEFAULT_ASSET_CACHE = Path.home() / ".cache" / "photo-pipeline" / "assets"
-# The Lambda Python runtime provides these; bundling them again would only grow the package.
-RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer"})
-_RUNTIMES = {"3.12": lambda_.Runtime.PYTHON_3_12, "3.13": lambda_.Runtime.PYTHON_3_13}
-LAMBDA_ARCHITECTURES = {
-    Architecture.ARM_64: lambda_.Architecture.ARM_64,
-    Architecture.X86_64: lambda_.Architecture.X86_64,
-}
-
-
-def lambda_runtime(python_version: str) -> lambda_.Runtime:
-    try:
-        return _RUNTIMES[python_version]
-    except KeyError:
-        raise ValueError(
-            f"python_version must be one of {sorted(_RUNTIMES)}, got {python_version!r}"
-        ) from None
+__all__ = ["DEFAULT_ASSET_CACHE", "PillowLayer", "ResizePipeline"]
 
 
 class PillowLayer(Construct):
@@ -49,8 +42,8 @@ class PillowLayer(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        architecture: Architecture = Architecture.ARM_64,
-        python_version: str = "3.13",
+        architecture: Architecture = DEFAULT_ARCHITECTURE,
+        python_version: str = DEFAULT_PYTHON_VERSION,
         asset_cache_dir: Path = DEFAULT_ASSET_CACHE,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -95,15 +88,15 @@ class ResizePipeline(Construct):
         media_bucket: s3.IBucket,
         queue: sqs.IQueue | None = None,
         dead_letter_queue: sqs.IQueue | None = None,
-        architecture: Architecture = Architecture.ARM_64,
-        python_version: str = "3.13",
+        architecture: Architecture = DEFAULT_ARCHITECTURE,
+        python_version: str = DEFAULT_PYTHON_VERSION,
         memory_mib: int = 1024,
         timeout_seconds: int = 30,
         reserved_concurrency: int = 10,
         batch_size: int = 10,
-        max_receive_count: int = 5,
-        max_source_bytes: int = 25 * 1024 * 1024,
-        max_pixels: int = 50_000_000,
+        max_receive_count: int = MIN_MAX_RECEIVE_COUNT,
+        max_source_bytes: int = DEFAULT_MAX_SOURCE_BYTES,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
         variants: tuple[VariantSpec, ...] = FEED_VARIANTS,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         asset_cache_dir: Path = DEFAULT_ASSET_CACHE,
@@ -113,20 +106,16 @@ class ResizePipeline(Construct):
             raise ValueError(f"reserved_concurrency must be 2..1000, got {reserved_concurrency}")
         if not 1 <= batch_size <= 10:
             raise ValueError(f"batch_size must be 1..10 (no batching window), got {batch_size}")
-        if not variants:
-            raise ValueError("variants must name at least one variant")
-        if queue is None:
-            events = UploadEvents(
-                self,
-                "Events",
-                uploads_bucket=uploads_bucket,
-                visibility_timeout_seconds=6 * timeout_seconds,
-                max_receive_count=max_receive_count,
-            )
-            queue, dead_letter_queue = events.queue, events.dead_letter_queue
-        self.queue = queue
-        self.dead_letter_queue = dead_letter_queue
-
+        # Built first: a bad value fails the synth here with the contract's own message.
+        environment = WorkerEnvironment(
+            media_bucket=media_bucket.bucket_name,
+            max_source_bytes=max_source_bytes,
+            max_pixels=max_pixels,
+            variants=variants,
+        )
+        self.queue, self.dead_letter_queue = self._build_queue(
+            uploads_bucket, queue, dead_letter_queue, timeout_seconds, max_receive_count
+        )
         self.layer = PillowLayer(
             self,
             "Pillow",
@@ -134,50 +123,92 @@ class ResizePipeline(Construct):
             python_version=python_version,
             asset_cache_dir=asset_cache_dir,
         ).layer
+        self.function = self._build_function(
+            environment,
+            architecture=architecture,
+            python_version=python_version,
+            memory_mib=memory_mib,
+            timeout_seconds=timeout_seconds,
+            reserved_concurrency=reserved_concurrency,
+            log_retention=log_retention,
+            asset_cache_dir=asset_cache_dir,
+        )
+        self._grant_buckets(uploads_bucket, media_bucket)
+        self._subscribe(batch_size, reserved_concurrency)
+        self.alarms = self._build_alarms()
+        self._acknowledge_findings(uploads_bucket, media_bucket, python_version)
+
+    def _build_queue(
+        self,
+        uploads_bucket: s3.IBucket,
+        queue: sqs.IQueue | None,
+        dead_letter_queue: sqs.IQueue | None,
+        timeout_seconds: int,
+        max_receive_count: int,
+    ) -> tuple[sqs.IQueue, sqs.IQueue | None]:
+        if queue is not None:
+            return queue, dead_letter_queue
+        events = UploadEvents(
+            self,
+            "Events",
+            uploads_bucket=uploads_bucket,
+            visibility_timeout_seconds=6 * timeout_seconds,
+            max_receive_count=max_receive_count,
+        )
+        return events.queue, events.dead_letter_queue
+
+    def _build_function(
+        self,
+        environment: WorkerEnvironment,
+        *,
+        architecture: Architecture,
+        python_version: str,
+        memory_mib: int,
+        timeout_seconds: int,
+        reserved_concurrency: int,
+        log_retention: logs.RetentionDays,
+        asset_cache_dir: Path,
+    ) -> lambda_.Function:
         src = runtime_sources()
-        code_spec = PythonAssetSpec(
+        code = PythonAssetSpec(
             projects=(src.resize_worker,),
             constraints=src.constraints,
             architecture=architecture,
             python_version=python_version,
             provided=RUNTIME_PROVIDED | {"photo-pipeline-resize-core", "photo-pipeline-contract"},
         )
-        log_group = logs.LogGroup(self, "Logs", retention=log_retention)
-        self.function = lambda_.Function(
+        return python_function(
             self,
-            "Function",
             description="photo-pipeline: resize uploaded originals into feed variants",
-            runtime=lambda_runtime(python_version),
-            architecture=LAMBDA_ARCHITECTURES[architecture],
             handler="resize_worker.handler.lambda_handler",
-            code=python_asset_code(code_spec, cache_dir=asset_cache_dir),
+            code=code,
             layers=[self.layer],
-            memory_size=memory_mib,
-            timeout=Duration.seconds(timeout_seconds),
-            reserved_concurrent_executions=reserved_concurrency,
+            memory_mib=memory_mib,
+            timeout_seconds=timeout_seconds,
+            reserved_concurrency=reserved_concurrency,
             recursive_loop=lambda_.RecursiveLoop.TERMINATE,
-            tracing=lambda_.Tracing.ACTIVE,
-            log_group=log_group,
-            environment={
-                "MEDIA_BUCKET": media_bucket.bucket_name,
-                "MAX_SOURCE_BYTES": str(max_source_bytes),
-                "MAX_PIXELS": str(max_pixels),
-                "VARIANTS": variants_to_json(variants),
-                "POWERTOOLS_SERVICE_NAME": "resize",
-            },
+            environment=environment.to_env(),
+            log_retention=log_retention,
+            asset_cache_dir=asset_cache_dir,
         )
+
+    def _grant_buckets(self, uploads_bucket: s3.IBucket, media_bucket: s3.IBucket) -> None:
         uploads_bucket.grant_read(self.function, f"{UPLOADS_PREFIX}*")
         media_bucket.grant_read(self.function, f"{DERIVED_PREFIX}*")
         media_bucket.grant_put(self.function, f"{DERIVED_PREFIX}*")
+
+    def _subscribe(self, batch_size: int, reserved_concurrency: int) -> None:
         self.function.add_event_source(
             sources.SqsEventSource(
-                queue,
+                self.queue,
                 batch_size=batch_size,
                 report_batch_item_failures=True,
                 max_concurrency=reserved_concurrency,
             )
         )
-        self.alarms = [
+
+    def _build_alarms(self) -> list[cloudwatch.Alarm]:
+        return [
             alarm_above_zero(
                 self,
                 "ErrorsAlarm",
@@ -193,25 +224,15 @@ class ResizePipeline(Construct):
                 evaluation_periods=3,
             ),
         ]
-        self._acknowledge_findings(uploads_bucket, media_bucket, python_version)
 
     def _acknowledge_findings(
         self, uploads_bucket: s3.IBucket, media_bucket: s3.IBucket, python: str
     ) -> None:
-        uploads = nag_resource(self, uploads_bucket.arn_for_objects(f"{UPLOADS_PREFIX}*"))
-        media = nag_resource(self, media_bucket.arn_for_objects(f"{DERIVED_PREFIX}*"))
-        why_prefix = "Object keys are server-chosen under this prefix; the grant is the prefix, no wider."
-        why_actions = "grant_read/grant_put action groups, scoped to the one prefix above."
-        acknowledge(
+        acknowledge_prefix_grants(
             self.function,
-            **{
-                f"AwsSolutions-IAM5[Resource::{uploads}]": why_prefix,
-                f"AwsSolutions-IAM5[Resource::{media}]": why_prefix,
-                "AwsSolutions-IAM5[Action::s3:GetObject*]": why_actions,
-                "AwsSolutions-IAM5[Action::s3:GetBucket*]": why_actions,
-                "AwsSolutions-IAM5[Action::s3:List*]": why_actions,
-                "AwsSolutions-IAM5[Action::s3:Abort*]": why_actions,
-            },
+            uploads_bucket.arn_for_objects(f"{UPLOADS_PREFIX}*"),
+            media_bucket.arn_for_objects(f"{DERIVED_PREFIX}*"),
+            why_actions="grant_read/grant_put action groups, scoped to the one prefix above.",
         )
         acknowledge_python_function(
             self.function,

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent
+# Built layers and function packages, keyed by everything that goes into them (-c asset_cache_dir=…).
+DEFAULT_ASSET_CACHE = Path.home() / ".cache" / "photo-pipeline" / "assets"
 
 
 @dataclass(frozen=True)

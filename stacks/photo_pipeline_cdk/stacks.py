@@ -12,17 +12,15 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+from photo_contract.runtime import ApiEnvironment
 
-from photo_pipeline_cdk.api import (
-    ApiImageRepository,
-    UploadApiFunction,
-    UploadApiService,
-    UserDirectory,
-    api_environment,
-)
+from photo_pipeline_cdk.api import UploadApiFunction, UploadApiService
 from photo_pipeline_cdk.config import EnvironmentConfig
+from photo_pipeline_cdk.functions import DEFAULT_ASSET_CACHE
+from photo_pipeline_cdk.identity import UserDirectory
+from photo_pipeline_cdk.image_registry import ApiImageRepository
 from photo_pipeline_cdk.nag import acknowledge
-from photo_pipeline_cdk.resize import DEFAULT_ASSET_CACHE, ResizePipeline
+from photo_pipeline_cdk.resize import ResizePipeline
 from photo_pipeline_cdk.storage import PhotoBuckets
 from photo_pipeline_cdk.upload_events import UploadEvents
 
@@ -104,6 +102,21 @@ class StorageStack(cdk.Stack):
         issuer = self.import_value("TokenIssuer")
         return issuer, self.import_value("TokenAudience"), f"{issuer}/.well-known/jwks.json"
 
+    def api_environment(
+        self, config: EnvironmentConfig, *, uploads_bucket: s3.IBucket, media_bucket: s3.IBucket
+    ) -> ApiEnvironment:
+        """What both API runtimes are told, with the buckets as the consuming stack imported them."""
+        issuer, audience, jwks_url = self.token_settings(config)
+        return ApiEnvironment(
+            uploads_bucket=uploads_bucket.bucket_name,
+            media_bucket=media_bucket.bucket_name,
+            jwt_issuer=issuer,
+            jwt_audience=audience,
+            jwks_url=jwks_url,
+            max_upload_bytes=config.resize.max_source_bytes,
+            upload_expiry_seconds=config.api.upload_expiry_seconds,
+        )
+
 
 class ResizeStack(cdk.Stack):
     """Stateless: the resize function and its alarms. Safe to destroy and redeploy."""
@@ -166,17 +179,14 @@ class ApiStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)
         self.add_stack_dependency(storage)
         uploads_bucket, media_bucket = storage.imported_buckets(self)
-        issuer, audience, jwks_url = storage.token_settings(config)
         self.api = UploadApiFunction(
             self,
             "UploadApi",
             uploads_bucket=uploads_bucket,
             media_bucket=media_bucket,
-            issuer=issuer,
-            audience=audience,
-            jwks_url=jwks_url,
-            max_upload_bytes=config.resize.max_source_bytes,
-            upload_expiry_seconds=config.api.upload_expiry_seconds,
+            environment=storage.api_environment(
+                config, uploads_bucket=uploads_bucket, media_bucket=media_bucket
+            ),
             architecture=config.resize.architecture,
             python_version=config.resize.python_version,
             throttle_rate_per_second=config.api.throttle_rate_per_second,
@@ -202,7 +212,6 @@ class ServiceStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)
         self.add_stack_dependency(storage)
         uploads_bucket, media_bucket = storage.imported_buckets(self)
-        issuer, audience, jwks_url = storage.token_settings(config)
         fargate = config.api.fargate
         certificate = (
             acm.Certificate.from_certificate_arn(self, "Certificate", fargate.certificate_arn)
@@ -216,14 +225,8 @@ class ServiceStack(cdk.Stack):
                 self, "ApiImages", storage.import_value("ApiRepositoryName")
             ),
             image_tag=fargate.image_tag,
-            environment=api_environment(
-                uploads_bucket=uploads_bucket,
-                media_bucket=media_bucket,
-                max_upload_bytes=config.resize.max_source_bytes,
-                upload_expiry_seconds=config.api.upload_expiry_seconds,
-                issuer=issuer,
-                audience=audience,
-                jwks_url=jwks_url,
+            environment=storage.api_environment(
+                config, uploads_bucket=uploads_bucket, media_bucket=media_bucket
             ),
             uploads_bucket=uploads_bucket,
             media_bucket=media_bucket,

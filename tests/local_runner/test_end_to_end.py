@@ -8,9 +8,12 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 from local_runner.demo import DemoResult
 from local_runner.pipeline import LocalPipeline
 from PIL import Image
+
+pytestmark = pytest.mark.slow  # the whole local pipeline over HTTP
 
 UPRIGHT_PORTRAIT = {
     "leica-t_16mp_orient8.jpg",
@@ -19,6 +22,7 @@ UPRIGHT_PORTRAIT = {
     "Portrait_7.jpg",
     "oppo-r7plus_13mp_portrait.jpg",
     "iphone11pro_12mp.heic",
+    "generated-12mp_portrait.jpg",  # the set the demo makes without ../shared
 }
 
 

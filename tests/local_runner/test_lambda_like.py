@@ -13,6 +13,8 @@ from local_runner.pipeline import local_pipeline
 from local_runner.worker import Handler
 from photo_pipeline_cdk.config import environment_config
 
+pytestmark = pytest.mark.slow  # builds the layer and runs Python 3.13 subprocesses
+
 
 def test_the_built_layer_resizes_in_a_lambda_like_subprocess(corpus: Path) -> None:
     config = environment_config("dev")

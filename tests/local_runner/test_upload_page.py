@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from local_runner.pipeline import LocalPipeline
 
+pytestmark = pytest.mark.slow  # a real browser
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 

@@ -13,6 +13,8 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match, Template
 from photo_pipeline_cdk.api import UploadApiService
 
+pytestmark = pytest.mark.slow  # reads the templates of a full synth
+
 Templates = dict[str, dict[str, dict[str, Any]]]
 
 

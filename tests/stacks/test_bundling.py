@@ -14,6 +14,8 @@ from photo_pipeline_cdk.sources import runtime_sources
 
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.slow  # builds Lambda assets with pip
+
 SRC = runtime_sources()
 
 

@@ -8,7 +8,11 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow  # pip-installs the project into a fresh virtualenv
 
 
 def test_foreign_app_imports_the_resize_pipeline_and_synthesizes(tmp_path: Path) -> None:
@@ -80,3 +84,28 @@ def test_foreign_app_imports_the_resize_pipeline_and_synthesizes(tmp_path: Path)
     template = (out / "Theirs.template.json").read_text()
     assert "resize_worker.handler.lambda_handler" in template
     assert "uploads/" in template  # the construct made its own queue + notification
+
+
+def test_public_imports_are_typed_for_a_consumer(tmp_path: Path) -> None:
+    """mypy in a consumer sees the real construct class, not Any, through the lazy package namespace."""
+    consumer = tmp_path / "consumer.py"
+    consumer.write_text("from photo_pipeline_cdk import ResizePipeline\nreveal_type(ResizePipeline)\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-incremental", "--follow-imports=silent", str(consumer)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert 'Revealed type is "def' in result.stdout, result.stdout + result.stderr
+    assert "photo_pipeline_cdk.resize.ResizePipeline" in result.stdout, result.stdout
+
+
+def test_reading_the_config_does_not_start_jsii() -> None:
+    code = (
+        "import sys, photo_pipeline_cdk, photo_pipeline_cdk.config\n"
+        "photo_pipeline_cdk.environment_config('dev')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('jsii', 'aws_cdk')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

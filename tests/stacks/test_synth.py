@@ -14,6 +14,8 @@ from tests.conftest import REPO
 from tests.stacks.conftest import ENVIRONMENTS, cdk_cli
 from tests.stacks.snapshots import drift
 
+pytestmark = pytest.mark.slow  # synthesizes every environment with the real CDK CLI
+
 NO_AWS = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
 
 
@@ -98,3 +100,12 @@ def test_no_asset_ships_pycache(assemblies: dict[str, Path]) -> None:
     for assembly in assemblies.values():
         assert not [p for p in assembly.glob("asset.*/**/__pycache__")]
         assert not [p for p in assembly.glob("asset.*/**/*.pyc")]
+
+
+def test_api_function_asset_holds_no_local_only_piece(assemblies: dict[str, Path]) -> None:
+    apis = [p.parent for p in assemblies["dev"].glob("asset.*/upload_api/app.py")]
+    assert len(apis) == 1, apis
+    shipped = {p.name for p in apis[0].rglob("*") if p.is_file()}
+    assert "upload.html" not in shipped
+    assert not list(apis[0].glob("local_runner*")) and not list(apis[0].glob("moto*"))
+    assert "LocalIssuer" not in "".join(p.read_text() for p in apis[0].glob("upload_api/*.py"))

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
+pytestmark = pytest.mark.slow  # reads the templates of a full synth
+
 Templates = dict[str, dict[str, dict[str, Any]]]
 
 

@@ -15,10 +15,10 @@ import boto3
 import httpx
 import pytest
 import uvicorn
+from local_runner.issuer import LocalIssuer
 from mangum import Mangum
 from moto.server import ThreadedMotoServer
 from upload_api.auth import AuthSettings
-from upload_api.local_issuer import LocalIssuer
 from upload_api.presign import UploadRules
 from upload_api.settings import ApiSettings
 from upload_api.wiring import build_app

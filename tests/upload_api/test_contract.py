@@ -9,10 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
+from local_runner.issuer import LocalIssuer
 from photo_contract import ImageKeys
 from resize_worker.process import process_object
 from resize_worker.settings import WorkerSettings
-from upload_api.local_issuer import LocalIssuer
 
 from tests.upload_api.conftest import MAX_BYTES, MEDIA, SECRET, UPLOADS, Runtime
 from tests.upload_api.post_policy import decode_policy, evaluate

@@ -7,7 +7,7 @@ import re
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from upload_api.local_issuer import LocalIssuer
+from local_runner.issuer import LocalIssuer
 
 from tests.upload_api.conftest import Runtime
 

@@ -11,7 +11,7 @@ import sys
 import time
 
 import httpx
-from upload_api.local_issuer import LocalIssuer
+from local_runner.issuer import LocalIssuer
 from upload_api.settings import ApiSettings
 
 from tests.upload_api.conftest import SECRET

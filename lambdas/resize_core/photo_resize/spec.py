@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from photo_contract.runtime import DEFAULT_MAX_PIXELS
 from photo_contract.variants import FEED_VARIANTS, OutputFormat, VariantSpec
 
 
 @dataclass(frozen=True, kw_only=True)
 class ResizeOptions:
     variants: tuple[VariantSpec, ...] = FEED_VARIANTS
-    # Well below Pillow's own bomb limit (~89 MP): a 50 MP camera is the largest a feed has to take.
-    max_pixels: int = 50_000_000
+    max_pixels: int = DEFAULT_MAX_PIXELS
     # JPEG has no alpha; transparent pixels are flattened onto this colour.
     background_rgb: tuple[int, int, int] = (255, 255, 255)
     allow_heic: bool = True

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from photo_contract.variants import FEED_VARIANTS, variants_from_json
+from photo_contract.runtime import DEFAULT_MAX_SOURCE_BYTES, WorkerEnvironment
 from photo_resize import ResizeOptions
 
 
 @dataclass(frozen=True, kw_only=True)
 class WorkerSettings:
     media_bucket: str
-    max_source_bytes: int = 25 * 1024 * 1024
+    max_source_bytes: int = DEFAULT_MAX_SOURCE_BYTES
     cache_control: str = "public, max-age=31536000, immutable"
     resize: ResizeOptions = field(default_factory=ResizeOptions)
 
@@ -24,17 +24,10 @@ class WorkerSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> WorkerSettings:
-        try:
-            media_bucket = env["MEDIA_BUCKET"]
-        except KeyError:
-            raise ValueError("environment variable MEDIA_BUCKET is required") from None
-        variants = variants_from_json(env["VARIANTS"]) if "VARIANTS" in env else FEED_VARIANTS
-        resize = ResizeOptions(
-            variants=variants,
-            max_pixels=int(env.get("MAX_PIXELS", ResizeOptions.max_pixels)),
-        )
+        """The contract's reader (``photo_contract.runtime.WorkerEnvironment``) names every variable."""
+        read = WorkerEnvironment.from_env(env)
         return cls(
-            media_bucket=media_bucket,
-            max_source_bytes=int(env.get("MAX_SOURCE_BYTES", cls.max_source_bytes)),
-            resize=resize,
+            media_bucket=read.media_bucket,
+            max_source_bytes=read.max_source_bytes,
+            resize=ResizeOptions(variants=read.variants, max_pixels=read.max_pixels),
         )

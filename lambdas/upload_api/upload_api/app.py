@@ -7,13 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from photo_contract import is_valid_image_id
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from upload_api.auth import TokenVerifier, Unauthorized
-from upload_api.page import upload_page
 from upload_api.presign import presign_upload
 from upload_api.settings import ApiSettings
 from upload_api.status import image_status
@@ -97,13 +96,6 @@ def create_app(settings: ApiSettings, *, s3: Any, verifier: TokenVerifier) -> Fa
     )
 
     app.state.verifier = verifier
-
-    if settings.upload_page_token is not None:
-        page = upload_page(settings.upload_page_token)
-
-        @app.get("/", include_in_schema=False)
-        def upload_page_route() -> HTMLResponse:
-            return HTMLResponse(page)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

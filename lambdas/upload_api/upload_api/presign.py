@@ -9,24 +9,21 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 from photo_contract import CONTENT_TYPE_EXTENSIONS, ImageKeys, new_image_id
+from photo_contract.runtime import DEFAULT_UPLOAD_EXPIRY_SECONDS, check_positive, check_upload_expiry
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-
-MAX_EXPIRY_SECONDS = 15 * 60
 
 
 @dataclass(frozen=True, kw_only=True)
 class UploadRules:
     max_bytes: int
-    expires_seconds: int = 10 * 60
+    expires_seconds: int = DEFAULT_UPLOAD_EXPIRY_SECONDS
     content_types: frozenset[str] = frozenset(CONTENT_TYPE_EXTENSIONS)
 
     def __post_init__(self) -> None:
-        if self.max_bytes < 1:
-            raise ValueError(f"max_bytes must be positive, got {self.max_bytes}")
-        if not 1 <= self.expires_seconds <= MAX_EXPIRY_SECONDS:
-            raise ValueError(f"expires_seconds must be 1..{MAX_EXPIRY_SECONDS}, got {self.expires_seconds}")
+        check_positive("max_bytes", self.max_bytes)
+        check_upload_expiry(self.expires_seconds)
         unknown = self.content_types - set(CONTENT_TYPE_EXTENSIONS)
         if unknown:
             raise ValueError(f"no key extension for content types {sorted(unknown)}")

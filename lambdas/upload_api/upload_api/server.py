@@ -11,6 +11,7 @@ import signal
 import sys
 
 import uvicorn
+from photo_contract.runtime import container_port
 
 from upload_api.settings import ApiSettings
 from upload_api.wiring import build_app
@@ -26,7 +27,7 @@ def main() -> None:
     uvicorn.run(
         app,
         host=os.environ.get("HOST", "0.0.0.0"),  # noqa: S104 - a container listens on its own interface
-        port=int(os.environ.get("PORT", "8000")),
+        port=container_port(os.environ),
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
         proxy_headers=True,
         forwarded_allow_ips="*",  # only the ALB can reach the task

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from photo_contract.runtime import DEFAULT_VARIANT_URL_EXPIRY_SECONDS, ApiEnvironment
+
 from upload_api.auth import AuthSettings
 from upload_api.presign import UploadRules
 
@@ -16,34 +18,30 @@ class ApiSettings:
     region: str
     rules: UploadRules
     auth: AuthSettings
-    variant_url_expiry_seconds: int = 3600
+    variant_url_expiry_seconds: int = DEFAULT_VARIANT_URL_EXPIRY_SECONDS
     public_media_base_url: str | None = None  # e.g. a CDN in front of the media bucket
     s3_endpoint_url: str | None = None  # a local S3 emulator
-    # Local runs only: serve the upload page at / with this token in it. Never set by the stacks.
-    upload_page_token: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ApiSettings:
-        def need(name: str) -> str:
-            try:
-                return env[name]
-            except KeyError:
-                raise ValueError(f"environment variable {name} is required") from None
+        """The contract's reader (``photo_contract.runtime.ApiEnvironment``) names every variable."""
+        return cls.from_contract(ApiEnvironment.from_env(env))
 
+    @classmethod
+    def from_contract(cls, read: ApiEnvironment) -> ApiSettings:
+        if read.region is None:
+            raise ValueError("environment variable AWS_REGION is required")
         return cls(
-            uploads_bucket=need("UPLOADS_BUCKET"),
-            media_bucket=need("MEDIA_BUCKET"),
-            region=env.get("AWS_REGION") or need("AWS_DEFAULT_REGION"),
-            rules=UploadRules(
-                max_bytes=int(need("MAX_UPLOAD_BYTES")),
-                expires_seconds=int(env.get("UPLOAD_EXPIRY_SECONDS", "600")),
-            ),
+            uploads_bucket=read.uploads_bucket,
+            media_bucket=read.media_bucket,
+            region=read.region,
+            rules=UploadRules(max_bytes=read.max_upload_bytes, expires_seconds=read.upload_expiry_seconds),
             auth=AuthSettings(
-                issuer=need("JWT_ISSUER"),
-                audience=need("JWT_AUDIENCE"),
-                jwks_url=env.get("JWKS_URL"),
-                jwks_json=env.get("JWKS_JSON"),
+                issuer=read.jwt_issuer,
+                audience=read.jwt_audience,
+                jwks_url=read.jwks_url,
+                jwks_json=read.jwks_json,
             ),
-            public_media_base_url=env.get("PUBLIC_MEDIA_BASE_URL") or None,
-            s3_endpoint_url=env.get("S3_ENDPOINT_URL") or None,
+            public_media_base_url=read.public_media_base_url,
+            s3_endpoint_url=read.s3_endpoint_url,
         )

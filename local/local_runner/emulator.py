@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -43,9 +45,16 @@ class LocalAws:
     """Start, lay out, stop. ``visibility_timeout_seconds`` is short here so that a poison message
     reaches the DLQ in seconds rather than the deployed 6x-function-timeout."""
 
-    def __init__(self, config: EnvironmentConfig, *, visibility_timeout_seconds: int = 2) -> None:
+    def __init__(
+        self,
+        config: EnvironmentConfig,
+        *,
+        visibility_timeout_seconds: int = 2,
+        request_log: Path | None = None,
+    ) -> None:
         self._config = config
         self._visibility = visibility_timeout_seconds
+        _quiet_request_log(request_log)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self.resources: LocalResources | None = None
 
@@ -102,6 +111,22 @@ class LocalAws:
 
     def stop(self) -> None:
         self._server.stop()
+
+
+def _quiet_request_log(path: Path | None) -> None:
+    """moto server logs one line per request through werkzeug (about 530 per demo, one a second under
+    `make serve`), and werkzeug prints them itself when nothing handles them: into a file, or nowhere."""
+    log = logging.getLogger("werkzeug")
+    log.propagate = False
+    for handler in list(log.handlers):
+        log.removeHandler(handler)
+        handler.close()
+    if path is None:
+        log.addHandler(logging.NullHandler())
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    log.setLevel(logging.INFO)
+    log.addHandler(logging.FileHandler(path, mode="w", encoding="utf-8"))
 
 
 def _arn(sqs: Any, queue_url: str) -> str:

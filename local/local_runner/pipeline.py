@@ -8,20 +8,20 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import uvicorn
+from photo_contract.runtime import ApiEnvironment, WorkerEnvironment
 from photo_pipeline_cdk.config import EnvironmentConfig
-from photo_resize import ResizeOptions
 from resize_worker.handler import ResizeWorker
 from resize_worker.settings import WorkerSettings
-from upload_api.auth import AuthSettings
-from upload_api.local_issuer import LocalIssuer
-from upload_api.presign import UploadRules
 from upload_api.settings import ApiSettings
 from upload_api.wiring import build_app
 
 from local_runner.emulator import REGION, LocalAws, LocalResources, local_session
+from local_runner.issuer import LocalIssuer
+from local_runner.page import add_upload_page
 from local_runner.worker import Handler, QueueWorker
 
 DEMO_USER = "demo-user"
@@ -47,40 +47,40 @@ def local_pipeline(
     upload_page: bool = False,
     handler_factory: Callable[[LocalResources], Handler] | None = None,
     visibility_timeout_seconds: int = 2,
+    request_log: Path | None = None,
 ) -> Iterator[LocalPipeline]:
-    """``handler_factory`` replaces the in-process resize handler (the --lambda-like subprocess runner)."""
-    port = api_port or _free_port()
+    """``handler_factory`` replaces the in-process resize handler (the --lambda-like subprocess runner);
+    the emulator's request log goes to ``request_log`` (or nowhere)."""
+    port = _check_port(api_port) if api_port else _free_port()
     api_url = f"http://127.0.0.1:{port}"
-    aws = LocalAws(config, visibility_timeout_seconds=visibility_timeout_seconds)
+    aws = LocalAws(config, visibility_timeout_seconds=visibility_timeout_seconds, request_log=request_log)
     resources = aws.start(extra_cors_origins=(api_url,))
     issuer = LocalIssuer()
     server: uvicorn.Server | None = None
     worker: QueueWorker | None = None
     try:
-        settings = ApiSettings(
+        # The same contract the stacks write, read by the same readers the deployed functions use.
+        api_env = ApiEnvironment(
             uploads_bucket=resources.uploads_bucket,
             media_bucket=resources.media_bucket,
+            jwt_issuer=issuer.issuer,
+            jwt_audience=issuer.audience,
+            jwks_json=issuer.jwks_json,
+            max_upload_bytes=config.resize.max_source_bytes,
+            upload_expiry_seconds=config.api.upload_expiry_seconds,
             region=REGION,
-            rules=UploadRules(
-                max_bytes=config.resize.max_source_bytes, expires_seconds=config.api.upload_expiry_seconds
-            ),
-            auth=AuthSettings(issuer=issuer.issuer, audience=issuer.audience, jwks_json=issuer.jwks_json),
             s3_endpoint_url=resources.endpoint,
-            upload_page_token=issuer.token(DEMO_USER, ttl_seconds=12 * 3600) if upload_page else None,
         )
-        server = _start_api(build_app(settings, session=local_session()), port)
+        app = build_app(ApiSettings.from_contract(api_env), session=local_session())
+        if upload_page:
+            add_upload_page(app, issuer.token(DEMO_USER, ttl_seconds=12 * 3600))
+        server = _start_api(app, port)
         if handler_factory is not None:
             handler = handler_factory(resources)
         else:
             handler = ResizeWorker(
                 s3=aws.client("s3"),
-                settings=WorkerSettings(
-                    media_bucket=resources.media_bucket,
-                    max_source_bytes=config.resize.max_source_bytes,
-                    resize=ResizeOptions(
-                        variants=config.resize.variants, max_pixels=config.resize.max_pixels
-                    ),
-                ),
+                settings=WorkerSettings.from_env(worker_environment(config, resources).to_env()),
             ).handle_batch
         worker = QueueWorker(
             sqs=aws.client("sqs"),
@@ -100,6 +100,16 @@ def local_pipeline(
         aws.stop()
 
 
+def worker_environment(config: EnvironmentConfig, resources: LocalResources) -> WorkerEnvironment:
+    """What the resize stack would tell the function, pointed at the local media bucket."""
+    return WorkerEnvironment(
+        media_bucket=resources.media_bucket,
+        max_source_bytes=config.resize.max_source_bytes,
+        max_pixels=config.resize.max_pixels,
+        variants=config.resize.variants,
+    )
+
+
 def _start_api(app: Any, port: int) -> uvicorn.Server:
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     threading.Thread(target=server.run, name="api", daemon=True).start()
@@ -109,6 +119,22 @@ def _start_api(app: Any, port: int) -> uvicorn.Server:
             raise RuntimeError(f"the API did not start on 127.0.0.1:{port}")
         time.sleep(0.02)
     return server
+
+
+class PortInUseError(RuntimeError):
+    pass
+
+
+def _check_port(port: int) -> int:
+    """Fail before anything starts, in one line, rather than after the emulator is up."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise PortInUseError(
+                f"port {port} on 127.0.0.1 is in use: choose another (make serve PORT=8010)"
+            ) from None
+    return port
 
 
 def _free_port() -> int:

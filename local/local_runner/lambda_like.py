@@ -11,13 +11,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from photo_contract.variants import variants_to_json
 from photo_pipeline_cdk.bundling import PythonAssetSpec, build_python_asset
 from photo_pipeline_cdk.config import Architecture, EnvironmentConfig
-from photo_pipeline_cdk.resize import DEFAULT_ASSET_CACHE
-from photo_pipeline_cdk.sources import runtime_sources
+from photo_pipeline_cdk.sources import DEFAULT_ASSET_CACHE, runtime_sources
 
 from local_runner.emulator import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, LocalResources
+from local_runner.pipeline import worker_environment
 
 # Runs inside the subprocess: the bootstrap Lambda's runtime would be.
 _BOOTSTRAP = """
@@ -91,11 +90,7 @@ class SubprocessLambda:
             "AWS_DEFAULT_REGION": REGION,
             "AWS_REGION": REGION,
             "AWS_ENDPOINT_URL_S3": resources.endpoint,  # boto3's per-service endpoint override
-            "MEDIA_BUCKET": resources.media_bucket,
-            "MAX_SOURCE_BYTES": str(config.resize.max_source_bytes),
-            "MAX_PIXELS": str(config.resize.max_pixels),
-            "VARIANTS": variants_to_json(config.resize.variants),
-            "POWERTOOLS_SERVICE_NAME": "resize",
+            **worker_environment(config, resources).to_env(),
             "POWERTOOLS_LOG_LEVEL": "WARNING",
         }
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import sys
 import threading
 
 from photo_pipeline_cdk.config import environment_config
 
-from local_runner.pipeline import local_pipeline
+from local_runner.inputs import REPO
+from local_runner.pipeline import PortInUseError, local_pipeline
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,11 +23,20 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    with local_pipeline(environment_config(args.env), api_port=args.port, upload_page=True) as pipeline:
-        print(f"upload page: {pipeline.api_url}/   (S3/SQS emulator {pipeline.resources.endpoint})")
-        print(f"API token for curl: {pipeline.token()}")
-        print("Ctrl-C stops everything.", flush=True)
-        stop.wait()
+    request_log = REPO / "demo-output" / "emulator-serve.log"
+    config = environment_config(args.env)
+    try:
+        with local_pipeline(
+            config, api_port=args.port, upload_page=True, request_log=request_log
+        ) as pipeline:
+            print(f"upload page: {pipeline.api_url}/")
+            print(f"S3/SQS emulator: {pipeline.resources.endpoint} (request log: {request_log})")
+            print(f"API token for curl (12 h):\n{pipeline.token()}")
+            print("Ctrl-C stops everything.", flush=True)
+            stop.wait()
+    except PortInUseError as busy:  # raised before anything started
+        print(f"make serve: {busy}", file=sys.stderr)
+        return 1
     print("stopped.")
     return 0
 

@@ -1,0 +1,148 @@
+"""The runtime contract: the environment variables the stacks write and the functions read.
+
+Writer (``to_env``) and reader (``from_env``) sit side by side for each runtime, so a name cannot drift
+between them, and every default is defined here once. A bad value fails when the object is built: at
+synth in the stacks, before a deploy, rather than at the first cold start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from photo_contract.variants import FEED_VARIANTS, VariantSpec, variants_from_json, variants_to_json
+
+MIB = 1024 * 1024
+DEFAULT_MAX_SOURCE_BYTES = 25 * MIB  # the largest original accepted (a 50 MP JPEG is ~20 MiB)
+DEFAULT_MAX_PIXELS = 50_000_000  # well below Pillow's own bomb limit (~89 MP)
+DEFAULT_UPLOAD_EXPIRY_SECONDS = 10 * 60
+MAX_UPLOAD_EXPIRY_SECONDS = 15 * 60  # a form is a capability: short-lived by design
+DEFAULT_VARIANT_URL_EXPIRY_SECONDS = 60 * 60
+DEFAULT_CONTAINER_PORT = 8000
+RESIZE_SERVICE_NAME = "resize"
+
+
+def check_upload_expiry(seconds: int) -> int:
+    if not 1 <= seconds <= MAX_UPLOAD_EXPIRY_SECONDS:
+        raise ValueError(f"upload expiry must be 1..{MAX_UPLOAD_EXPIRY_SECONDS} seconds, got {seconds}")
+    return seconds
+
+
+def check_positive(name: str, value: int) -> int:
+    if value < 1:
+        raise ValueError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _need(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name)
+    if not value:
+        raise ValueError(f"environment variable {name} is required")
+    return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerEnvironment:
+    """What the resize function is told (``resize_worker.settings`` reads it)."""
+
+    media_bucket: str
+    max_source_bytes: int = DEFAULT_MAX_SOURCE_BYTES
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    variants: tuple[VariantSpec, ...] = FEED_VARIANTS
+
+    def __post_init__(self) -> None:
+        if not self.media_bucket:
+            raise ValueError("media_bucket is required")
+        check_positive("max_source_bytes", self.max_source_bytes)
+        check_positive("max_pixels", self.max_pixels)
+        if not self.variants:
+            raise ValueError("variants must name at least one variant")
+
+    def to_env(self) -> dict[str, str]:
+        return {
+            "MEDIA_BUCKET": self.media_bucket,
+            "MAX_SOURCE_BYTES": str(self.max_source_bytes),
+            "MAX_PIXELS": str(self.max_pixels),
+            "VARIANTS": variants_to_json(self.variants),
+            "POWERTOOLS_SERVICE_NAME": RESIZE_SERVICE_NAME,
+        }
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> WorkerEnvironment:
+        return cls(
+            media_bucket=_need(env, "MEDIA_BUCKET"),
+            max_source_bytes=int(env.get("MAX_SOURCE_BYTES", DEFAULT_MAX_SOURCE_BYTES)),
+            max_pixels=int(env.get("MAX_PIXELS", DEFAULT_MAX_PIXELS)),
+            variants=variants_from_json(env["VARIANTS"]) if env.get("VARIANTS") else FEED_VARIANTS,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiEnvironment:
+    """What both API runtimes are told (``upload_api.settings`` reads it).
+
+    Exactly one of ``jwks_url`` (deployed: the issuer's key endpoint) and ``jwks_json`` (a local issuer's
+    key set) names the token keys. ``region`` is read from ``AWS_REGION``, which Lambda sets itself and
+    the container is given (see ``container_env``).
+    """
+
+    uploads_bucket: str
+    media_bucket: str
+    jwt_issuer: str
+    jwt_audience: str
+    jwks_url: str | None = None
+    jwks_json: str | None = None
+    max_upload_bytes: int = DEFAULT_MAX_SOURCE_BYTES
+    upload_expiry_seconds: int = DEFAULT_UPLOAD_EXPIRY_SECONDS
+    region: str | None = None
+    public_media_base_url: str | None = None  # e.g. a CDN in front of the media bucket
+    s3_endpoint_url: str | None = None  # a local S3 emulator
+
+    def __post_init__(self) -> None:
+        for name in ("uploads_bucket", "media_bucket", "jwt_issuer", "jwt_audience"):
+            if not getattr(self, name):
+                raise ValueError(f"{name} is required")
+        if (self.jwks_url is None) == (self.jwks_json is None):
+            raise ValueError("exactly one of jwks_url and jwks_json is required")
+        check_positive("max_upload_bytes", self.max_upload_bytes)
+        check_upload_expiry(self.upload_expiry_seconds)
+
+    def to_env(self) -> dict[str, str]:
+        written = {
+            "UPLOADS_BUCKET": self.uploads_bucket,
+            "MEDIA_BUCKET": self.media_bucket,
+            "MAX_UPLOAD_BYTES": str(self.max_upload_bytes),
+            "UPLOAD_EXPIRY_SECONDS": str(self.upload_expiry_seconds),
+            "JWT_ISSUER": self.jwt_issuer,
+            "JWT_AUDIENCE": self.jwt_audience,
+            "JWKS_URL": self.jwks_url,
+            "JWKS_JSON": self.jwks_json,
+            "PUBLIC_MEDIA_BASE_URL": self.public_media_base_url,
+            "S3_ENDPOINT_URL": self.s3_endpoint_url,
+        }
+        return {name: value for name, value in written.items() if value is not None}
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ApiEnvironment:
+        return cls(
+            uploads_bucket=_need(env, "UPLOADS_BUCKET"),
+            media_bucket=_need(env, "MEDIA_BUCKET"),
+            jwt_issuer=_need(env, "JWT_ISSUER"),
+            jwt_audience=_need(env, "JWT_AUDIENCE"),
+            jwks_url=env.get("JWKS_URL") or None,
+            jwks_json=env.get("JWKS_JSON") or None,
+            max_upload_bytes=int(env.get("MAX_UPLOAD_BYTES", DEFAULT_MAX_SOURCE_BYTES)),
+            upload_expiry_seconds=int(env.get("UPLOAD_EXPIRY_SECONDS", DEFAULT_UPLOAD_EXPIRY_SECONDS)),
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+            public_media_base_url=env.get("PUBLIC_MEDIA_BASE_URL") or None,
+            s3_endpoint_url=env.get("S3_ENDPOINT_URL") or None,
+        )
+
+
+def container_env(*, region: str, port: int = DEFAULT_CONTAINER_PORT) -> dict[str, str]:
+    """What the container needs beyond ``ApiEnvironment``: Lambda sets the region itself, ECS does not."""
+    return {"AWS_REGION": region, "PORT": str(port)}
+
+
+def container_port(env: Mapping[str, str]) -> int:
+    return int(env.get("PORT", DEFAULT_CONTAINER_PORT))

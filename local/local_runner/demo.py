@@ -1,0 +1,219 @@
+"""`make demo`: the whole pipeline on loopback, acting as a client with 20 files in one API call.
+
+19 photos (from ../shared/corpus, or made here when it is absent) and one broken file (a truncated JPEG):
+presigned POSTs for all 20 in one request, each uploaded over HTTP, then polled until ready or
+rejected. Prints a table and the wall time, writes a contact sheet, exits 0 only if every photo is
+ready and the broken file rejected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import logging
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from photo_pipeline_cdk.config import environment_config
+from PIL import Image, ImageDraw
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from local_runner.emulator import LocalResources
+from local_runner.inputs import CORPUS, REPO, DemoFile, demo_files
+from local_runner.pipeline import LocalPipeline, local_pipeline
+from local_runner.worker import Handler
+
+MAX_COLUMNS = 100
+__all__ = ["DemoFile", "DemoResult", "demo_files", "main", "run_client"]
+
+
+@dataclass
+class DemoResult:
+    file: DemoFile
+    image_id: str
+    key: str
+    uploaded_at: float = 0.0
+    finished_at: float = 0.0
+    status: str = "pending"
+    body: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def seconds(self) -> float:
+        return self.finished_at - self.uploaded_at
+
+
+def run_client(
+    pipeline: LocalPipeline,
+    files: list[DemoFile],
+    *,
+    timeout_seconds: float = 300,
+    console: Console | None = None,
+) -> list[DemoResult]:
+    api = httpx.Client(
+        base_url=pipeline.api_url, headers={"Authorization": f"Bearer {pipeline.token()}"}, timeout=30
+    )
+    items = [{"content_type": f.content_type, "size_bytes": len(f.data), "filename": f.name} for f in files]
+    reply = api.post("/v1/uploads", json={"items": items})
+    reply.raise_for_status()
+    tickets = reply.json()["uploads"]
+    results = [
+        DemoResult(f, t["image_id"], t["upload"]["fields"]["key"])
+        for f, t in zip(files, tickets, strict=True)
+    ]
+
+    def upload(pair: tuple[DemoResult, dict[str, Any]]) -> None:
+        result, ticket = pair
+        posted = httpx.post(
+            ticket["upload"]["url"],
+            data=ticket["upload"]["fields"],
+            files={"file": (result.file.name, result.file.data, result.file.content_type)},
+            timeout=60,
+        )
+        posted.raise_for_status()
+        result.uploaded_at = time.perf_counter()
+
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(bar_width=40),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console or Console(stderr=True),
+        disable=console is None,
+    )
+    with progress:
+        uploading = progress.add_task("uploaded ", total=len(results))
+        processing = progress.add_task("processed", total=len(results))
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            for _ in pool.map(upload, zip(results, tickets, strict=True)):
+                progress.advance(uploading)
+        deadline = time.monotonic() + timeout_seconds
+        while any(r.status == "pending" for r in results) and time.monotonic() < deadline:
+            for result in results:
+                if result.status != "pending":
+                    continue
+                status = api.get(f"/v1/images/{result.image_id}")
+                if status.status_code == 200 and status.json()["status"] in ("ready", "rejected"):
+                    result.body = status.json()
+                    result.status = result.body["status"]
+                    result.finished_at = time.perf_counter()
+                    progress.advance(processing)
+            time.sleep(0.1)
+    return results
+
+
+def result_table(results: list[DemoResult]) -> Table:
+    table = Table(title=None, box=None, pad_edge=False, header_style="bold")
+    table.add_column("image", overflow="ellipsis", no_wrap=True, max_width=34)
+    table.add_column("original", justify="right", no_wrap=True)
+    table.add_column("variants", overflow="fold")
+    table.add_column("upload→done", justify="right", no_wrap=True)
+    for r in results:
+        original = f"{len(r.file.data) // 1024} KiB"
+        if r.status == "ready":
+            original = f"{r.body['width']}x{r.body['height']} {original}"
+            variants = " ".join(f"{v['width']}x{v['height']}" for v in r.body["variants"])
+        else:
+            variants = f"[red]{r.status}: {r.body.get('reason')}[/red]"
+        table.add_row(r.file.name, original, variants, f"{r.seconds:.2f} s")
+    return table
+
+
+def contact_sheet(results: list[DemoResult], out: Path) -> Path:
+    """Every image's square thumbnail (or its rejection) on one sheet."""
+    tile, label, columns = 150, 28, 5
+    rows = (len(results) + columns - 1) // columns
+    sheet = Image.new("RGB", (columns * (tile + 10) + 10, rows * (tile + label + 10) + 10), "white")
+    draw = ImageDraw.Draw(sheet)
+    for index, r in enumerate(results):
+        x = 10 + (index % columns) * (tile + 10)
+        y = 10 + (index // columns) * (tile + label + 10)
+        if r.status == "ready":
+            thumb_url = next(v["url"] for v in r.body["variants"] if v["name"].startswith("thumb"))
+            thumb = Image.open(io.BytesIO(httpx.get(thumb_url, timeout=30).content)).convert("RGB")
+            sheet.paste(thumb, (x + (tile - thumb.width) // 2, y + (tile - thumb.height) // 2))
+            caption = r.file.name
+        else:
+            draw.rectangle((x, y, x + tile, y + tile), outline="#b00020", width=3)
+            draw.line((x, y, x + tile, y + tile), fill="#b00020", width=3)
+            caption = f"{r.status}: {r.body.get('reason')}"
+        draw.text((x, y + tile + 4), caption[:26], fill="black")
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "contact-sheet.png"
+    sheet.save(path)
+    return path
+
+
+def _lambda_like_factory(config: Any, console: Console) -> Any:
+    # Imported here: building the assets needs the CDK package, which starts jsii (node) on import.
+    from local_runner.lambda_like import SubprocessLambda, build_lambda_assets, find_python
+
+    python = find_python(config.resize.python_version)
+    if python is None:
+        console.print(
+            f"--lambda-like skipped: python{config.resize.python_version} is not installed here "
+            f"(pyenv install {config.resize.python_version}); running the handler in-process"
+        )
+        return None
+    layer, task = build_lambda_assets(config)
+    console.print(f"lambda-like: {python} with only the built layer and function package on sys.path")
+
+    def factory(resources: LocalResources) -> Handler:
+        return SubprocessLambda(python=python, layer=layer, task=task, config=config, resources=resources)
+
+    return factory
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument(
+        "--env", default="dev", help="whose config lays out the local resources (default dev)"
+    )
+    parser.add_argument("--out", type=Path, default=REPO / "demo-output")
+    parser.add_argument(
+        "--corpus", type=Path, default=CORPUS, help="photos to use; when absent, the demo makes its own"
+    )
+    parser.add_argument(
+        "--lambda-like",
+        action="store_true",
+        help="run the resize handler in a subprocess on the Lambda's Python with only the built layer",
+    )
+    args = parser.parse_args(argv)
+    console = Console(width=MAX_COLUMNS, highlight=False)
+    logging.getLogger("resize").setLevel(logging.WARNING)  # the worker's per-image JSON logs: table below
+    config = environment_config(args.env)
+    files, source = demo_files(args.corpus)
+    console.print(f"inputs: {source}, and {sum(f.expect_rejected for f in files)} broken file")
+    started = time.perf_counter()
+    handler_factory = _lambda_like_factory(config, console) if args.lambda_like else None
+    request_log = args.out / "emulator.log"
+    with local_pipeline(config, handler_factory=handler_factory, request_log=request_log) as pipeline:
+        console.print(f"S3/SQS emulator {pipeline.resources.endpoint} (request log: {request_log})")
+        console.print(f"API {pipeline.api_url}; worker polling the upload-event queue")
+        results = run_client(pipeline, files, console=Console(stderr=True, width=MAX_COLUMNS))
+        console.print(result_table(results))
+        sheet = contact_sheet(results, args.out)
+    wall = time.perf_counter() - started
+    ready = sum(r.status == "ready" and not r.file.expect_rejected for r in results)
+    rejected = sum(r.status == "rejected" and r.file.expect_rejected for r in results)
+    expected_ready = sum(not f.expect_rejected for f in files)
+    expected_rejected = len(files) - expected_ready
+    console.print(
+        f"\n{ready} ready (of {expected_ready} expected), {rejected} rejected (of {expected_rejected} "
+        f"expected), {len(results)} files"
+    )
+    console.print(f"contact sheet: {sheet}")
+    console.print(
+        f"wall time: {wall:.1f} s (servers up, {len(files)} uploads, every variant made, servers down)"
+    )
+    return 0 if (ready, rejected) == (expected_ready, expected_rejected) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

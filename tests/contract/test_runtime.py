@@ -1,0 +1,82 @@
+"""The runtime contract: what the stacks write is exactly what the functions read, defaults defined once."""
+
+from __future__ import annotations
+
+import pytest
+from photo_contract.runtime import (
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_MAX_SOURCE_BYTES,
+    ApiEnvironment,
+    WorkerEnvironment,
+    container_env,
+    container_port,
+)
+from photo_contract.variants import VariantSpec
+from photo_pipeline_cdk.config import ApiConfig, ResizeConfig
+from photo_resize import ResizeOptions
+from resize_worker.settings import WorkerSettings
+from upload_api.settings import ApiSettings
+
+
+def _api(**overrides: object) -> ApiEnvironment:
+    values: dict[str, object] = {
+        "uploads_bucket": "up",
+        "media_bucket": "media",
+        "jwt_issuer": "https://issuer.example",
+        "jwt_audience": "client",
+        "jwks_url": "https://issuer.example/.well-known/jwks.json",
+        "max_upload_bytes": 1234,
+        "upload_expiry_seconds": 300,
+    }
+    values.update(overrides)
+    return ApiEnvironment(**values)  # type: ignore[arg-type]
+
+
+def test_worker_reader_reads_what_the_writer_wrote() -> None:
+    written = WorkerEnvironment(
+        media_bucket="media", max_source_bytes=77, max_pixels=99, variants=(VariantSpec(name="a", width=10),)
+    )
+    assert WorkerEnvironment.from_env(written.to_env()) == written
+    settings = WorkerSettings.from_env(written.to_env())
+    assert (settings.media_bucket, settings.max_source_bytes, settings.resize.max_pixels) == ("media", 77, 99)
+    assert [v.name for v in settings.resize.variants] == ["a"]
+
+
+def test_api_reader_reads_what_the_writer_wrote() -> None:
+    written = _api()
+    env = written.to_env() | container_env(region="eu-west-1", port=9000)
+    read = ApiEnvironment.from_env(env)
+    assert read == _api(region="eu-west-1")
+    settings = ApiSettings.from_env(env)
+    assert (settings.rules.max_bytes, settings.rules.expires_seconds, settings.region) == (
+        1234,
+        300,
+        "eu-west-1",
+    )
+    assert settings.auth.jwks_url == written.jwks_url and settings.auth.jwks_json is None
+    assert container_port(env) == 9000
+
+
+def test_defaults_have_one_definition() -> None:
+    assert (
+        ResizeConfig().max_source_bytes
+        == DEFAULT_MAX_SOURCE_BYTES
+        == WorkerSettings(media_bucket="m").max_source_bytes
+    )
+    assert ResizeConfig().max_pixels == DEFAULT_MAX_PIXELS == ResizeOptions().max_pixels
+
+
+def test_an_upload_expiry_over_the_cap_fails_when_the_config_is_built() -> None:
+    with pytest.raises(ValueError, match="got 901"):
+        ApiConfig(upload_expiry_seconds=901)
+    with pytest.raises(ValueError, match="got 3600"):
+        _api(upload_expiry_seconds=3600)
+
+
+def test_a_missing_variable_is_named() -> None:
+    env = _api().to_env()
+    del env["JWT_ISSUER"]
+    with pytest.raises(ValueError, match="JWT_ISSUER"):
+        ApiEnvironment.from_env(env)
+    with pytest.raises(ValueError, match="exactly one of jwks_url and jwks_json"):
+        _api(jwks_json='{"keys": []}')

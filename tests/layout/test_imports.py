@@ -1,0 +1,48 @@
+"""The rooms of the house: runtime code under lambdas/ never reaches for infrastructure or dev tooling."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from tests.conftest import REPO
+
+FORBIDDEN = {"photo_pipeline_cdk", "aws_cdk", "constructs", "cdk_nag", "local_runner", "moto"}
+
+
+def _imported_roots(path: Path) -> set[str]:
+    roots = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            roots |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+def test_no_runtime_module_imports_infrastructure_or_local_tooling() -> None:
+    sources = sorted((REPO / "lambdas").rglob("*.py"))
+    assert len(sources) > 15, "the runtime packages were not found"
+    offenders = {
+        str(path.relative_to(REPO)): sorted(_imported_roots(path) & FORBIDDEN)
+        for path in sources
+        if _imported_roots(path) & FORBIDDEN
+    }
+    assert offenders == {}
+
+
+def test_the_check_itself_sees_a_forbidden_import(tmp_path: Path) -> None:
+    sample = tmp_path / "bad.py"
+    sample.write_text(
+        "import os\nfrom photo_pipeline_cdk.config import ENVIRONMENTS\nimport aws_cdk.aws_s3\n"
+    )
+    assert _imported_roots(sample) & FORBIDDEN == {"photo_pipeline_cdk", "aws_cdk"}
+
+
+def test_the_deployed_api_sources_hold_no_local_only_piece() -> None:
+    """The API function asset and the image are built from lambdas/upload_api (+ contract, core)."""
+    shipped = [p for p in (REPO / "lambdas").rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    names = {p.name for p in shipped}
+    assert not names & {"upload.html", "page.py", "local_issuer.py", "issuer.py"}
+    text = "\n".join(p.read_text(errors="ignore") for p in shipped if p.suffix == ".py")
+    assert "LocalIssuer" not in text and "upload_page" not in text

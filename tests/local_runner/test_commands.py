@@ -1,0 +1,53 @@
+"""`make demo` and `make serve` as a user runs them: quiet, narrow, and working from a plain clone."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow  # whole demo runs in a subprocess
+
+
+def _run(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PATH": f"{REPO / 'node_modules' / '.bin'}:{os.environ['PATH']}"}
+    return subprocess.run(
+        [sys.executable, "-m", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_demo_without_the_corpus_makes_its_own_inputs_quietly(tmp_path: Path) -> None:
+    result = _run(
+        "local_runner.demo", "--corpus", str(tmp_path / "no-corpus"), "--out", str(tmp_path), timeout=300
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "19 images made here" in out
+    assert "19 ready (of 19 expected), 1 rejected (of 1 expected)" in out
+    # The emulator's per-request log went to its file, not to the user.
+    assert "HTTP/1.1" not in out + result.stderr
+    assert "HTTP/1.1" in (tmp_path / "emulator.log").read_text()
+    assert max(len(line) for line in out.splitlines()) <= 100
+    assert (tmp_path / "contact-sheet.png").stat().st_size > 10_000
+
+
+def test_serve_on_a_busy_port_fails_at_once_in_one_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        started = time.monotonic()
+        result = _run("local_runner.serve", "--port", str(port), timeout=60)
+        elapsed = time.monotonic() - started
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"make serve: port {port} on 127.0.0.1 is in use: choose another (make serve PORT=8010)"
+    ]
+    assert elapsed < 20  # no emulator or API was started first (imports alone take a few seconds)

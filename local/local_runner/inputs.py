@@ -81,14 +81,15 @@ def generated_photos() -> list[DemoFile]:
     """19 camera-like inputs: full-size JPEGs in every EXIF orientation with GPS tags, portraits, a
     progressive JPEG, grayscale and CMYK, PNG with alpha and palette, WebP and an animated GIF."""
     files = [
-        _jpeg(f"generated-12mp_orient{o}.jpg", (4032, 3024), orientation=o, hue=o * 30) for o in range(1, 9)
+        camera_jpeg(f"generated-12mp_orient{o}.jpg", (4032, 3024), orientation=o, hue=o * 30)
+        for o in range(1, 9)
     ]
     files += [
-        _jpeg("generated-24mp.jpg", (6000, 4000), hue=15),
-        _jpeg("generated-12mp_portrait.jpg", (3024, 4032), hue=200),
-        _jpeg("generated-16mp_progressive.jpg", (4608, 3456), hue=120, progressive=True),
-        _jpeg("generated-gray_3000x2000.jpg", (3000, 2000), hue=0, mode="L"),
-        _jpeg("generated-cmyk_2400x1600.jpg", (2400, 1600), hue=280, mode="CMYK"),
+        camera_jpeg("generated-24mp.jpg", (6000, 4000), hue=15),
+        camera_jpeg("generated-12mp_portrait.jpg", (3024, 4032), hue=200),
+        camera_jpeg("generated-16mp_progressive.jpg", (4608, 3456), hue=120, progressive=True),
+        camera_jpeg("generated-gray_3000x2000.jpg", (3000, 2000), hue=0, mode="L"),
+        camera_jpeg("generated-cmyk_2400x1600.jpg", (2400, 1600), hue=280, mode="CMYK"),
         _encoded("generated-rgba_1600x900.png", _scene((1600, 900), 60, alpha=True), "PNG"),
         _encoded("generated-palette_600x400.png", _scene((600, 400), 90).convert("P"), "PNG"),
         _encoded("generated-2000x1500.webp", _scene((2000, 1500), 160), "WEBP", quality=85),
@@ -124,16 +125,17 @@ def _scene(size: tuple[int, int], hue: int, *, alpha: bool = False) -> Image.Ima
     return image
 
 
-def _jpeg(
+def camera_jpeg(
     name: str,
     size: tuple[int, int],
     *,
-    hue: int,
+    hue: int = 0,
     orientation: int = 1,
     mode: str = "RGB",
     progressive: bool = False,
 ) -> DemoFile:
-    # Stored so that applying the EXIF orientation shows the scene upright, as a camera would.
+    """A camera-like JPEG whose *upright* size is ``size``: stored turned as ``orientation`` says (as a
+    camera stores it), with EXIF orientation and GPS tags."""
     upright = _scene(size, hue)
     stored = upright.transpose(_INVERSE[orientation]) if orientation in _INVERSE else upright
     exif = Image.Exif()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from local_runner.inputs import camera_jpeg
 from photo_contract import ImageKeys, Manifest, Rejection
 from PIL import Image
 from resize_worker.handler import ResizeWorker
@@ -33,9 +33,10 @@ def _media_keys(s3: Any) -> dict[str, str]:
     return {obj["Key"]: obj["ETag"] for obj in listing}
 
 
-@pytest.fixture
-def photo(corpus: Path) -> bytes:
-    return (corpus / "orientation/Landscape_6.jpg").read_bytes()
+@pytest.fixture(scope="module")
+def photo() -> bytes:
+    """Like the corpus's Landscape_6: upright 1800x1200, stored 1200x1800 with EXIF orientation 6."""
+    return camera_jpeg("landscape_6.jpg", (1800, 1200), orientation=6).data
 
 
 def test_photo_becomes_variants_then_manifest(s3: Any, worker: ResizeWorker, photo: bytes) -> None:
@@ -172,7 +173,7 @@ def test_original_is_never_modified(s3: Any, worker: ResizeWorker, photo: bytes)
 
 
 def test_variants_are_upright(s3: Any, worker: ResizeWorker, photo: bytes) -> None:
-    keys = _upload(s3, photo, image_id=_ids(1)[0])  # Landscape_6: stored 1200x1800 with tag 6
+    keys = _upload(s3, photo, image_id=_ids(1)[0])  # stored 1200x1800 with tag 6
     worker.handle_batch(sqs_event(s3_body(keys.source)))
     import io
 

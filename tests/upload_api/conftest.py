@@ -41,7 +41,15 @@ class Reply:
 class Runtime(Protocol):
     name: str
 
-    def call(self, method: str, path: str, *, token: str | None = None, body: str | None = None) -> Reply: ...
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        body: str | None = None,
+        content_type: str = "application/json",
+    ) -> Reply: ...
 
 
 @pytest.fixture(scope="session")
@@ -104,14 +112,22 @@ class LambdaRuntime:
     def __init__(self, settings: ApiSettings) -> None:
         self._handler = Mangum(build_app(settings), lifespan="off")
 
-    def call(self, method: str, path: str, *, token: str | None = None, body: str | None = None) -> Reply:
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        body: str | None = None,
+        content_type: str = "application/json",
+    ) -> Reply:
         event = copy.deepcopy(load_event("apigw_v2_request"))
         event["rawPath"] = path
         event["requestContext"]["http"].update(method=method, path=path)
         if token is not None:
             event["headers"]["authorization"] = f"Bearer {token}"
         if body is not None:
-            event["headers"]["content-type"] = "application/json"
+            event["headers"]["content-type"] = content_type
             event["body"] = body
         response = self._handler(event, _Context())
         raw = response.get("body", "")
@@ -149,10 +165,18 @@ class HttpRuntime:
             time.sleep(0.02)
         self._client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
 
-    def call(self, method: str, path: str, *, token: str | None = None, body: str | None = None) -> Reply:
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        body: str | None = None,
+        content_type: str = "application/json",
+    ) -> Reply:
         headers = {"authorization": f"Bearer {token}"} if token is not None else {}
         if body is not None:
-            headers["content-type"] = "application/json"
+            headers["content-type"] = content_type
         response = self._client.request(method, path, headers=headers, content=body)
         return Reply(
             response.status_code, response.json() if response.content else None, dict(response.headers)

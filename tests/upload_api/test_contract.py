@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from local_runner.inputs import camera_jpeg
 from local_runner.issuer import LocalIssuer
 from photo_contract import ImageKeys
 from resize_worker.process import process_object
@@ -53,6 +53,34 @@ def test_bad_tokens_are_401(api: Runtime, issuer: LocalIssuer, make_token: Any) 
     reply = api.call("POST", "/v1/uploads", token=make_token(issuer), body=_uploads(JPEG))
     assert reply.status == 401
     assert reply.body["code"] == "unauthorized"
+    assert reply.body["message"].startswith("invalid token")
+
+
+def test_a_garbage_token_gets_a_plain_message(api: Runtime) -> None:
+    reply = api.call("POST", "/v1/uploads", token="not.a.jwt", body=_uploads(JPEG))
+    assert (reply.status, reply.body["message"]) == (401, "invalid token")
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
+def test_a_body_that_is_not_json_is_415(api: Runtime, issuer: LocalIssuer, content_type: str) -> None:
+    reply = api.call(
+        "POST", "/v1/uploads", token=issuer.token("alice"), body=_uploads(JPEG), content_type=content_type
+    )
+    assert (reply.status, reply.body["code"]) == (415, "unsupported_media_type")
+
+
+def test_a_wrong_method_is_405_with_a_code(api: Runtime, issuer: LocalIssuer) -> None:
+    reply = api.call("DELETE", "/v1/uploads", token=issuer.token("alice"))
+    assert (reply.status, reply.body["code"]) == (405, "method_not_allowed")
+
+
+def test_the_schema_declares_the_bearer_scheme(api: Runtime) -> None:
+    schema = api.call("GET", "/openapi.json").body
+    schemes = schema["components"]["securitySchemes"]
+    assert [s["scheme"] for s in schemes.values()] == ["bearer"]
+    upload = schema["paths"]["/v1/uploads"]["post"]
+    assert upload["security"] == [{name: []} for name in schemes]
+    assert "security" not in schema["paths"].get("/healthz", {}).get("get", {})
 
 
 @pytest.mark.parametrize(
@@ -107,10 +135,8 @@ def test_batch_of_twenty_is_signed_for_the_caller(api: Runtime, issuer: LocalIss
         assert verdict.accepted, verdict.reason
 
 
-def test_upload_then_status_pending_ready_and_private(
-    api: Runtime, issuer: LocalIssuer, s3: Any, corpus: Path
-) -> None:
-    photo = (corpus / "orientation" / "Portrait_3.jpg").read_bytes()
+def test_upload_then_status_pending_ready_and_private(api: Runtime, issuer: LocalIssuer, s3: Any) -> None:
+    photo = camera_jpeg("portrait_3.jpg", (1200, 1800), orientation=3).data
     token = issuer.token("alice")
     ticket = api.call(
         "POST",

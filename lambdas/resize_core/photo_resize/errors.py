@@ -1,8 +1,9 @@
 """Why an image is refused. Every reason is permanent: retrying the same bytes cannot succeed."""
 
-from enum import StrEnum
+from enum import StrEnum, unique
 
 
+@unique
 class RejectReason(StrEnum):
     NOT_AN_IMAGE = "not_an_image"
     UNSUPPORTED_FORMAT = "unsupported_format"

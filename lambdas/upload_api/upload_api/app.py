@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from photo_contract import is_valid_image_id
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -79,9 +80,15 @@ class ErrorBody(BaseModel):
     details: Any = None
 
 
-def _caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
+# Declared for the OpenAPI schema (the bearer security scheme); the verifier reads the header itself.
+_BEARER = HTTPBearer(auto_error=False, description="A JWT access token from the environment's issuer.")
+
+
+def _caller(
+    request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)] = None
+) -> str:
     verifier: TokenVerifier = request.app.state.verifier
-    return verifier.owner(authorization)
+    return verifier.owner(request.headers.get("authorization"))
 
 
 # Module level: FastAPI resolves these annotations by name.
@@ -92,7 +99,7 @@ def create_app(settings: ApiSettings, *, s3: Any, verifier: TokenVerifier) -> Fa
     app = FastAPI(
         title="photo-pipeline upload API",
         version="1",
-        responses={401: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+        responses={401: {"model": ErrorBody}, 415: {"model": ErrorBody}, 422: {"model": ErrorBody}},
     )
 
     app.state.verifier = verifier
@@ -173,6 +180,14 @@ def _error(status: int, code: str, message: str, details: Any = None, **headers:
     return JSONResponse(status_code=status, content=body, headers=headers or None)
 
 
+def _is_json(content_type: str | None) -> bool:
+    """What FastAPI itself parses as JSON: no Content-Type, application/json or any +json type."""
+    if not content_type:
+        return True
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -183,8 +198,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error(401, "unauthorized", exc.detail, **{"WWW-Authenticate": "Bearer"})
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
+        if not _is_json(request.headers.get("content-type")):
+            return _error(
+                415, "unsupported_media_type", "send the request body as Content-Type: application/json"
+            )
         details = [{"loc": list(e["loc"]), "type": e["type"], "msg": e["msg"]} for e in errors]
         types = {e["type"] for e in errors}
         if "json_invalid" in types:

@@ -49,7 +49,7 @@ def key_lookup(settings: AuthSettings) -> KeyLookup:
         for key in keys.keys:
             if key.key_id == kid:
                 return key.key
-        raise Unauthorized("unknown signing key")
+        raise Unauthorized("invalid token: unknown signing key")
 
     return local
 
@@ -76,8 +76,11 @@ class TokenVerifier:
             )
         except Unauthorized:
             raise
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("invalid token: expired") from exc
         except (jwt.PyJWTError, ValueError) as exc:
-            raise Unauthorized(f"invalid token: {exc}") from exc
+            # The decoder's own words ("Not enough segments", "Invalid crypto padding") help no one.
+            raise Unauthorized("invalid token") from exc
         audiences = claims.get("aud", claims.get("client_id"))
         audiences = [audiences] if isinstance(audiences, str) else list(audiences or [])
         if self._settings.audience not in audiences:

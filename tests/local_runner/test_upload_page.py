@@ -1,13 +1,19 @@
-"""A real browser (Debian's Chromium, headless) uploads two photos through the page and sees thumbnails."""
+"""A real browser (Debian's Chromium, headless) uses the upload page: thumbnails appear, a non-image is
+refused alone, more than 20 files are announced, and the page says when everything is done."""
 
 from __future__ import annotations
 
+import io
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from local_runner.inputs import camera_jpeg
 from local_runner.pipeline import LocalPipeline
+from PIL import Image
 
 pytestmark = pytest.mark.slow  # a real browser
 
@@ -15,9 +21,8 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 
-def test_page_uploads_two_photos_and_shows_their_thumbnails(
-    pipeline: LocalPipeline, corpus: Path, tmp_path: Path
-) -> None:
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Any]:
     if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
         pytest.fail(
             "Chromium and ChromeDriver are required for this test and were not found: "
@@ -25,7 +30,6 @@ def test_page_uploads_two_photos_and_shows_their_thumbnails(
         )
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.by import By
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
@@ -44,27 +48,73 @@ def test_page_uploads_two_photos_and_shows_their_thumbnails(
         options.add_argument(flag)
     driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
     try:
-        driver.get(f"{pipeline.api_url}/")
-        photos = [
-            corpus / "orientation" / "Portrait_2.jpg",
-            corpus / "formats" / "skimage-chelsea_451x300.png",
-        ]
-        driver.find_element(By.ID, "files").send_keys("\n".join(str(p) for p in photos))
-        deadline = time.monotonic() + 90
-        loaded = 0
-        while time.monotonic() < deadline:
-            loaded = driver.execute_script(
-                "return [...document.querySelectorAll('img.thumb')].filter(i => i.complete && i.naturalWidth > 0).length"
-            )
-            if loaded == 2:
-                break
-            time.sleep(0.25)
-        driver.save_screenshot(str(tmp_path / "upload-page.png"))
-        assert loaded == 2, driver.find_element(By.ID, "grid").text
-        sizes = driver.execute_script(
-            "return [...document.querySelectorAll('img.thumb')].map(i => [i.naturalWidth, i.naturalHeight])"
-        )
-        assert sorted(map(tuple, sizes)) == [(150, 150), (150, 150)]
-        assert "Portrait_2.jpg — 1200×1800" in driver.find_element(By.ID, "grid").text
+        yield driver
     finally:
+        driver.save_screenshot(str(tmp_path / "upload-page.png"))
         driver.quit()
+
+
+def _pick(driver: Any, pipeline: LocalPipeline, files: list[Path]) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.get(f"{pipeline.api_url}/")
+    driver.find_element(By.ID, "files").send_keys("\n".join(str(p) for p in files))
+
+
+def _wait_for_done(driver: Any, seconds: float = 120) -> str:
+    from selenium.webdriver.common.by import By
+
+    deadline = time.monotonic() + seconds
+    status = ""
+    while time.monotonic() < deadline:
+        status = driver.find_element(By.ID, "status").text
+        if status.startswith("all done"):
+            return str(status)
+        time.sleep(0.25)
+    raise AssertionError(f"the page never said it was done; status: {status!r}")
+
+
+def test_photos_get_thumbnails_and_a_non_image_is_refused_alone(
+    browser: Any, pipeline: LocalPipeline, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    portrait = tmp_path / "portrait.jpg"
+    portrait.write_bytes(camera_jpeg("portrait.jpg", (1200, 1800), orientation=2).data)
+    square = tmp_path / "square.png"
+    Image.new("RGB", (451, 300), (30, 120, 200)).save(square)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a photo")
+
+    _pick(browser, pipeline, [portrait, notes, square])
+
+    assert _wait_for_done(browser) == "all done: 2 ready, 0 rejected"
+    loaded = browser.execute_script(
+        "return [...document.querySelectorAll('img.thumb')].filter(i => i.complete && i.naturalWidth > 0)"
+        ".map(i => [i.naturalWidth, i.naturalHeight])"
+    )
+    assert sorted(map(tuple, loaded)) == [(150, 150), (150, 150)]
+    grid = browser.find_element(By.ID, "grid").text
+    assert "portrait.jpg — 1200×1800" in grid
+    assert "notes.txt: not a photo" in grid
+
+
+def test_more_than_twenty_files_are_announced_and_twenty_uploaded(
+    browser: Any, pipeline: LocalPipeline, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    files = []
+    for index in range(23):
+        path = tmp_path / f"tiny-{index:02}.png"
+        buffer = io.BytesIO()
+        Image.new("RGB", (64, 48), (index * 10, 80, 160)).save(buffer, "PNG")
+        path.write_bytes(buffer.getvalue())
+        files.append(path)
+
+    _pick(browser, pipeline, files)
+
+    notice = browser.find_element(By.ID, "notice").text
+    assert notice == "23 photos picked: a post holds at most 20, so only the first 20 are uploaded"
+    assert _wait_for_done(browser) == "all done: 20 ready, 0 rejected"
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#grid .card")) == 20

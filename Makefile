@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 ENV ?= dev
 PORT ?= 8000
+# The Service (Fargate) stack is synthesized only with an image tag; the snapshots use this one.
+SNAPSHOT_TAG := snapshot
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 .PHONY: setup browser unit test lint synth diff snapshots image bench demo serve clean
@@ -58,7 +60,7 @@ synth: setup
 
 # What changed against the committed snapshot, offline: cdk diff of each stack against it.
 diff: setup
-	rm -rf cdk.out.$(ENV) && cdk synth -c env=$(ENV) -q -o cdk.out.$(ENV)
+	rm -rf cdk.out.$(ENV) && cdk synth -c env=$(ENV) -c image_tag=$(SNAPSHOT_TAG) -q -o cdk.out.$(ENV)
 	$(BIN)/python -m tests.stacks.snapshots mask cdk.out.$(ENV) cdk.out.$(ENV).masked
 	for stack in $$(ls cdk.out.$(ENV).masked/*.template.json | xargs -n1 basename | sed 's/.template.json//'); do \
 		cdk diff --app cdk.out.$(ENV).masked --exclusively \
@@ -68,7 +70,7 @@ diff: setup
 # Accept the current templates as the new snapshots (review `make diff` first).
 snapshots: setup
 	for env in dev staging prod; do \
-		rm -rf cdk.out.$$env && cdk synth -c env=$$env -q -o cdk.out.$$env && \
+		rm -rf cdk.out.$$env && cdk synth -c env=$$env -c image_tag=$(SNAPSHOT_TAG) -q -o cdk.out.$$env && \
 		$(BIN)/python -m tests.stacks.snapshots update $$env cdk.out.$$env; \
 	done
 

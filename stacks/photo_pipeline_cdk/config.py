@@ -75,7 +75,9 @@ class FargateConfig:
     memory_mib: int = 1024
     nat_gateways: int = 1
     certificate_arn: str | None = None  # HTTPS listener + 80->443 redirect when set
-    image_tag: str = "initial"  # overridden by `-c image_tag=…` (make image prints the tag it pushed)
+    # The API image to run, from `-c image_tag=…` (make image pushes one and prints its tag). None: the
+    # Service stack is left out, so a first deploy never rolls out an image that does not exist yet.
+    image_tag: str | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.min_tasks <= self.max_tasks:
@@ -153,7 +155,10 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
 def environment_config(name: str | None) -> EnvironmentConfig:
     """The named environment, or a ValueError that lists the known names."""
     if name is None:
-        raise ValueError(f"choose an environment with -c env=NAME, one of: {', '.join(ENVIRONMENTS)}")
+        raise ValueError(
+            f"choose an environment with -c env=NAME, one of: {', '.join(ENVIRONMENTS)} "
+            "(cdk bootstrap too: npx cdk bootstrap -c env=dev)"
+        )
     try:
         return ENVIRONMENTS[name]
     except KeyError:

@@ -69,6 +69,9 @@ class StorageStack(cdk.Stack):
         )
         issuer = config.api.issuer
         cdk.CfnOutput(self, "ApiRepositoryUri", value=self.api_images.repository.repository_uri)
+        if self.users is not None:  # for the README's first-user steps
+            cdk.CfnOutput(self, "UserPoolId", value=self.users.user_pool.user_pool_id)
+            cdk.CfnOutput(self, "UserPoolClientId", value=self.users.client.user_pool_client_id)
         # Named exports: the stateless stacks import these by name, so the contract between stacks is
         # explicit and stable (CDK's generated export names change with construct paths).
         for name, value in {
@@ -211,8 +214,10 @@ class ServiceStack(cdk.Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.add_stack_dependency(storage)
-        uploads_bucket, media_bucket = storage.imported_buckets(self)
         fargate = config.api.fargate
+        if not fargate.image_tag:
+            raise ValueError("the Service stack needs an image tag (-c image_tag=…): none exists before one")
+        uploads_bucket, media_bucket = storage.imported_buckets(self)
         certificate = (
             acm.Certificate.from_certificate_arn(self, "Certificate", fargate.certificate_arn)
             if fargate.certificate_arn
@@ -290,7 +295,7 @@ def build_photo_pipeline(
         description=f"photo-pipeline {config.name}: upload API on Lambda (stateless)",
     )
     stacks: list[cdk.Stack] = [storage, resize, api]
-    if config.api.fargate.enabled:
+    if config.api.fargate.enabled and config.api.fargate.image_tag:
         stacks.append(
             ServiceStack(
                 app,

@@ -11,6 +11,7 @@ from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match, Template
+from photo_contract.runtime import ApiEnvironment
 from photo_pipeline_cdk.api import UploadApiService
 
 pytestmark = pytest.mark.slow  # reads the templates of a full synth
@@ -150,7 +151,13 @@ def test_https_listener_and_redirect_when_a_certificate_is_named() -> None:
         "Api",
         repository=ecr.Repository.from_repository_name(stack, "Repo", "api"),
         image_tag="abc123",
-        environment={},
+        environment=ApiEnvironment(
+            uploads_bucket="uploads-bucket",
+            media_bucket="media-bucket",
+            jwt_issuer="https://issuer.example",
+            jwt_audience="client",
+            jwks_url="https://issuer.example/jwks.json",
+        ),
         uploads_bucket=s3.Bucket.from_bucket_name(stack, "Up", "uploads-bucket"),
         media_bucket=s3.Bucket.from_bucket_name(stack, "Media", "media-bucket"),
         certificate=acm.Certificate.from_certificate_arn(

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import jsii
+from aws_cdk import IAspect
 from aws_cdk import aws_cloudwatch as cloudwatch
-from constructs import Construct
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from constructs import Construct, IConstruct
+
+from photo_pipeline_cdk.nag import acknowledge
 
 
 def alarm_above_zero(
@@ -24,3 +32,58 @@ def alarm_above_zero(
         evaluation_periods=evaluation_periods,
         treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
     )
+
+
+class AlarmTopic(Construct):
+    """The environment's alarm topic: SNS, encrypted with the AWS-managed key, TLS-only, with an email
+    subscription per address and, optionally, an HTTPS webhook (a chat integration). Exposes ``.topic``.
+
+    :param emails: who is told; at least one address or a webhook is required, so no alarm goes nowhere.
+    :param webhook_url: an ``https://`` endpoint that receives the SNS notifications.
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, emails: Sequence[str], webhook_url: str | None = None
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if not emails and not webhook_url:
+            raise ValueError("an alarm topic needs at least one email address or a webhook: got neither")
+        if webhook_url is not None and not webhook_url.startswith("https://"):
+            raise ValueError(f"the alarm webhook must be https://, got {webhook_url!r}")
+        self.topic = sns.Topic(
+            self,
+            "Topic",
+            master_key=kms.Alias.from_alias_name(self, "SnsKey", "alias/aws/sns"),
+            enforce_ssl=True,
+        )
+        # Stable IDs (Email1, Email2, Webhook): an address must not become a logical ID.
+        endpoints = [(f"Email{i}", sns.SubscriptionProtocol.EMAIL, e) for i, e in enumerate(emails, 1)]
+        if webhook_url:
+            endpoints.append(("Webhook", sns.SubscriptionProtocol.HTTPS, webhook_url))
+        for construct_id_, protocol, endpoint in endpoints:
+            subscription = sns.Subscription(
+                self, construct_id_, topic=self.topic, protocol=protocol, endpoint=endpoint
+            )
+            acknowledge(
+                subscription,
+                **{
+                    "Serverless-SNSRedrivePolicy": (
+                        "An alarm notification nobody received has no consumer to replay it to; SNS "
+                        "retries delivery itself and the alarm stays in ALARM in CloudWatch."
+                    )
+                },
+            )
+
+
+@jsii.implements(IAspect)
+class NotifyOnEveryAlarm:
+    """An aspect: every CloudWatch alarm in its scope notifies ``topic_arn`` on ALARM and on OK, so an
+    alarm added later cannot be forgotten."""
+
+    def __init__(self, topic_arn: str) -> None:
+        self._topic_arn = topic_arn
+
+    def visit(self, node: IConstruct) -> None:
+        if isinstance(node, cloudwatch.CfnAlarm):
+            node.alarm_actions = [self._topic_arn]
+            node.ok_actions = [self._topic_arn]

@@ -108,8 +108,13 @@ class EnvironmentConfig:
     abandoned_upload_days: int = 1
     resize: ResizeConfig = field(default_factory=ResizeConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
+    # Who hears the alarms (every alarm notifies on ALARM and OK); an email and/or an https webhook.
+    alarm_emails: tuple[str, ...] = ()
+    alarm_webhook_url: str | None = None
 
     def __post_init__(self) -> None:
+        if not self.alarm_emails and not self.alarm_webhook_url:
+            raise ValueError(f"environment {self.name!r} must name alarm_emails or alarm_webhook_url")
         if not self.name.isalnum() or not self.name.islower():
             raise ValueError(f"environment name must be lowercase alphanumeric, got {self.name!r}")
         if self.api.fargate.enabled and not self.region:
@@ -124,6 +129,7 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
     "dev": EnvironmentConfig(
         name="dev",
         cors_allowed_origins=("http://localhost:8000", "http://127.0.0.1:8000"),
+        alarm_emails=("dev-alerts@photo-pipeline.example",),
         log_retention_days=7,
         resize=ResizeConfig(reserved_concurrency=5),
     ),
@@ -132,6 +138,7 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         name="staging",
         region="eu-west-1",
         cors_allowed_origins=("https://staging.photo-pipeline.example",),
+        alarm_emails=("staging-alerts@photo-pipeline.example",),
         log_retention_days=30,
         resize=ResizeConfig(reserved_concurrency=10),
         api=ApiConfig(fargate=FargateConfig(enabled=True, min_tasks=1, max_tasks=2, nat_gateways=1)),
@@ -140,6 +147,7 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         name="prod",
         region="eu-west-1",
         cors_allowed_origins=("https://app.photo-pipeline.example",),
+        alarm_emails=("oncall@photo-pipeline.example",),
         retain_data=True,
         log_retention_days=365,
         resize=ResizeConfig(memory_mib=1536, reserved_concurrency=50),

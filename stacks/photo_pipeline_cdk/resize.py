@@ -13,7 +13,14 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from photo_contract import DERIVED_PREFIX, UPLOADS_PREFIX
-from photo_contract.runtime import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SOURCE_BYTES, WorkerEnvironment
+from photo_contract.runtime import (
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_MAX_SOURCE_BYTES,
+    METRICS_NAMESPACE,
+    PROCESSING_FAILURES_METRIC,
+    RESIZE_SERVICE_NAME,
+    WorkerEnvironment,
+)
 from photo_contract.variants import FEED_VARIANTS, VariantSpec
 
 from photo_pipeline_cdk.alarms import alarm_above_zero
@@ -215,6 +222,18 @@ class ResizePipeline(Construct):
                 "The resize function failed invocations (records go back to the queue).",
                 self.function.metric_errors(period=Duration.minutes(5), statistic="Sum"),
                 evaluation_periods=1,
+            ),
+            alarm_above_zero(
+                self,
+                "ProcessingFailuresAlarm",
+                "The resize core raised on an image (recorded as processing_failed, not retried): a bug to read.",
+                cloudwatch.Metric(
+                    namespace=METRICS_NAMESPACE,
+                    metric_name=PROCESSING_FAILURES_METRIC,
+                    dimensions_map={"service": RESIZE_SERVICE_NAME},
+                    period=Duration.minutes(5),
+                    statistic="Sum",
+                ),
             ),
             alarm_above_zero(
                 self,

@@ -14,6 +14,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from photo_contract.runtime import ApiEnvironment
 
+from photo_pipeline_cdk.alarms import AlarmTopic, NotifyOnEveryAlarm
 from photo_pipeline_cdk.api import UploadApiFunction, UploadApiService
 from photo_pipeline_cdk.config import EnvironmentConfig
 from photo_pipeline_cdk.functions import DEFAULT_ASSET_CACHE
@@ -52,6 +53,10 @@ class StorageStack(cdk.Stack):
             uploads_bucket=self.buckets.uploads_bucket,
             visibility_timeout_seconds=6 * config.resize.timeout_seconds,
             max_receive_count=config.resize.max_receive_count,
+            retain=config.retain_data,
+        )
+        self.alarms = AlarmTopic(
+            self, "Alarms", emails=config.alarm_emails, webhook_url=config.alarm_webhook_url
         )
         handler = self.node.try_find_child(_NOTIFICATIONS_HANDLER)
         if handler is not None:
@@ -80,6 +85,7 @@ class StorageStack(cdk.Stack):
             "UploadEventsQueueArn": self.events.queue.queue_arn,
             "UploadEventsDeadLetterQueueArn": self.events.dead_letter_queue.queue_arn,
             "ApiRepositoryName": self.api_images.repository.repository_name,
+            "AlarmTopicArn": self.alarms.topic.topic_arn,
             "TokenIssuer": self.users.issuer if self.users else issuer.issuer,  # type: ignore[union-attr]
             "TokenAudience": self.users.audience if self.users else issuer.audience,  # type: ignore[union-attr]
         }.items():
@@ -309,4 +315,9 @@ def build_photo_pipeline(
         )
     for stack in stacks:
         cdk.Tags.of(stack).add("photo-pipeline:environment", config.name)
+        # Every alarm of every stack tells the environment's alarm topic, on ALARM and on OK.
+        topic_arn = (
+            storage.alarms.topic.topic_arn if stack is storage else storage.import_value("AlarmTopicArn")
+        )
+        cdk.Aspects.of(stack).add(NotifyOnEveryAlarm(topic_arn))
     return stacks

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_sqs as sqs
@@ -21,6 +22,9 @@ class UploadEvents(Construct):
     anything.
 
     :param visibility_timeout_seconds: at least 6x the consumer's timeout (AWS's guidance for Lambda).
+    :param max_message_age_seconds: an alarm fires when the oldest waiting event is older than this
+        (default 15 minutes): a stalled worker is noticed long before events expire (4 days).
+    :param retain: keep both queues when the stack is deleted (prod: a backlog is data).
     """
 
     def __init__(
@@ -31,18 +35,22 @@ class UploadEvents(Construct):
         uploads_bucket: s3.IBucket,
         visibility_timeout_seconds: int,
         max_receive_count: int = MIN_MAX_RECEIVE_COUNT,
+        max_message_age_seconds: int = 900,
+        retain: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         if max_receive_count < MIN_MAX_RECEIVE_COUNT:
             raise ValueError(
                 f"max_receive_count must be at least {MIN_MAX_RECEIVE_COUNT}, got {max_receive_count}"
             )
+        removal = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
         self.dead_letter_queue = sqs.Queue(
             self,
             "DeadLetters",
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             retention_period=Duration.days(14),
+            removal_policy=removal,
         )
         acknowledge(
             self.dead_letter_queue,
@@ -58,6 +66,7 @@ class UploadEvents(Construct):
             enforce_ssl=True,
             visibility_timeout=Duration.seconds(visibility_timeout_seconds),
             retention_period=Duration.days(4),
+            removal_policy=removal,
             dead_letter_queue=sqs.DeadLetterQueue(
                 max_receive_count=max_receive_count, queue=self.dead_letter_queue
             ),
@@ -74,4 +83,16 @@ class UploadEvents(Construct):
             self.dead_letter_queue.metric_approximate_number_of_messages_visible(
                 period=Duration.minutes(1), statistic="Maximum"
             ),
+        )
+        self.oldest_message_alarm = cloudwatch.Alarm(
+            self,
+            "OldestMessageAlarm",
+            alarm_description="Upload events wait longer than they should: is the resize worker stalled?",
+            metric=self.queue.metric_approximate_age_of_oldest_message(
+                period=Duration.minutes(1), statistic="Maximum"
+            ),
+            threshold=max_message_age_seconds,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=3,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )

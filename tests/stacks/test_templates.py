@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
+from tests.stacks.conftest import ENVIRONMENTS
+
 pytestmark = pytest.mark.slow  # reads the templates of a full synth
 
 Templates = dict[str, dict[str, dict[str, Any]]]
@@ -25,6 +27,10 @@ def resize(templates: Templates) -> Template:
 
 def _resources(template: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     return [r for r in template["Resources"].values() if r["Type"] == kind]
+
+
+def _logical_ids(template: dict[str, Any], kind: str) -> list[str]:
+    return [name for name, r in template["Resources"].items() if r["Type"] == kind]
 
 
 def test_every_bucket_is_encrypted_private_and_tls_only(storage: Template, templates: Templates) -> None:
@@ -209,3 +215,69 @@ def test_construct_ids_do_not_carry_the_environment(templates: Templates) -> Non
     for stack in ("Storage", "Resize", "Api"):
         ids = [set(templates[env][stack]["Resources"]) for env in ("dev", "staging", "prod")]
         assert ids[0] == ids[1] == ids[2]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_alarm_notifies_the_alarm_topic_on_alarm_and_ok(templates: Templates, env: str) -> None:
+    alarms = [
+        (stack, alarm)
+        for stack, template in templates[env].items()
+        for alarm in _resources(template, "AWS::CloudWatch::Alarm")
+    ]
+    assert len(alarms) >= 6
+    for stack, alarm in alarms:
+        actions = alarm["Properties"].get("AlarmActions")
+        assert actions and alarm["Properties"].get("OKActions") == actions, (stack, alarm)
+        expected = (
+            {"Ref": next(iter(_logical_ids(templates[env]["Storage"], "AWS::SNS::Topic")))}
+            if stack == "Storage"
+            else {"Fn::ImportValue": f"photo-pipeline-{env}-storage-AlarmTopicArn"}
+        )
+        assert actions == [expected], (stack, actions)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_alarm_topic_is_encrypted_tls_only_and_has_a_subscriber(templates: Templates, env: str) -> None:
+    storage = Template.from_json(templates[env]["Storage"])
+    storage.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
+    storage.has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {
+            "PolicyDocument": Match.object_like(
+                {
+                    "Statement": Match.array_with(
+                        [
+                            Match.object_like(
+                                {"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+                            )
+                        ]
+                    )
+                }
+            )
+        },
+    )
+    assert _resources(templates[env]["Storage"], "AWS::SNS::Subscription")
+
+
+def test_a_stalled_worker_is_noticed_by_the_age_of_the_oldest_event(storage: Template) -> None:
+    storage.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "MetricName": "ApproximateAgeOfOldestMessage",
+            "Threshold": 900,
+            "ComparisonOperator": "GreaterThanThreshold",
+        },
+    )
+
+
+def test_processing_failures_of_the_core_are_alarmed(resize: Template) -> None:
+    resize.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {"MetricName": "ProcessingFailures", "Namespace": "PhotoPipeline", "Threshold": 0},
+    )
+
+
+def test_prod_keeps_its_queues_and_dev_does_not(templates: Templates) -> None:
+    for env, policy in (("prod", "Retain"), ("dev", "Delete")):
+        queues = _resources(templates[env]["Storage"], "AWS::SQS::Queue")
+        assert len(queues) == 2 and {q["DeletionPolicy"] for q in queues} == {policy}

@@ -20,6 +20,9 @@ MAX_UPLOAD_EXPIRY_SECONDS = 15 * 60  # a form is a capability: short-lived by de
 DEFAULT_VARIANT_URL_EXPIRY_SECONDS = 60 * 60
 DEFAULT_CONTAINER_PORT = 8000
 RESIZE_SERVICE_NAME = "resize"
+# The resize function's own metrics (Powertools EMF; dimension service=RESIZE_SERVICE_NAME), alarmed on.
+METRICS_NAMESPACE = "PhotoPipeline"
+PROCESSING_FAILURES_METRIC = "ProcessingFailures"
 
 
 def check_upload_expiry(seconds: int) -> int:

@@ -24,6 +24,11 @@ class OutputFormat(StrEnum):
     def extension(self) -> str:
         return "jpg" if self is OutputFormat.JPEG else "webp"
 
+    @property
+    def max_side(self) -> int:
+        """The largest width or height the format can store (libjpeg: 65,500; WebP: 16,383)."""
+        return 65_500 if self is OutputFormat.JPEG else 16_383
+
 
 @dataclass(frozen=True, kw_only=True)
 class VariantSpec:

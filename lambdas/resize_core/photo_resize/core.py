@@ -63,6 +63,7 @@ def resize_image(data: bytes, options: ResizeOptions) -> ResizeResult:
         orientation = _orientation(image)
         upright = _upright_size(image.size, orientation)
         plans = [_plan(spec, upright) for spec in options.variants]
+        _check_output_limits(plans)  # before decoding: the header says enough
         largest = max(plans, key=lambda p: p.scale)
         _draft(image, largest, upright, orientation)
         # Everything happens inside the block: Pillow frees a closed image's pixels.
@@ -162,6 +163,17 @@ def _plan(spec: VariantSpec, upright: tuple[int, int]) -> _Plan:
     scale = min(spec.width / crop_w, 1.0)
     size = (max(1, round(crop_w * scale)), max(1, round(crop_h * scale)))
     return _Plan(spec, size, (left, top, left + crop_w, top + crop_h))
+
+
+def _check_output_limits(plans: list[_Plan]) -> None:
+    for plan in plans:
+        limit = plan.spec.format.max_side
+        if max(plan.size) > limit:
+            raise ImageRejected(
+                RejectReason.OUTPUT_TOO_LARGE,
+                f"variant {plan.spec.name} would be {plan.size[0]}x{plan.size[1]}; "
+                f"{plan.spec.format.value} allows at most {limit} px a side",
+            )
 
 
 def _draft(image: Image.Image, largest: _Plan, upright: tuple[int, int], orientation: int) -> None:

@@ -12,6 +12,12 @@ class RejectReason(StrEnum):
     TRUNCATED = "truncated"
     CORRUPT = "corrupt"
     TOO_MANY_BYTES = "too_many_bytes"
+    # A variant would exceed its format's size limit (JPEG 65,500 px a side, WebP 16,383): a strip
+    # such as 1x70000 fits the pixel cap but no encoder can write its variants.
+    OUTPUT_TOO_LARGE = "output_too_large"
+    # The core raised something other than ImageRejected on these bytes: deterministic, so recorded
+    # (and alarmed) by the worker instead of retried.
+    PROCESSING_FAILED = "processing_failed"
 
 
 class ImageRejected(Exception):  # noqa: N818 - a verdict on the input, not a program error

@@ -12,13 +12,14 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
+from photo_contract.runtime import METRICS_NAMESPACE, PROCESSING_FAILURES_METRIC, RESIZE_SERVICE_NAME
 
 from resize_worker.events import uploaded_objects
 from resize_worker.process import Outcome, Status, process_object
 from resize_worker.settings import WorkerSettings
 
-logger = Logger(service="resize")
-metrics = Metrics(namespace="PhotoPipeline", service="resize")
+logger = Logger(service=RESIZE_SERVICE_NAME)
+metrics = Metrics(namespace=METRICS_NAMESPACE, service=RESIZE_SERVICE_NAME)
 
 
 class ResizeWorker:
@@ -40,9 +41,12 @@ class ResizeWorker:
         outcomes = []
         for obj in uploaded_objects(record.body):
             outcome = process_object(self._s3, self._settings, bucket=obj.bucket, key=obj.key)
-            logger.info(
-                "processed", extra={"key": obj.key, "status": outcome.status, "detail": outcome.detail}
-            )
+            if outcome.failure:
+                logger.error("the resize core failed", extra={"key": obj.key, "failure": outcome.failure})
+            else:
+                logger.info(
+                    "processed", extra={"key": obj.key, "status": outcome.status, "detail": outcome.detail}
+                )
             _count(outcome)
             outcomes.append(outcome)
         return outcomes
@@ -54,6 +58,8 @@ def _count(outcome: Outcome) -> None:
         metrics.add_metric(name="ResizeMillis", unit=MetricUnit.Milliseconds, value=outcome.millis)
     elif outcome.status is Status.REJECTED:
         metrics.add_metric(name="ImagesRejected", unit=MetricUnit.Count, value=1)
+        if outcome.failure:
+            metrics.add_metric(name=PROCESSING_FAILURES_METRIC, unit=MetricUnit.Count, value=1)
 
 
 _worker: ResizeWorker | None = None

@@ -31,6 +31,7 @@ class Outcome:
     key: str
     detail: str = ""
     millis: float = 0.0
+    failure: str = ""  # set when the core raised unexpectedly (reason processing_failed)
 
 
 def process_object(s3: S3Client, settings: WorkerSettings, *, bucket: str, key: str) -> Outcome:
@@ -65,6 +66,12 @@ def process_object(s3: S3Client, settings: WorkerSettings, *, bucket: str, key: 
     except ImageRejected as rejected:
         _reject(s3, settings, keys, etag, rejected.reason, rejected.detail)
         return Outcome(Status.REJECTED, key, rejected.reason.value)
+    except Exception as exc:
+        # The core is pure: whatever else it raises on these bytes it will raise again, so a retry
+        # only delays the verdict and pushes the message into the DLQ. Recorded, alarmed, acknowledged.
+        detail = f"{type(exc).__name__}: {exc}"
+        _reject(s3, settings, keys, etag, RejectReason.PROCESSING_FAILED, detail)
+        return Outcome(Status.REJECTED, key, RejectReason.PROCESSING_FAILED.value, failure=detail)
 
     records = []
     for variant in result.variants:

@@ -1,0 +1,97 @@
+"""No image may jam the pipeline: encoder limits and unexpected core failures are recorded once, acked."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from photo_contract import ImageKeys, Rejection
+from photo_contract.variants import FEED_VARIANTS, OutputFormat, VariantSpec
+from photo_resize import ResizeOptions
+from PIL import Image
+from resize_worker.handler import ResizeWorker
+from resize_worker.settings import WorkerSettings
+
+from tests.resize_worker.conftest import MEDIA, UPLOADS, s3_body, sqs_event
+
+IMAGE_ID = "0" * 31 + "1"
+
+
+def _encoded(size: tuple[int, int], fmt: str) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB" if fmt == "PNG" else "P", size, 0).save(out, fmt)
+    return out.getvalue()
+
+
+def _upload(s3: Any, data: bytes, content_type: str) -> ImageKeys:
+    keys = ImageKeys.for_upload(owner="alice", image_id=IMAGE_ID, content_type=content_type)
+    s3.put_object(Bucket=UPLOADS, Key=keys.source, Body=data)
+    return keys
+
+
+def _rejection(s3: Any, keys: ImageKeys) -> Rejection:
+    return Rejection.from_json(s3.get_object(Bucket=MEDIA, Key=keys.rejection)["Body"].read())
+
+
+@pytest.mark.parametrize(
+    ("size", "fmt", "content_type"),
+    [
+        ((1, 70_000), "PNG", "image/png"),
+        ((100, 70_000), "PNG", "image/png"),
+        ((10, 65_535), "GIF", "image/gif"),
+    ],
+    ids=["1x70000-png", "100x70000-png", "10x65535-gif"],
+)
+def test_a_strip_beyond_jpeg_limits_is_rejected_once(
+    s3: Any, worker: ResizeWorker, size: tuple[int, int], fmt: str, content_type: str
+) -> None:
+    keys = _upload(s3, _encoded(size, fmt), content_type)
+    response = worker.handle_batch(sqs_event(s3_body(keys.source)))
+    assert response == {"batchItemFailures": []}  # acknowledged: no retry, nothing for the DLQ
+    rejection = _rejection(s3, keys)
+    assert rejection.reason == "output_too_large"
+    assert "65500" in rejection.detail
+
+
+def test_a_webp_variant_has_its_own_limit(s3: Any) -> None:
+    webp = (*FEED_VARIANTS, VariantSpec(name="w16k", width=200, format=OutputFormat.WEBP))
+    worker = ResizeWorker(
+        s3=s3, settings=WorkerSettings(media_bucket=MEDIA, resize=ResizeOptions(variants=webp))
+    )
+    keys = _upload(s3, _encoded((100, 20_000), "PNG"), "image/png")
+    assert worker.handle_batch(sqs_event(s3_body(keys.source))) == {"batchItemFailures": []}
+    rejection = _rejection(s3, keys)
+    assert (rejection.reason, "16383" in rejection.detail) == ("output_too_large", True)
+
+
+def test_an_unexpected_core_failure_is_recorded_once_and_not_retried(
+    s3: Any, worker: ResizeWorker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = []
+
+    def broken_core(data: bytes, options: ResizeOptions) -> Any:
+        calls.append(len(data))
+        raise OSError("broken data stream when writing image file")
+
+    monkeypatch.setattr("resize_worker.process.resize_image", broken_core)
+    keys = _upload(s3, _encoded((64, 64), "PNG"), "image/png")
+    event = sqs_event(s3_body(keys.source))
+
+    assert worker.handle_batch(event) == {"batchItemFailures": []}
+    rejection = _rejection(s3, keys)
+    assert rejection.reason == "processing_failed"
+    assert rejection.detail == "OSError: broken data stream when writing image file"
+    # The same event again (SQS at-least-once): already recorded for this ETag, the core is not re-run.
+    assert worker.handle_batch(event) == {"batchItemFailures": []}
+    assert calls == [calls[0]]
+
+
+def test_infrastructure_errors_are_still_retried(s3: Any, worker: ResizeWorker) -> None:
+    keys = ImageKeys.for_upload(owner="alice", image_id=IMAGE_ID, content_type="image/png")
+    body = s3_body(keys.source, bucket="no-such-bucket")
+    # Every record failed: Powertools fails the invocation, so SQS delivers the batch again.
+    with pytest.raises(BatchProcessingError):
+        worker.handle_batch(sqs_event(body))
+    assert s3.list_objects_v2(Bucket=MEDIA).get("KeyCount", 0) == 0  # nothing recorded as a verdict

@@ -12,17 +12,17 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 .PHONY: setup browser unit test lint synth diff snapshots image bench demo serve clean
 
-# Each step says what it installs: the first run takes a few minutes and should not look hung.
+# Each step says what it installs: the first run takes a few minutes and should not look hung. pip's
+# "Location … is ignored" warnings (this machine's pip configuration) are filtered; its exit status is kept.
 $(STAMP): pyproject.toml constraints.txt lambdas/*/pyproject.toml local/pyproject.toml package.json package-lock.json Makefile
 	@echo "setup 1/4: Python virtualenv in $(VENV)"
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade "pip>=24,<27" 2>&1 | grep -v "^WARNING: Location" || true
+	@set -o pipefail; $(BIN)/python -m pip install -q --disable-pip-version-check --upgrade "pip>=24,<27" 2>&1 \
+		| { grep -v "^WARNING: Location" || true; }
 	@echo "setup 2/4: Python packages from constraints.txt (CDK, Pillow, FastAPI, moto, test tools; ~2 min the first time)"
-	@$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt \
+	@set -o pipefail; $(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt \
 		-e ./lambdas/contract -e ./lambdas/resize_core -e ./lambdas/resize_worker \
-		-e './lambdas/upload_api[server]' -e ./local -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" || true
-	@$(BIN)/python -c "import photo_pipeline_cdk.config, local_runner.demo, resize_worker.handler" \
-		|| { echo "setup: the Python install is incomplete (see pip's errors above)"; exit 1; }
+		-e './lambdas/upload_api[server]' -e ./local -e '.[dev]' 2>&1 | { grep -v "^WARNING: Location" || true; }
 	@echo "setup 3/4: the pinned CDK CLI and Node 24 from package-lock.json (npm ci)"
 	@npm ci --no-audit --no-fund --loglevel=error
 	@echo "setup 4/4: Chromium and ChromeDriver for the upload-page test (Debian packages)"

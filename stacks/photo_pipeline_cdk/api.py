@@ -28,14 +28,9 @@ from photo_contract.runtime import DEFAULT_CONTAINER_PORT, ApiEnvironment, conta
 from photo_pipeline_cdk.alarms import alarm_above_zero
 from photo_pipeline_cdk.bundling import PythonAssetSpec
 from photo_pipeline_cdk.config import DEFAULT_ARCHITECTURE, DEFAULT_PYTHON_VERSION, Architecture
-from photo_pipeline_cdk.functions import DEFAULT_ASSET_CACHE, RUNTIME_PROVIDED, python_function
-from photo_pipeline_cdk.identity import UserDirectory
-from photo_pipeline_cdk.image_registry import ApiImageRepository
+from photo_pipeline_cdk.functions import RUNTIME_PROVIDED, python_function
 from photo_pipeline_cdk.nag import acknowledge, acknowledge_prefix_grants, acknowledge_python_function
-from photo_pipeline_cdk.sources import runtime_sources
-
-# Re-exported: they lived here before they got modules of their own.
-__all__ = ["ApiImageRepository", "UploadApiFunction", "UploadApiService", "UserDirectory", "grant_api_access"]
+from photo_pipeline_cdk.sources import DEFAULT_ASSET_CACHE, runtime_sources
 
 CONTAINER_PORT = DEFAULT_CONTAINER_PORT
 HEALTH_CHECK_PATH = "/healthz"

@@ -27,17 +27,14 @@ from photo_pipeline_cdk.alarms import alarm_above_zero
 from photo_pipeline_cdk.bundling import PythonAssetSpec, python_asset_code
 from photo_pipeline_cdk.config import DEFAULT_ARCHITECTURE, DEFAULT_PYTHON_VERSION, Architecture
 from photo_pipeline_cdk.functions import (
-    DEFAULT_ASSET_CACHE,
     LAMBDA_ARCHITECTURES,
     RUNTIME_PROVIDED,
     lambda_runtime,
     python_function,
 )
 from photo_pipeline_cdk.nag import acknowledge_prefix_grants, acknowledge_python_function
-from photo_pipeline_cdk.sources import runtime_sources
+from photo_pipeline_cdk.sources import DEFAULT_ASSET_CACHE, runtime_sources
 from photo_pipeline_cdk.upload_events import MIN_MAX_RECEIVE_COUNT, UploadEvents
-
-__all__ = ["DEFAULT_ASSET_CACHE", "PillowLayer", "ResizePipeline"]
 
 
 class PillowLayer(Construct):

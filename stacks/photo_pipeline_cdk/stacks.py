@@ -17,11 +17,11 @@ from photo_contract.runtime import ApiEnvironment
 from photo_pipeline_cdk.alarms import AlarmTopic, NotifyOnEveryAlarm
 from photo_pipeline_cdk.api import UploadApiFunction, UploadApiService
 from photo_pipeline_cdk.config import EnvironmentConfig
-from photo_pipeline_cdk.functions import DEFAULT_ASSET_CACHE
 from photo_pipeline_cdk.identity import UserDirectory
 from photo_pipeline_cdk.image_registry import ApiImageRepository
 from photo_pipeline_cdk.nag import acknowledge
 from photo_pipeline_cdk.resize import ResizePipeline
+from photo_pipeline_cdk.sources import DEFAULT_ASSET_CACHE
 from photo_pipeline_cdk.storage import PhotoBuckets
 from photo_pipeline_cdk.upload_events import UploadEvents
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.conftest import REPO
@@ -46,3 +48,15 @@ def test_the_deployed_api_sources_hold_no_local_only_piece() -> None:
     assert not names & {"upload.html", "page.py", "local_issuer.py", "issuer.py"}
     text = "\n".join(p.read_text(errors="ignore") for p in shipped if p.suffix == ".py")
     assert "LocalIssuer" not in text and "upload_page" not in text
+
+
+def test_the_typed_export_list_matches_the_lazy_table() -> None:
+    """``photo_pipeline_cdk.__all__`` is spelled out for type checkers; it must name exactly what the
+    lazy ``__getattr__`` serves (in a subprocess: resolving the names starts jsii)."""
+    code = (
+        "import photo_pipeline_cdk as p\n"
+        "assert sorted(p.__all__) == sorted(p._EXPORTS), sorted(set(p.__all__) ^ set(p._EXPORTS))\n"
+        "print(all(getattr(p, name) is not None for name in p.__all__))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.stdout.strip() == "True", result.stderr[-2000:]

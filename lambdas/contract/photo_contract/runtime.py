@@ -25,16 +25,14 @@ METRICS_NAMESPACE = "PhotoPipeline"
 PROCESSING_FAILURES_METRIC = "ProcessingFailures"
 
 
-def check_upload_expiry(seconds: int) -> int:
+def check_upload_expiry(seconds: int) -> None:
     if not 1 <= seconds <= MAX_UPLOAD_EXPIRY_SECONDS:
         raise ValueError(f"upload expiry must be 1..{MAX_UPLOAD_EXPIRY_SECONDS} seconds, got {seconds}")
-    return seconds
 
 
-def check_positive(name: str, value: int) -> int:
+def check_positive(name: str, value: int) -> None:
     if value < 1:
         raise ValueError(f"{name} must be positive, got {value}")
-    return value
 
 
 def _need(env: Mapping[str, str], name: str) -> str:

@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml constraints.txt lambdas/*/pyproject.toml local/pyprojec
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	@set -o pipefail; $(BIN)/python -m pip install -q --disable-pip-version-check --upgrade "pip>=24,<27" 2>&1 \
 		| { grep -v "^WARNING: Location" || true; }
-	@echo "setup 2/4: Python packages from constraints.txt (CDK, Pillow, FastAPI, moto, test tools; ~2 min the first time)"
+	@echo "setup 2/4: Python packages from constraints.txt (CDK, Pillow, FastAPI, moto...; ~2 min at first)"
 	@set -o pipefail; $(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt \
 		-e ./lambdas/contract -e ./lambdas/resize_core -e ./lambdas/resize_worker \
 		-e './lambdas/upload_api[server]' -e ./local -e '.[dev]' 2>&1 | { grep -v "^WARNING: Location" || true; }

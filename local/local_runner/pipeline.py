@@ -111,7 +111,10 @@ def worker_environment(config: EnvironmentConfig, resources: LocalResources) -> 
 
 
 def _start_api(app: Any, port: int) -> uvicorn.Server:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    # log_config=None: uvicorn's own dictConfig would close every logging handler of the process,
+    # the emulator's request-log file included (it then silently dropped everything after startup).
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", log_config=None)
+    server = uvicorn.Server(config)
     threading.Thread(target=server.run, name="api", daemon=True).start()
     deadline = time.monotonic() + 15
     while not server.started:

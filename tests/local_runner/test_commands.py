@@ -33,7 +33,11 @@ def test_demo_without_the_corpus_makes_its_own_inputs_quietly(tmp_path: Path) ->
     assert "19 ready (of 19 expected), 1 rejected (of 1 expected)" in out
     # The emulator's per-request log went to its file, not to the user.
     assert "HTTP/1.1" not in out + result.stderr
-    assert "HTTP/1.1" in (tmp_path / "emulator.log").read_text()
+    request_log = (tmp_path / "emulator.log").read_text()
+    assert "HTTP/1.1" in request_log
+    # Regression: the log once stopped after the layout requests (uvicorn closed its file handler);
+    # the 20 presigned POSTs go to the uploads bucket after the API has started.
+    assert request_log.count("POST /photo-pipeline-dev-uploads HTTP/1.1") >= 20
     assert max(len(line) for line in out.splitlines()) <= 100
     assert (tmp_path / "contact-sheet.png").stat().st_size > 10_000
 

@@ -1,4 +1,4 @@
-"""An embedded S3 + SQS (moto server on 127.0.0.1), laid out from the same config as the CDK stacks."""
+"""An embedded S3 + SQS + DynamoDB (moto server on 127.0.0.1), laid out from the same config as the stacks."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 from moto.server import ThreadedMotoServer
 from photo_contract import UPLOADS_PREFIX
+from photo_contract.runtime import QUOTA_TABLE_PARTITION_KEY, QUOTA_TABLE_TTL_ATTRIBUTE
 from photo_pipeline_cdk.config import EnvironmentConfig
 
 REGION = "us-east-1"
@@ -39,6 +40,7 @@ class LocalResources:
     queue_arn: str
     dead_letter_queue_url: str
     max_receive_count: int
+    quota_table: str
 
 
 class LocalAws:
@@ -106,7 +108,12 @@ class LocalAws:
                 ]
             },
         )
-        self.resources = LocalResources(endpoint, uploads, media, queue_url, queue_arn, dlq_url, receives)
+        # moto keeps one state per process, shared by every server in it (tests start several): a
+        # table of this server's own, so no two pipelines share counters.
+        quota_table = _create_quota_table(local_client("dynamodb", endpoint), f"{prefix}-upload-quota-{port}")
+        self.resources = LocalResources(
+            endpoint, uploads, media, queue_url, queue_arn, dlq_url, receives, quota_table
+        )
         return self.resources
 
     def stop(self) -> None:
@@ -127,6 +134,20 @@ def _quiet_request_log(path: Path | None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     log.setLevel(logging.INFO)
     log.addHandler(logging.FileHandler(path, mode="w", encoding="utf-8"))
+
+
+def _create_quota_table(dynamodb: Any, name: str) -> str:
+    dynamodb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": QUOTA_TABLE_PARTITION_KEY, "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": QUOTA_TABLE_PARTITION_KEY, "KeyType": "HASH"}],
+    )
+    dynamodb.update_time_to_live(
+        TableName=name,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": QUOTA_TABLE_TTL_ATTRIBUTE},
+    )
+    return name
 
 
 def _arn(sqs: Any, queue_url: str) -> str:

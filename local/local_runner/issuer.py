@@ -1,4 +1,5 @@
-"""A local token issuer for tests, the demo and `make serve`: a fresh RSA key pair, its JWKS, and tokens.
+"""A local token issuer for tests, the demo and `make serve`: a fresh RSA key pair, its JWKS, and access
+tokens shaped like Cognito's (``token_use``, ``client_id``).
 
 It only mints tokens; verification goes through ``auth.TokenVerifier`` exactly as in AWS.
 """
@@ -37,7 +38,9 @@ class LocalIssuer:
         payload = {
             "iss": self.issuer,
             "sub": subject,
-            "aud": audience or self.audience,
+            # Shaped like a Cognito access token: the app client in client_id, no aud.
+            "client_id": audience or self.audience,
+            "token_use": "access",
             "iat": now,
             "exp": now + ttl_seconds,
             **claims,

@@ -18,6 +18,7 @@ def upload_page(token: str) -> str:
 def add_upload_page(app: FastAPI, token: str) -> None:
     """Serve the page at ``/`` of the app the local runner built: the deployed app has no such route."""
     page = upload_page(token)
+    app.state.public_paths.add("/")  # the page itself needs no token (it carries one)
 
     @app.get("/", include_in_schema=False)
     def upload_page_route() -> HTMLResponse:

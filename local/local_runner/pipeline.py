@@ -69,7 +69,11 @@ def local_pipeline(
             max_upload_bytes=config.resize.max_source_bytes,
             upload_expiry_seconds=config.api.upload_expiry_seconds,
             region=REGION,
-            s3_endpoint_url=resources.endpoint,
+            endpoint_url=resources.endpoint,
+            cors_allowed_origins=config.cors_allowed_origins,
+            expose_docs=config.api.expose_docs,
+            quota_table=resources.quota_table,
+            forms_per_minute=config.api.forms_per_minute,
         )
         app = build_app(ApiSettings.from_contract(api_env), session=local_session())
         if upload_page:

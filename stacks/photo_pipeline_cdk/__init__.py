@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     )
     from photo_pipeline_cdk.storage import PhotoBuckets
     from photo_pipeline_cdk.upload_events import UploadEvents
+    from photo_pipeline_cdk.upload_quota import UploadQuotaTable
 
 _EXPORTS = {
     "ENVIRONMENTS": "config",
@@ -41,6 +42,7 @@ _EXPORTS = {
     "environment_config": "config",
     "PhotoBuckets": "storage",
     "UploadEvents": "upload_events",
+    "UploadQuotaTable": "upload_quota",
     "PillowLayer": "resize",
     "ResizePipeline": "resize",
     "ApiImageRepository": "image_registry",
@@ -69,6 +71,7 @@ __all__ = [
     "UploadApiFunction",
     "UploadApiService",
     "UploadEvents",
+    "UploadQuotaTable",
     "UserDirectory",
     "build_photo_pipeline",
     "environment_config",

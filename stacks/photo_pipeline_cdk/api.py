@@ -1,4 +1,9 @@
-"""The upload API, twice from one codebase: Lambda behind an HTTP API, and Fargate behind an ALB."""
+"""The upload API, twice from one codebase: Lambda behind an HTTP API, and Fargate behind an ALB.
+
+Both give the same answers in AWS: every request reaches the app, which verifies the token itself (no
+API Gateway authorizer, whose 401 body is not the API's error shape), and both answer CORS preflights
+from the same origins, methods and headers.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,10 @@ from pathlib import Path
 import aws_cdk as cdk
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_apigatewayv2 as apigwv2
-from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
@@ -23,37 +28,46 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 from photo_contract import DERIVED_PREFIX, UPLOADS_PREFIX
-from photo_contract.runtime import DEFAULT_CONTAINER_PORT, ApiEnvironment, container_env
+from photo_contract.runtime import (
+    ALB_IDLE_TIMEOUT_SECONDS,
+    CORS_ALLOWED_HEADERS,
+    CORS_ALLOWED_METHODS,
+    CORS_MAX_AGE_SECONDS,
+    DEFAULT_CONTAINER_PORT,
+    ApiEnvironment,
+    container_env,
+)
 
 from photo_pipeline_cdk.alarms import alarm_above_zero
 from photo_pipeline_cdk.bundling import PythonAssetSpec
 from photo_pipeline_cdk.config import DEFAULT_ARCHITECTURE, DEFAULT_PYTHON_VERSION, Architecture
 from photo_pipeline_cdk.functions import RUNTIME_PROVIDED, python_function
+from photo_pipeline_cdk.grants import grant_listing, grant_object_actions
 from photo_pipeline_cdk.nag import acknowledge, acknowledge_prefix_grants, acknowledge_python_function
 from photo_pipeline_cdk.sources import DEFAULT_ASSET_CACHE, runtime_sources
 
 CONTAINER_PORT = DEFAULT_CONTAINER_PORT
 HEALTH_CHECK_PATH = "/healthz"
-_AUTHENTICATED_ROUTES = (
-    ("/v1/uploads", apigwv2.HttpMethod.POST),
-    ("/v1/images/{image_id}", apigwv2.HttpMethod.GET),
-)
+# A bind-mount volume with no host path is the task's own ephemeral storage: the one writable place.
+_SCRATCH_VOLUME = "tmp"
 
 
 def grant_api_access(
-    grantee: iam.IGrantable, *, uploads_bucket: s3.IBucket, media_bucket: s3.IBucket
+    grantee: iam.IGrantable,
+    *,
+    uploads_bucket: s3.IBucket,
+    media_bucket: s3.IBucket,
+    quota_table: dynamodb.ITableV2 | None = None,
 ) -> None:
-    """What the API needs, and only that: sign uploads under uploads/ (the POST is authorised as this
-    principal), see whether an original arrived, and read records and variants under images/."""
-    uploads_bucket.grant_put(grantee, f"{UPLOADS_PREFIX}*")
-    grantee.grant_principal.add_to_principal_policy(
-        iam.PolicyStatement(
-            actions=["s3:ListBucket"],
-            resources=[uploads_bucket.bucket_arn],
-            conditions={"StringLike": {"s3:prefix": [f"{UPLOADS_PREFIX}*"]}},
-        )
-    )
-    media_bucket.grant_read(grantee, f"{DERIVED_PREFIX}*")
+    """What the API calls, and only that: sign uploads under uploads/ (the POST is authorised as this
+    principal), list the caller's prefix to see whether an original arrived, read records and variants
+    under images/, and count forms in the quota table."""
+    grant_object_actions(grantee, uploads_bucket, UPLOADS_PREFIX, "s3:PutObject")
+    grant_listing(grantee, uploads_bucket, UPLOADS_PREFIX)
+    grant_object_actions(grantee, media_bucket, DERIVED_PREFIX, "s3:GetObject")
+    grant_listing(grantee, media_bucket, None)  # a record not written yet is a 404, not a 403
+    if quota_table is not None:
+        quota_table.grant(grantee, "dynamodb:UpdateItem")
 
 
 def _acknowledge_api_grants(
@@ -63,17 +77,18 @@ def _acknowledge_api_grants(
         construct,
         uploads_bucket.arn_for_objects(f"{UPLOADS_PREFIX}*"),
         media_bucket.arn_for_objects(f"{DERIVED_PREFIX}*"),
-        why_actions="grant_put/grant_read action groups, scoped to the one prefix above.",
         **more,
     )
 
 
 class UploadApiFunction(Construct):
-    """The API on Lambda behind an API Gateway HTTP API: a JWT authorizer in front (the app verifies the
-    token again), stage throttling and JSON access logs. Exposes ``.function``, ``.http_api``, ``.url``.
+    """The API on Lambda behind an API Gateway HTTP API: every path goes to the app (which verifies
+    tokens, so errors have one shape), CORS preflights from the configured origins, stage throttling and
+    JSON access logs. Exposes ``.function``, ``.http_api``, ``.url``.
 
-    :param environment: what the function is told (buckets, limits, token issuer), as the runtime
-        contract spells it; its own checks (e.g. the 15-minute cap on upload expiry) run at synth.
+    :param environment: what the function is told (buckets, limits, token issuer, CORS origins), as the
+        runtime contract spells it; its own checks (e.g. the 15-minute cap on upload expiry) run at synth.
+    :param quota_table: where the per-owner form counters live (``environment.quota_table`` names it).
     """
 
     def __init__(
@@ -84,6 +99,7 @@ class UploadApiFunction(Construct):
         uploads_bucket: s3.IBucket,
         media_bucket: s3.IBucket,
         environment: ApiEnvironment,
+        quota_table: dynamodb.ITableV2 | None = None,
         architecture: Architecture = DEFAULT_ARCHITECTURE,
         python_version: str = DEFAULT_PYTHON_VERSION,
         memory_mib: int = 512,
@@ -98,7 +114,9 @@ class UploadApiFunction(Construct):
         self.function = self._build_function(
             environment, architecture, python_version, memory_mib, log_retention, asset_cache_dir
         )
-        grant_api_access(self.function, uploads_bucket=uploads_bucket, media_bucket=media_bucket)
+        grant_api_access(
+            self.function, uploads_bucket=uploads_bucket, media_bucket=media_bucket, quota_table=quota_table
+        )
         self.http_api = self._build_http_api(environment)
         self.url = self._build_stage(throttle_rate_per_second, throttle_burst, log_retention)
         self.server_errors_alarm = self._build_alarm()
@@ -134,14 +152,24 @@ class UploadApiFunction(Construct):
         )
 
     def _build_http_api(self, environment: ApiEnvironment) -> apigwv2.HttpApi:
-        http_api = apigwv2.HttpApi(self, "HttpApi", create_default_stage=False)
-        integration = integrations.HttpLambdaIntegration("Lambda", self.function)
-        jwt = authorizers.HttpJwtAuthorizer(
-            "Jwt", jwt_issuer=environment.jwt_issuer, jwt_audience=[environment.jwt_audience]
+        # API Gateway answers preflights itself (before any route) with the same rules as the app.
+        cors = (
+            apigwv2.CorsPreflightOptions(
+                allow_origins=list(environment.cors_allowed_origins),
+                allow_methods=[apigwv2.CorsHttpMethod(method) for method in CORS_ALLOWED_METHODS],
+                allow_headers=list(CORS_ALLOWED_HEADERS),
+                max_age=Duration.seconds(CORS_MAX_AGE_SECONDS),
+            )
+            if environment.cors_allowed_origins
+            else None
         )
-        for path, method in _AUTHENTICATED_ROUTES:
-            http_api.add_routes(path=path, methods=[method], integration=integration, authorizer=jwt)
-        http_api.add_routes(path=HEALTH_CHECK_PATH, methods=[apigwv2.HttpMethod.GET], integration=integration)
+        http_api = apigwv2.HttpApi(self, "HttpApi", create_default_stage=False, cors_preflight=cors)
+        # One catch-all route: the app answers every path, unknown ones with its own JSON 404.
+        http_api.add_routes(
+            path="/{proxy+}",
+            methods=[apigwv2.HttpMethod.ANY],
+            integration=integrations.HttpLambdaIntegration("Lambda", self.function),
+        )
         return http_api
 
     def _build_stage(
@@ -203,20 +231,26 @@ class UploadApiFunction(Construct):
         acknowledge(
             self.http_api,
             **{
-                "AwsSolutions-APIG4": "/healthz is deliberately public; every other route has the JWT authorizer.",
+                "AwsSolutions-APIG4": (
+                    "The app verifies every token itself (one error shape on both runtimes); a rejected "
+                    "request costs one short invocation, bounded by the stage throttle."
+                ),
                 "Serverless-APIGWStructuredLogging": "Access logs are JSON (see the stage's format).",
             },
         )
 
 
 class UploadApiService(Construct):
-    """The same API as a Fargate service behind an ALB: tasks in private subnets, health check on
-    /healthz, circuit breaker with rollback, CPU autoscaling, Container Insights, ALB access logs,
-    invalid headers dropped, HTTPS with an 80→443 redirect when a certificate is given.
-    Exposes ``.service`` (the ecs_patterns construct), ``.vpc`` and ``.url``.
+    """The same API as a Fargate service behind an ALB: HTTPS only (port 80 only redirects, it never
+    reaches a task), tasks in private subnets with a read-only root filesystem, health check on /healthz,
+    circuit breaker with rollback, CPU autoscaling, Container Insights, ALB access logs, invalid headers
+    dropped, idle timeout below the server's keep-alive. Exposes ``.service`` (the ecs_patterns
+    construct), ``.vpc`` and ``.url``.
 
     :param environment: what the tasks are told, as the runtime contract spells it (the region and port
         are added here: ECS, unlike Lambda, does not set them).
+    :param certificate: the ACM certificate of the API's domain (required: bearer tokens travel here).
+    :param deletion_protection: the ALB cannot be deleted until this is turned off (prod).
     """
 
     def __init__(
@@ -229,12 +263,14 @@ class UploadApiService(Construct):
         environment: ApiEnvironment,
         uploads_bucket: s3.IBucket,
         media_bucket: s3.IBucket,
+        certificate: acm.ICertificate,
+        quota_table: dynamodb.ITableV2 | None = None,
         min_tasks: int = 2,
         max_tasks: int = 6,
         cpu: int = 512,
         memory_mib: int = 1024,
         nat_gateways: int = 1,
-        certificate: acm.ICertificate | None = None,
+        deletion_protection: bool = False,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -248,15 +284,17 @@ class UploadApiService(Construct):
         self.service = self._build_service(
             repository, image_tag, environment, cpu, memory_mib, min_tasks, certificate, log_retention
         )
-        self._configure_target_group()
+        self._configure_load_balancing(deletion_protection)
+        self._make_root_filesystem_read_only()
         self._build_access_logs()
         self._build_autoscaling(min_tasks, max_tasks)
         grant_api_access(
-            self.service.task_definition.task_role, uploads_bucket=uploads_bucket, media_bucket=media_bucket
+            self.service.task_definition.task_role,
+            uploads_bucket=uploads_bucket,
+            media_bucket=media_bucket,
+            quota_table=quota_table,
         )
-        self.url = (
-            f"{'https' if certificate else 'http'}://{self.service.load_balancer.load_balancer_dns_name}"
-        )
+        self.url = f"https://{self.service.load_balancer.load_balancer_dns_name}"
         self.unhealthy_hosts_alarm, self.server_errors_alarm = self._build_alarms()
         self._acknowledge_findings(uploads_bucket, media_bucket)
 
@@ -286,7 +324,7 @@ class UploadApiService(Construct):
         cpu: int,
         memory_mib: int,
         min_tasks: int,
-        certificate: acm.ICertificate | None,
+        certificate: acm.ICertificate,
         log_retention: logs.RetentionDays,
     ) -> ecs_patterns.ApplicationLoadBalancedFargateService:
         cluster = ecs.Cluster(
@@ -320,13 +358,14 @@ class UploadApiService(Construct):
             task_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
             circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
             certificate=certificate,
-            protocol=elbv2.ApplicationProtocol.HTTPS if certificate else elbv2.ApplicationProtocol.HTTP,
-            redirect_http=certificate is not None,
-            ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS if certificate else None,
+            protocol=elbv2.ApplicationProtocol.HTTPS,
+            redirect_http=True,
+            ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
+            idle_timeout=Duration.seconds(ALB_IDLE_TIMEOUT_SECONDS),
             health_check_grace_period=Duration.seconds(30),
         )
 
-    def _configure_target_group(self) -> None:
+    def _configure_load_balancing(self, deletion_protection: bool) -> None:
         self.service.target_group.configure_health_check(
             path=HEALTH_CHECK_PATH,
             healthy_http_codes="200",
@@ -336,6 +375,21 @@ class UploadApiService(Construct):
         # Less than ECS's 30 s stop timeout minus uvicorn's 20 s graceful window is never cut short.
         self.service.target_group.set_attribute("deregistration_delay.timeout_seconds", "25")
         self.service.load_balancer.set_attribute("routing.http.drop_invalid_header_fields.enabled", "true")
+        if deletion_protection:
+            self.service.load_balancer.set_attribute("deletion_protection.enabled", "true")
+
+    def _make_root_filesystem_read_only(self) -> None:
+        task_definition = self.service.task_definition
+        task_definition.add_volume(name=_SCRATCH_VOLUME)
+        container = task_definition.default_container
+        assert container is not None
+        container.add_mount_points(
+            ecs.MountPoint(container_path="/tmp", source_volume=_SCRATCH_VOLUME, read_only=False)  # noqa: S108
+        )
+        cfn_task = task_definition.node.default_child
+        assert isinstance(cfn_task, ecs.CfnTaskDefinition)
+        # ecs_patterns builds the container itself and has no option for this.
+        cfn_task.add_property_override("ContainerDefinitions.0.ReadonlyRootFilesystem", True)
 
     def _build_access_logs(self) -> None:
         self.alb_logs = s3.Bucket(

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from photo_contract.runtime import (
+    DEFAULT_FORMS_PER_MINUTE,
     DEFAULT_MAX_PIXELS,
     DEFAULT_MAX_SOURCE_BYTES,
     DEFAULT_UPLOAD_EXPIRY_SECONDS,
@@ -64,6 +65,8 @@ class ExternalIssuer:
     issuer: str
     audience: str
     jwks_url: str
+    # Checked against the token's token_use claim when the issuer sets one (Cognito: "access").
+    token_use: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,7 +77,9 @@ class FargateConfig:
     cpu: int = 512
     memory_mib: int = 1024
     nat_gateways: int = 1
-    certificate_arn: str | None = None  # HTTPS listener + 80->443 redirect when set
+    # Required when enabled: the ALB serves HTTPS only (port 80 answers with a redirect, never a task).
+    certificate_arn: str | None = None
+    deletion_protection: bool = False  # the ALB cannot be deleted by accident (prod)
     # The API image to run, from `-c image_tag=…` (make image pushes one and prints its tag). None: the
     # Service stack is left out, so a first deploy never rolls out an image that does not exist yet.
     image_tag: str | None = None
@@ -91,9 +96,13 @@ class ApiConfig:
     throttle_burst: int = 100
     issuer: ExternalIssuer | None = None  # None: the storage stack creates a Cognito user pool
     fargate: FargateConfig = field(default_factory=FargateConfig)
+    expose_docs: bool = False  # /docs, /redoc and /openapi.json (a development aid, not a public surface)
+    forms_per_minute: int = DEFAULT_FORMS_PER_MINUTE  # per owner, counted across every instance
 
     def __post_init__(self) -> None:
         check_upload_expiry(self.upload_expiry_seconds)
+        if self.forms_per_minute < 20:
+            raise ValueError(f"forms_per_minute must allow one full post (20), got {self.forms_per_minute}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -119,11 +128,21 @@ class EnvironmentConfig:
             raise ValueError(f"environment name must be lowercase alphanumeric, got {self.name!r}")
         if self.api.fargate.enabled and not self.region:
             raise ValueError(f"environment {self.name!r} runs the Fargate service and must name its region")
+        if self.api.fargate.enabled and not self.api.fargate.certificate_arn:
+            raise ValueError(
+                f"environment {self.name!r} runs the Fargate service and must name "
+                "api.fargate.certificate_arn: an ACM certificate for the API's domain, in its region "
+                "(bearer tokens never cross the internet in clear text)"
+            )
 
     @property
     def stack_prefix(self) -> str:
         return f"photo-pipeline-{self.name}"
 
+
+# Like the example.com addresses below, a placeholder to replace with your own before a deploy: the ACM
+# certificate of the API's domain (README, "Deploy").
+_EXAMPLE_CERTIFICATE = "arn:aws:acm:{region}:111122223333:certificate/example-{id}"
 
 ENVIRONMENTS: dict[str, EnvironmentConfig] = {
     "dev": EnvironmentConfig(
@@ -132,6 +151,7 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         alarm_emails=("dev-alerts@photo-pipeline.example",),
         log_retention_days=7,
         resize=ResizeConfig(reserved_concurrency=5),
+        api=ApiConfig(expose_docs=True),
     ),
     # Environments with the Fargate service name their region: ALB access logging needs one.
     "staging": EnvironmentConfig(
@@ -141,7 +161,15 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         alarm_emails=("staging-alerts@photo-pipeline.example",),
         log_retention_days=30,
         resize=ResizeConfig(reserved_concurrency=10),
-        api=ApiConfig(fargate=FargateConfig(enabled=True, min_tasks=1, max_tasks=2, nat_gateways=1)),
+        api=ApiConfig(
+            fargate=FargateConfig(
+                enabled=True,
+                min_tasks=1,
+                max_tasks=2,
+                nat_gateways=1,
+                certificate_arn=_EXAMPLE_CERTIFICATE.format(region="eu-west-1", id="staging-api"),
+            )
+        ),
     ),
     "prod": EnvironmentConfig(
         name="prod",
@@ -154,7 +182,14 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         api=ApiConfig(
             throttle_rate_per_second=200,
             throttle_burst=400,
-            fargate=FargateConfig(enabled=True, min_tasks=2, max_tasks=10, nat_gateways=2),
+            fargate=FargateConfig(
+                enabled=True,
+                min_tasks=2,
+                max_tasks=10,
+                nat_gateways=2,
+                certificate_arn=_EXAMPLE_CERTIFICATE.format(region="eu-west-1", id="prod-api"),
+                deletion_protection=True,
+            ),
         ),
     ),
 }

@@ -35,20 +35,15 @@ def acknowledge_python_function(function: IConstruct, *, python_version: str, **
     )
 
 
-def acknowledge_prefix_grants(construct: IConstruct, *resources: str, why_actions: str, **more: str) -> None:
-    """The IAM5 findings of ``grant_*`` on object prefixes: each prefix by name, and the action groups
-    (``s3:GetObject*``…) those grants use."""
+def acknowledge_prefix_grants(construct: IConstruct, *resources: str, **more: str) -> None:
+    """The IAM5 findings of grants on object prefixes (``grants.grant_object_actions``): each prefix by
+    name. The actions are named one by one, so no action wildcard needs acknowledging."""
     why_prefix = "Object keys are server-chosen under this prefix; the grant is the prefix, no wider."
     acknowledge(
         construct,
         **{f"AwsSolutions-IAM5[Resource::{nag_resource(construct, arn)}]": why_prefix for arn in resources},
-        **{f"AwsSolutions-IAM5[Action::{action}]": why_actions for action in _GRANT_ACTION_GROUPS},
         **more,
     )
-
-
-# The wildcard action groups that grant_read / grant_put put in a policy.
-_GRANT_ACTION_GROUPS = ("s3:GetObject*", "s3:GetBucket*", "s3:List*", "s3:Abort*")
 
 
 def _qualified(rule: str) -> str:

@@ -32,6 +32,7 @@ from photo_pipeline_cdk.functions import (
     lambda_runtime,
     python_function,
 )
+from photo_pipeline_cdk.grants import grant_listing, grant_object_actions
 from photo_pipeline_cdk.nag import acknowledge_prefix_grants, acknowledge_python_function
 from photo_pipeline_cdk.sources import DEFAULT_ASSET_CACHE, runtime_sources
 from photo_pipeline_cdk.upload_events import MIN_MAX_RECEIVE_COUNT, UploadEvents
@@ -197,9 +198,11 @@ class ResizePipeline(Construct):
         )
 
     def _grant_buckets(self, uploads_bucket: s3.IBucket, media_bucket: s3.IBucket) -> None:
-        uploads_bucket.grant_read(self.function, f"{UPLOADS_PREFIX}*")
-        media_bucket.grant_read(self.function, f"{DERIVED_PREFIX}*")
-        media_bucket.grant_put(self.function, f"{DERIVED_PREFIX}*")
+        # Read originals (HEAD is GetObject), read and write variants and records; 404s for missing keys.
+        grant_object_actions(self.function, uploads_bucket, UPLOADS_PREFIX, "s3:GetObject")
+        grant_object_actions(self.function, media_bucket, DERIVED_PREFIX, "s3:GetObject", "s3:PutObject")
+        grant_listing(self.function, uploads_bucket, None)
+        grant_listing(self.function, media_bucket, None)
 
     def _subscribe(self, batch_size: int, reserved_concurrency: int) -> None:
         self.function.add_event_source(
@@ -248,7 +251,6 @@ class ResizePipeline(Construct):
             self.function,
             uploads_bucket.arn_for_objects(f"{UPLOADS_PREFIX}*"),
             media_bucket.arn_for_objects(f"{DERIVED_PREFIX}*"),
-            why_actions="grant_read/grant_put action groups, scoped to the one prefix above.",
         )
         acknowledge_python_function(
             self.function,

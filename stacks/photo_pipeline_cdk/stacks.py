@@ -7,12 +7,13 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
-from photo_contract.runtime import ApiEnvironment
+from photo_contract.runtime import TOKEN_USE_ACCESS, ApiEnvironment
 
 from photo_pipeline_cdk.alarms import AlarmTopic, NotifyOnEveryAlarm
 from photo_pipeline_cdk.api import UploadApiFunction, UploadApiService
@@ -24,13 +25,15 @@ from photo_pipeline_cdk.resize import ResizePipeline
 from photo_pipeline_cdk.sources import DEFAULT_ASSET_CACHE
 from photo_pipeline_cdk.storage import PhotoBuckets
 from photo_pipeline_cdk.upload_events import UploadEvents
+from photo_pipeline_cdk.upload_quota import UploadQuotaTable
 
 # CDK's singleton Lambda that applies bucket notifications (fixed ID in aws-cdk-lib).
 _NOTIFICATIONS_HANDLER = "BucketNotificationsHandler050a0587b7544547bf325f094a3db834"
 
 
 class StorageStack(cdk.Stack):
-    """Stateful: the buckets and the upload-event queues (a backlog and its dead letters are data too).
+    """Stateful: the buckets, the upload-event queues (a backlog and its dead letters are data too), the
+    token issuer, the image repository and the upload-quota counters.
 
     The bucket notification must live beside the bucket; the consumer in another stack only reads the
     queue, so dependencies point one way.
@@ -69,6 +72,7 @@ class StorageStack(cdk.Stack):
                 },
             )
         self.api_images = ApiImageRepository(self, "ApiImages", retain=config.retain_data)
+        self.upload_quota = UploadQuotaTable(self, "UploadQuota")
         self.users = (
             UserDirectory(self, "Users", retain=config.retain_data) if config.api.issuer is None else None
         )
@@ -86,6 +90,7 @@ class StorageStack(cdk.Stack):
             "UploadEventsDeadLetterQueueArn": self.events.dead_letter_queue.queue_arn,
             "ApiRepositoryName": self.api_images.repository.repository_name,
             "AlarmTopicArn": self.alarms.topic.topic_arn,
+            "UploadQuotaTableName": self.upload_quota.table.table_name,
             "TokenIssuer": self.users.issuer if self.users else issuer.issuer,  # type: ignore[union-attr]
             "TokenAudience": self.users.audience if self.users else issuer.audience,  # type: ignore[union-attr]
         }.items():
@@ -104,26 +109,42 @@ class StorageStack(cdk.Stack):
             s3.Bucket.from_bucket_name(scope, "MediaBucket", self.import_value("MediaBucketName")),
         )
 
-    def token_settings(self, config: EnvironmentConfig) -> tuple[str, str, str]:
-        """(issuer, audience, JWKS URL) for consumers in other stacks."""
+    def imported_quota_table(self, scope: Construct) -> dynamodb.ITableV2:
+        return dynamodb.TableV2.from_table_name(
+            scope, "UploadQuota", self.import_value("UploadQuotaTableName")
+        )
+
+    def token_settings(self, config: EnvironmentConfig) -> tuple[str, str, str, str | None]:
+        """(issuer, audience, JWKS URL, required token_use) for consumers in other stacks."""
         if config.api.issuer is not None:
-            return config.api.issuer.issuer, config.api.issuer.audience, config.api.issuer.jwks_url
+            external = config.api.issuer
+            return external.issuer, external.audience, external.jwks_url, external.token_use
         issuer = self.import_value("TokenIssuer")
-        return issuer, self.import_value("TokenAudience"), f"{issuer}/.well-known/jwks.json"
+        return issuer, self.import_value("TokenAudience"), f"{issuer}/.well-known/jwks.json", TOKEN_USE_ACCESS
 
     def api_environment(
-        self, config: EnvironmentConfig, *, uploads_bucket: s3.IBucket, media_bucket: s3.IBucket
+        self,
+        config: EnvironmentConfig,
+        *,
+        uploads_bucket: s3.IBucket,
+        media_bucket: s3.IBucket,
+        quota_table: dynamodb.ITableV2,
     ) -> ApiEnvironment:
-        """What both API runtimes are told, with the buckets as the consuming stack imported them."""
-        issuer, audience, jwks_url = self.token_settings(config)
+        """What both API runtimes are told, with the resources as the consuming stack imported them."""
+        issuer, audience, jwks_url, token_use = self.token_settings(config)
         return ApiEnvironment(
             uploads_bucket=uploads_bucket.bucket_name,
             media_bucket=media_bucket.bucket_name,
             jwt_issuer=issuer,
             jwt_audience=audience,
             jwks_url=jwks_url,
+            jwt_token_use=token_use,
             max_upload_bytes=config.resize.max_source_bytes,
             upload_expiry_seconds=config.api.upload_expiry_seconds,
+            cors_allowed_origins=config.cors_allowed_origins,
+            expose_docs=config.api.expose_docs,
+            quota_table=quota_table.table_name,
+            forms_per_minute=config.api.forms_per_minute,
         )
 
 
@@ -188,13 +209,15 @@ class ApiStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)
         self.add_stack_dependency(storage)
         uploads_bucket, media_bucket = storage.imported_buckets(self)
+        quota_table = storage.imported_quota_table(self)
         self.api = UploadApiFunction(
             self,
             "UploadApi",
             uploads_bucket=uploads_bucket,
             media_bucket=media_bucket,
+            quota_table=quota_table,
             environment=storage.api_environment(
-                config, uploads_bucket=uploads_bucket, media_bucket=media_bucket
+                config, uploads_bucket=uploads_bucket, media_bucket=media_bucket, quota_table=quota_table
             ),
             architecture=config.resize.architecture,
             python_version=config.resize.python_version,
@@ -207,7 +230,7 @@ class ApiStack(cdk.Stack):
 
 
 class ServiceStack(cdk.Stack):
-    """Stateless: the same API as a Fargate service behind an ALB, from the storage stack's ECR image."""
+    """Stateless: the same API as a Fargate service behind an HTTPS ALB, from the storage stack's image."""
 
     def __init__(
         self,
@@ -223,12 +246,10 @@ class ServiceStack(cdk.Stack):
         fargate = config.api.fargate
         if not fargate.image_tag:
             raise ValueError("the Service stack needs an image tag (-c image_tag=…): none exists before one")
+        if not fargate.certificate_arn:
+            raise ValueError("the Service stack needs api.fargate.certificate_arn: it serves HTTPS only")
         uploads_bucket, media_bucket = storage.imported_buckets(self)
-        certificate = (
-            acm.Certificate.from_certificate_arn(self, "Certificate", fargate.certificate_arn)
-            if fargate.certificate_arn
-            else None
-        )
+        quota_table = storage.imported_quota_table(self)
         self.api = UploadApiService(
             self,
             "UploadApi",
@@ -237,16 +258,18 @@ class ServiceStack(cdk.Stack):
             ),
             image_tag=fargate.image_tag,
             environment=storage.api_environment(
-                config, uploads_bucket=uploads_bucket, media_bucket=media_bucket
+                config, uploads_bucket=uploads_bucket, media_bucket=media_bucket, quota_table=quota_table
             ),
             uploads_bucket=uploads_bucket,
             media_bucket=media_bucket,
+            quota_table=quota_table,
+            certificate=acm.Certificate.from_certificate_arn(self, "Certificate", fargate.certificate_arn),
+            deletion_protection=fargate.deletion_protection,
             min_tasks=fargate.min_tasks,
             max_tasks=fargate.max_tasks,
             cpu=fargate.cpu,
             memory_mib=fargate.memory_mib,
             nat_gateways=fargate.nat_gateways,
-            certificate=certificate,
             log_retention=_retention(config.log_retention_days),
         )
         cdk.CfnOutput(self, "ServiceUrl", value=self.api.url)

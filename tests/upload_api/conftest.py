@@ -29,6 +29,7 @@ UPLOADS = "api-uploads"
 MEDIA = "api-media"
 SECRET = "test-secret-key-not-real"
 MAX_BYTES = 5 * 1024 * 1024
+ALLOWED_ORIGIN = "https://app.example"
 
 
 @dataclass
@@ -49,6 +50,7 @@ class Runtime(Protocol):
         token: str | None = None,
         body: str | None = None,
         content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
     ) -> Reply: ...
 
 
@@ -100,7 +102,9 @@ def settings(s3_endpoint: str, issuer: LocalIssuer) -> ApiSettings:
         region="us-east-1",
         rules=UploadRules(max_bytes=MAX_BYTES, expires_seconds=600),
         auth=AuthSettings(issuer=issuer.issuer, audience=issuer.audience, jwks_json=issuer.jwks_json),
-        s3_endpoint_url=s3_endpoint,
+        endpoint_url=s3_endpoint,
+        expose_docs=True,
+        cors_allowed_origins=(ALLOWED_ORIGIN,),
     )
 
 
@@ -120,10 +124,12 @@ class LambdaRuntime:
         token: str | None = None,
         body: str | None = None,
         content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
     ) -> Reply:
         event = copy.deepcopy(load_event("apigw_v2_request"))
         event["rawPath"] = path
         event["requestContext"]["http"].update(method=method, path=path)
+        event["headers"].update({k.lower(): v for k, v in (headers or {}).items()})
         if token is not None:
             event["headers"]["authorization"] = f"Bearer {token}"
         if body is not None:
@@ -145,15 +151,21 @@ class _Context:
         return 30_000
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
 class HttpRuntime:
     """The container entry point's server: uvicorn on 127.0.0.1, called over real HTTP."""
 
     name = "http"
 
     def __init__(self, settings: ApiSettings) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+        self.port = _free_port()
+        port = self.port
         config = uvicorn.Config(build_app(settings), host="127.0.0.1", port=port, log_level="warning")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
@@ -163,7 +175,8 @@ class HttpRuntime:
             if time.monotonic() > deadline:
                 raise RuntimeError("uvicorn did not start")
             time.sleep(0.02)
-        self._client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
+        self.base_url = f"http://127.0.0.1:{port}"
+        self._client = httpx.Client(base_url=self.base_url, timeout=10)
 
     def call(
         self,
@@ -173,11 +186,14 @@ class HttpRuntime:
         token: str | None = None,
         body: str | None = None,
         content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
     ) -> Reply:
-        headers = {"authorization": f"Bearer {token}"} if token is not None else {}
+        sent = dict(headers or {})
+        if token is not None:
+            sent["authorization"] = f"Bearer {token}"
         if body is not None:
-            headers["content-type"] = content_type
-        response = self._client.request(method, path, headers=headers, content=body)
+            sent["content-type"] = content_type
+        response = self._client.request(method, path, headers=sent, content=body)
         return Reply(
             response.status_code, response.json() if response.content else None, dict(response.headers)
         )

@@ -130,7 +130,8 @@ def test_batch_of_twenty_is_signed_for_the_caller(api: Runtime, issuer: LocalIss
         assert fields["Content-Type"] == item["content_type"]
         assert ticket["filename"] == "me.jpg" and "me.jpg" not in fields["key"]
         policy = decode_policy(fields)
-        assert ["content-length-range", 1, MAX_BYTES] in policy["conditions"]
+        size = item["size_bytes"]
+        assert ["content-length-range", size, size] in policy["conditions"]  # exactly as declared
         verdict = evaluate(fields, bucket=UPLOADS, file_size=1000, now=datetime.now(UTC), secret_key=SECRET)
         assert verdict.accepted, verdict.reason
 

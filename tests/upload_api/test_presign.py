@@ -26,11 +26,16 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     yield presign_client(region="eu-west-1")
 
 
-def _form(s3: Any, content_type: str = "image/jpeg") -> PresignedUpload:
-    return presign_upload(s3, bucket=BUCKET, owner="alice", content_type=content_type, rules=RULES)
+DECLARED = 1000
 
 
-def _judge(fields: dict[str, str], size: int = 1000, now: datetime | None = None) -> str:
+def _form(s3: Any, content_type: str = "image/jpeg", size_bytes: int = DECLARED) -> PresignedUpload:
+    return presign_upload(
+        s3, bucket=BUCKET, owner="alice", content_type=content_type, size_bytes=size_bytes, rules=RULES
+    )
+
+
+def _judge(fields: dict[str, str], size: int = DECLARED, now: datetime | None = None) -> str:
     verdict = evaluate(fields, bucket=BUCKET, file_size=size, now=now or datetime.now(UTC), secret_key=SECRET)
     return "accepted" if verdict.accepted else verdict.reason
 
@@ -44,7 +49,7 @@ def test_policy_pins_key_type_size_expiry_and_sigv4(s3: Any) -> None:
     assert {"key": upload.key} in conditions
     assert {"bucket": BUCKET} in conditions
     assert {"Content-Type": "image/jpeg"} in conditions
-    assert ["content-length-range", 1, RULES.max_bytes] in conditions
+    assert ["content-length-range", DECLARED, DECLARED] in conditions  # the declared size, exactly
     assert {"x-amz-algorithm": "AWS4-HMAC-SHA256"} in conditions
     expiration = datetime.fromisoformat(policy["expiration"].replace("Z", "+00:00"))
     assert before < expiration <= after + timedelta(minutes=15)
@@ -62,6 +67,8 @@ def test_the_form_as_issued_is_accepted(s3: Any) -> None:
     [
         ({"size": RULES.max_bytes + 1}, "outside"),
         ({"size": 0}, "outside"),
+        ({"size": DECLARED + 1}, "outside"),  # one byte more than declared
+        ({"size": DECLARED - 1}, "outside"),
         ({"field": ("Content-Type", "text/html")}, "content-type must be"),
         ({"field": ("key", "uploads/alice/../bob/x.jpg")}, "key must be"),
         ({"field": ("key", "uploads/bob/00000000000000000000000000000001.jpg")}, "key must be"),
@@ -89,13 +96,19 @@ def test_the_oracle_refuses_what_s3_would_refuse(s3: Any, change: dict[str, Any]
         # boto3 signs with the wall clock, so "too late" is judged against the policy's own expiration.
         expiration = datetime.fromisoformat(decode_policy(fields)["expiration"].replace("Z", "+00:00"))
         now = expiration + timedelta(seconds=1)
-    verdict = _judge(fields, size=change.get("size", 1000), now=now)
+    verdict = _judge(fields, size=change.get("size", DECLARED), now=now)
     assert expected in verdict.lower()
 
 
 def test_disallowed_content_type_is_never_signed(s3: Any) -> None:
     with pytest.raises(ValueError, match="not accepted"):
         _form(s3, content_type="image/svg+xml")
+
+
+@pytest.mark.parametrize("size_bytes", [0, RULES.max_bytes + 1])
+def test_a_size_outside_the_rules_is_never_signed(s3: Any, size_bytes: int) -> None:
+    with pytest.raises(ValueError, match="size must be"):
+        _form(s3, size_bytes=size_bytes)
 
 
 @pytest.mark.parametrize("seconds", [0, 901])
@@ -111,7 +124,9 @@ def test_expiry_is_capped_at_fifteen_minutes(seconds: int) -> None:
 )
 def test_keys_always_follow_the_server_pattern(owner: str, content_type: str) -> None:
     fake = _FakeS3()
-    upload = presign_upload(fake, bucket=BUCKET, owner=owner, content_type=content_type, rules=RULES)
+    upload = presign_upload(
+        fake, bucket=BUCKET, owner=owner, content_type=content_type, size_bytes=1, rules=RULES
+    )
     parsed = ImageKeys.parse_source(upload.key)
     assert parsed is not None and parsed.owner == owner
     assert upload.key.startswith(f"uploads/{owner}/")
@@ -126,7 +141,9 @@ class _FakeS3:
 @pytest.mark.parametrize("owner", ["../bob", "alice/../../x", "", "a" * 129, "alice bob", "ålice"])
 def test_hostile_owner_never_becomes_a_path(owner: str) -> None:
     with pytest.raises(ValueError, match="owner"):
-        presign_upload(_FakeS3(), bucket=BUCKET, owner=owner, content_type="image/jpeg", rules=RULES)
+        presign_upload(
+            _FakeS3(), bucket=BUCKET, owner=owner, content_type="image/jpeg", size_bytes=1, rules=RULES
+        )
 
 
 def test_form_uploads_over_real_http_to_moto_server(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -143,8 +160,10 @@ def test_form_uploads_over_real_http_to_moto_server(monkeypatch: pytest.MonkeyPa
         endpoint = f"http://{host}:{port}"
         client = presign_client(region="us-east-1", endpoint_url=endpoint)
         client.create_bucket(Bucket=BUCKET)
-        upload = presign_upload(client, bucket=BUCKET, owner="alice", content_type="image/png", rules=RULES)
         body = b"\x89PNG\r\n\x1a\n" + b"\0" * 100
+        upload = presign_upload(
+            client, bucket=BUCKET, owner="alice", content_type="image/png", size_bytes=len(body), rules=RULES
+        )
         assert evaluate(
             upload.fields, bucket=BUCKET, file_size=len(body), now=datetime.now(UTC), secret_key=SECRET
         ).accepted

@@ -1,4 +1,5 @@
-"""The container entry point shuts down gracefully: an in-flight request finishes, then the process exits 0."""
+"""The container entry point as ECS runs it: graceful shutdown on SIGTERM (an in-flight request finishes,
+then the process exits 0), and idle connections kept open longer than the ALB keeps them."""
 
 from __future__ import annotations
 
@@ -23,9 +24,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_sigterm_lets_the_in_flight_request_finish_then_exits(
-    settings: ApiSettings, issuer: LocalIssuer
-) -> None:
+def _start_server(settings: ApiSettings, issuer: LocalIssuer) -> tuple[subprocess.Popen[str], int]:
     port = _free_port()
     env = {
         **os.environ,
@@ -40,22 +39,53 @@ def test_sigterm_lets_the_in_flight_request_finish_then_exits(
         "JWT_ISSUER": issuer.issuer,
         "JWT_AUDIENCE": issuer.audience,
         "JWKS_JSON": issuer.jwks_json,
-        "S3_ENDPOINT_URL": settings.s3_endpoint_url or "",
+        "AWS_ENDPOINT_URL": settings.endpoint_url or "",
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "upload_api.server"], env=env, stderr=subprocess.PIPE, text=True
     )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not come up"
-            time.sleep(0.1)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return server, port
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            server.kill()
+            raise AssertionError("server did not come up")
+        time.sleep(0.1)
 
+
+def _stop(server: subprocess.Popen[str]) -> None:
+    if server.poll() is None:
+        server.kill()
+        server.wait()
+
+
+def test_an_idle_connection_outlives_uvicorns_default_keep_alive(
+    settings: ApiSettings, issuer: LocalIssuer
+) -> None:
+    """uvicorn's default closes idle connections after 5 s while the ALB reuses them for up to 60 s:
+    a request sent down a connection the server is closing is a 502. Same connection, 6 s apart."""
+    server, port = _start_server(settings, issuer)
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+            request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+            conn.sendall(request)
+            assert conn.recv(4096).startswith(b"HTTP/1.1 200")
+            time.sleep(6)
+            conn.sendall(request)
+            assert conn.recv(4096).startswith(b"HTTP/1.1 200"), "the server closed the idle connection"
+    finally:
+        _stop(server)
+
+
+def test_sigterm_lets_the_in_flight_request_finish_then_exits(
+    settings: ApiSettings, issuer: LocalIssuer
+) -> None:
+    server, port = _start_server(settings, issuer)
+    try:
         body = json.dumps({"items": [{"content_type": "image/jpeg", "size_bytes": 100}]}).encode()
         head = (
             f"POST /v1/uploads HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
@@ -81,8 +111,6 @@ def test_sigterm_lets_the_in_flight_request_finish_then_exits(
 
         assert server.wait(timeout=25) == 0  # well inside ECS's 30 s stop timeout
     finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
+        _stop(server)
     stderr = server.stderr.read() if server.stderr else ""
     assert "Shutting down" in stderr or "Finished server process" in stderr, stderr[-2000:]

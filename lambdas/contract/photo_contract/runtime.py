@@ -19,6 +19,20 @@ DEFAULT_UPLOAD_EXPIRY_SECONDS = 10 * 60
 MAX_UPLOAD_EXPIRY_SECONDS = 15 * 60  # a form is a capability: short-lived by design
 DEFAULT_VARIANT_URL_EXPIRY_SECONDS = 60 * 60
 DEFAULT_CONTAINER_PORT = 8000
+DEFAULT_FORMS_PER_MINUTE = 120  # six full posts a minute per user; a script hits it, a person does not
+TOKEN_USE_ACCESS = "access"  # noqa: S105 - a claim value, not a secret
+# What a browser on a configured origin may send: the app (Fargate) and API Gateway (Lambda) both answer
+# preflights with exactly these.
+CORS_ALLOWED_METHODS = ("GET", "POST", "DELETE")
+CORS_ALLOWED_HEADERS = ("authorization", "content-type")
+CORS_MAX_AGE_SECONDS = 600
+# The upload-quota table (the stacks create it, the API counts forms in it, items expire by TTL).
+QUOTA_TABLE_PARTITION_KEY = "pk"
+QUOTA_TABLE_TTL_ATTRIBUTE = "expires_at"
+# The ALB closes idle connections after this; the server keeps them open longer, so the ALB never sends
+# a request down a connection the server is closing (intermittent 502s otherwise).
+ALB_IDLE_TIMEOUT_SECONDS = 60
+SERVER_KEEP_ALIVE_SECONDS = 75
 RESIZE_SERVICE_NAME = "resize"
 # The resize function's own metrics (Powertools EMF; dimension service=RESIZE_SERVICE_NAME), alarmed on.
 METRICS_NAMESPACE = "PhotoPipeline"
@@ -97,7 +111,14 @@ class ApiEnvironment:
     upload_expiry_seconds: int = DEFAULT_UPLOAD_EXPIRY_SECONDS
     region: str | None = None
     public_media_base_url: str | None = None  # e.g. a CDN in front of the media bucket
-    s3_endpoint_url: str | None = None  # a local S3 emulator
+    endpoint_url: str | None = None  # a local emulator for every AWS service the API calls
+    # Only these token types are accepted (Cognito's access tokens); None: an issuer without the claim.
+    jwt_token_use: str | None = TOKEN_USE_ACCESS
+    cors_allowed_origins: tuple[str, ...] = ()
+    expose_docs: bool = False  # /docs, /redoc and /openapi.json
+    # Per-owner cap on upload forms, counted in this table (None: no cap, e.g. a library user's test).
+    quota_table: str | None = None
+    forms_per_minute: int = DEFAULT_FORMS_PER_MINUTE
 
     def __post_init__(self) -> None:
         for name in ("uploads_bucket", "media_bucket", "jwt_issuer", "jwt_audience"):
@@ -107,6 +128,10 @@ class ApiEnvironment:
             raise ValueError("exactly one of jwks_url and jwks_json is required")
         check_positive("max_upload_bytes", self.max_upload_bytes)
         check_upload_expiry(self.upload_expiry_seconds)
+        check_positive("forms_per_minute", self.forms_per_minute)
+        for origin in self.cors_allowed_origins:
+            if not origin.startswith(("https://", "http://")) or "," in origin or origin.endswith("/"):
+                raise ValueError(f"a CORS origin is scheme://host[:port] without a path, got {origin!r}")
 
     def to_env(self) -> dict[str, str]:
         written = {
@@ -119,7 +144,12 @@ class ApiEnvironment:
             "JWKS_URL": self.jwks_url,
             "JWKS_JSON": self.jwks_json,
             "PUBLIC_MEDIA_BASE_URL": self.public_media_base_url,
-            "S3_ENDPOINT_URL": self.s3_endpoint_url,
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "JWT_TOKEN_USE": self.jwt_token_use or "",
+            "CORS_ALLOWED_ORIGINS": ",".join(self.cors_allowed_origins),
+            "API_DOCS": "1" if self.expose_docs else "0",
+            "QUOTA_TABLE": self.quota_table,
+            "FORMS_PER_MINUTE": str(self.forms_per_minute),
         }
         return {name: value for name, value in written.items() if value is not None}
 
@@ -136,7 +166,12 @@ class ApiEnvironment:
             upload_expiry_seconds=int(env.get("UPLOAD_EXPIRY_SECONDS", DEFAULT_UPLOAD_EXPIRY_SECONDS)),
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
             public_media_base_url=env.get("PUBLIC_MEDIA_BASE_URL") or None,
-            s3_endpoint_url=env.get("S3_ENDPOINT_URL") or None,
+            endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+            jwt_token_use=env.get("JWT_TOKEN_USE", TOKEN_USE_ACCESS) or None,
+            cors_allowed_origins=tuple(o for o in env.get("CORS_ALLOWED_ORIGINS", "").split(",") if o),
+            expose_docs=env.get("API_DOCS", "0") == "1",
+            quota_table=env.get("QUOTA_TABLE") or None,
+            forms_per_minute=int(env.get("FORMS_PER_MINUTE", DEFAULT_FORMS_PER_MINUTE)),
         )
 
 

@@ -1,30 +1,63 @@
-"""The one ASGI app: served by Lambda (through Mangum) and by uvicorn on Fargate. Thin over presign/status."""
+"""The one ASGI app: served by Lambda (through Mangum) and by uvicorn on Fargate. Thin over presign/status.
+
+Every answer that is not a success has the same JSON body, ``{"code", "message"[, "details"]}``, on both
+runtimes: the guard's 401/413/503, validation errors, 404/405, a dependency that is down (503) and any
+bug (500).
+"""
 
 from __future__ import annotations
 
+import logging
+import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import Depends, FastAPI, Request, Security
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from photo_contract import is_valid_image_id
+from photo_contract.runtime import CORS_ALLOWED_HEADERS, CORS_ALLOWED_METHODS, CORS_MAX_AGE_SECONDS
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
 
 from upload_api.auth import TokenVerifier, Unauthorized
+from upload_api.guard import OWNER_STATE_KEY, RequestGuard, error_response
 from upload_api.presign import presign_upload
+from upload_api.quota import FormQuota, NoQuota
 from upload_api.settings import ApiSettings
 from upload_api.status import image_status
 
 MAX_ITEMS = 20
+# Twenty items with 1 KiB file names are ~25 KiB of JSON; nothing legitimate comes near this.
+MAX_BODY_BYTES = 64 * 1024
+HEALTH_PATH = "/healthz"
+DOC_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json")
+# AWS throttling and server-side faults: worth a retry by the client, unlike a bug of ours.
+_RETRYABLE_AWS_CODES = frozenset(
+    {
+        "SlowDown",
+        "ServiceUnavailable",
+        "InternalError",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "ProvisionedThroughputExceededException",
+        "RequestTimeout",
+    }
+)
+logger = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.details = status, code, message, details
+        self.headers = headers or {}
 
 
 class UploadItem(BaseModel):
@@ -87,25 +120,36 @@ _BEARER = HTTPBearer(auto_error=False, description="A JWT access token from the 
 def _caller(
     request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)] = None
 ) -> str:
-    verifier: TokenVerifier = request.app.state.verifier
-    return verifier.owner(request.headers.get("authorization"))
+    """The owner the guard verified before the body was read."""
+    owner = getattr(request.state, OWNER_STATE_KEY, None)
+    if not isinstance(owner, str):
+        raise Unauthorized("missing bearer token")
+    return owner
 
 
 # Module level: FastAPI resolves these annotations by name.
 Owner = Annotated[str, Depends(_caller)]
 
 
-def create_app(settings: ApiSettings, *, s3: Any, verifier: TokenVerifier) -> FastAPI:
+def create_app(
+    settings: ApiSettings, *, s3: Any, verifier: TokenVerifier, quota: FormQuota | None = None
+) -> FastAPI:
+    """``app.state.public_paths`` is the set of paths served without a token (a local page adds to it)."""
+    docs = settings.expose_docs
     app = FastAPI(
         title="photo-pipeline upload API",
         version="1",
-        responses={401: {"model": ErrorBody}, 415: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+        responses={status: {"model": ErrorBody} for status in (401, 413, 415, 422, 429, 500, 503)},
     )
+    app.state.public_paths = {HEALTH_PATH, *(DOC_PATHS if docs else ())}
+    form_quota = quota or NoQuota()
 
-    app.state.verifier = verifier
-
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
+    # Async on purpose: it runs on the event loop, never waiting for a worker thread behind slow calls.
+    @app.get(HEALTH_PATH, include_in_schema=False)
+    async def healthz() -> dict[str, str]:
         return {"status": "ok"}  # liveness only: no AWS call
 
     @app.post("/v1/uploads", response_model=UploadResponse, responses={400: {"model": ErrorBody}})
@@ -125,6 +169,14 @@ def create_app(settings: ApiSettings, *, s3: Any, verifier: TokenVerifier) -> Fa
                     "size_out_of_range",
                     f"items[{index}].size_bytes must be 1..{settings.rules.max_bytes}, got {item.size_bytes}",
                 )
+        retry_after = form_quota.take(caller, len(body.items), now=time.time())
+        if retry_after is not None:
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"at most {settings.forms_per_minute} upload forms a minute per user",
+                headers={"Retry-After": str(max(1, round(retry_after)))},
+            )
         tickets = []
         for item in body.items:
             signed = presign_upload(
@@ -132,6 +184,7 @@ def create_app(settings: ApiSettings, *, s3: Any, verifier: TokenVerifier) -> Fa
                 bucket=settings.uploads_bucket,
                 owner=caller,
                 content_type=item.content_type,
+                size_bytes=item.size_bytes,
                 rules=settings.rules,
             )
             tickets.append(
@@ -172,12 +225,39 @@ def create_app(settings: ApiSettings, *, s3: Any, verifier: TokenVerifier) -> Fa
         )
 
     _install_error_handlers(app)
+    # Outermost last: CORS headers go on every answer, the guard's 401/413/503 included.
+    app.add_middleware(
+        RequestGuard, verifier=verifier, public_paths=app.state.public_paths, max_body_bytes=MAX_BODY_BYTES
+    )
+    if settings.cors_allowed_origins:
+        app.add_middleware(
+            JsonCorsMiddleware,
+            allow_origins=list(settings.cors_allowed_origins),
+            allow_methods=list(CORS_ALLOWED_METHODS),
+            allow_headers=list(CORS_ALLOWED_HEADERS),
+            max_age=CORS_MAX_AGE_SECONDS,
+        )
     return app
 
 
-def _error(status: int, code: str, message: str, details: Any = None, **headers: str) -> JSONResponse:
-    body = ErrorBody(code=code, message=message, details=details).model_dump(exclude_none=True)
-    return JSONResponse(status_code=status, content=body, headers=headers or None)
+class JsonCorsMiddleware(CORSMiddleware):
+    """Starlette's CORS, with a refused preflight answered in the API's error shape (not plain text)."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code == 200:  # Starlette's plain-text "OK" becomes an empty 204
+            allowed = Response(status_code=204)
+            allowed.headers.update(
+                {k: v for k, v in response.headers.items() if k.startswith(("access-", "vary"))}
+            )
+            return allowed
+        refused = error_response(403, "cors_rejected", bytes(response.body).decode())
+        if "vary" in response.headers:
+            refused.headers["vary"] = response.headers["vary"]
+        return refused
+
+
+_error = error_response
 
 
 def _is_json(content_type: str | None) -> bool:
@@ -191,7 +271,7 @@ def _is_json(content_type: str | None) -> bool:
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return _error(exc.status, exc.code, exc.message, exc.details)
+        return _error(exc.status, exc.code, exc.message, exc.details, **exc.headers)
 
     @app.exception_handler(Unauthorized)
     async def unauthorized(_: Request, exc: Unauthorized) -> JSONResponse:
@@ -218,3 +298,25 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return _error(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(BotoCoreError)
+    @app.exception_handler(ClientError)
+    async def aws_error(request: Request, exc: Exception) -> JSONResponse:
+        retryable = isinstance(exc, BotoCoreError) or (
+            isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") in _RETRYABLE_AWS_CODES
+        )
+        if not retryable:
+            return await internal_error(request, exc)
+        logger.warning("dependency unavailable: %s %s: %s", request.method, request.url.path, exc)
+        return _error(
+            503,
+            "dependency_unavailable",
+            "a storage service is unavailable; retry shortly",
+            **{"Retry-After": "1"},
+        )
+
+    # Starlette's ServerErrorMiddleware calls this for any other exception (then re-raises it, logged).
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error: %s %s", request.method, request.url.path, exc_info=exc)
+        return _error(500, "internal_error", "something went wrong on our side")

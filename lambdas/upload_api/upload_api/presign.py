@@ -1,4 +1,4 @@
-"""Presigned POST uploads: S3 itself enforces the key, the Content-Type, the size range and the expiry."""
+"""Presigned POST uploads: S3 itself enforces the key, the Content-Type, the exact size and the expiry."""
 
 from __future__ import annotations
 
@@ -13,6 +13,11 @@ from photo_contract.runtime import DEFAULT_UPLOAD_EXPIRY_SECONDS, check_positive
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+
+# Every AWS call the API makes is bounded: a slow dependency costs a request seconds, not the service.
+# Worst case per call: 2 attempts x (1 s connect + 3 s read), inside Lambda's 10 s and the ALB's 60 s.
+CLIENT_TIMEOUTS = Config(connect_timeout=1, read_timeout=3, retries={"mode": "standard", "max_attempts": 2})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,8 +51,10 @@ def presign_client(
     A session of its own, not boto3's process-wide default (which caches the first credentials it
     finds); the local runner passes one holding its emulator credentials.
     """
-    config = Config(
-        signature_version="s3v4", s3={"addressing_style": "virtual" if endpoint_url is None else "path"}
+    config = CLIENT_TIMEOUTS.merge(
+        Config(
+            signature_version="s3v4", s3={"addressing_style": "virtual" if endpoint_url is None else "path"}
+        )
     )
     return (session or boto3.session.Session()).client(
         "s3", region_name=region, endpoint_url=endpoint_url, config=config
@@ -60,19 +67,23 @@ def presign_upload(
     bucket: str,
     owner: str,
     content_type: str,
+    size_bytes: int,
     rules: UploadRules,
     now: datetime | None = None,
     image_id: str | None = None,
 ) -> PresignedUpload:
-    """A form for exactly one object: the server-chosen key under the caller's prefix, nothing else."""
+    """A form for exactly one object: the server-chosen key under the caller's prefix, of exactly the
+    declared size (so a quota counted in declared bytes means something), nothing else."""
     if content_type not in rules.content_types:
         raise ValueError(f"content type {content_type!r} is not accepted")
+    if not 1 <= size_bytes <= rules.max_bytes:
+        raise ValueError(f"size must be 1..{rules.max_bytes} bytes, got {size_bytes}")
     keys = ImageKeys.for_upload(owner=owner, image_id=image_id or new_image_id(), content_type=content_type)
     post = s3.generate_presigned_post(
         Bucket=bucket,
         Key=keys.source,
         Fields={"Content-Type": content_type},
-        Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, rules.max_bytes]],
+        Conditions=[{"Content-Type": content_type}, ["content-length-range", size_bytes, size_bytes]],
         ExpiresIn=rules.expires_seconds,
     )
     issued = now or datetime.now(UTC)

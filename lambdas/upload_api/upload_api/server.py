@@ -11,7 +11,7 @@ import signal
 import sys
 
 import uvicorn
-from photo_contract.runtime import container_port
+from photo_contract.runtime import SERVER_KEEP_ALIVE_SECONDS, container_port
 
 from upload_api.settings import ApiSettings
 from upload_api.wiring import build_app
@@ -32,6 +32,8 @@ def main() -> None:
         proxy_headers=True,
         forwarded_allow_ips="*",  # only the ALB can reach the task
         access_log=False,
+        # Longer than the ALB's idle timeout, so the ALB, not the server, closes idle connections.
+        timeout_keep_alive=SERVER_KEEP_ALIVE_SECONDS,
     )
 
 

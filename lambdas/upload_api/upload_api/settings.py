@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from photo_contract.runtime import DEFAULT_VARIANT_URL_EXPIRY_SECONDS, ApiEnvironment
+from photo_contract.runtime import (
+    DEFAULT_FORMS_PER_MINUTE,
+    DEFAULT_VARIANT_URL_EXPIRY_SECONDS,
+    ApiEnvironment,
+)
 
 from upload_api.auth import AuthSettings
 from upload_api.presign import UploadRules
@@ -20,7 +24,11 @@ class ApiSettings:
     auth: AuthSettings
     variant_url_expiry_seconds: int = DEFAULT_VARIANT_URL_EXPIRY_SECONDS
     public_media_base_url: str | None = None  # e.g. a CDN in front of the media bucket
-    s3_endpoint_url: str | None = None  # a local S3 emulator
+    endpoint_url: str | None = None  # a local emulator for every AWS service the API calls
+    cors_allowed_origins: tuple[str, ...] = ()
+    expose_docs: bool = False
+    quota_table: str | None = None  # None: no per-owner cap on forms
+    forms_per_minute: int = DEFAULT_FORMS_PER_MINUTE
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ApiSettings:
@@ -41,7 +49,12 @@ class ApiSettings:
                 audience=read.jwt_audience,
                 jwks_url=read.jwks_url,
                 jwks_json=read.jwks_json,
+                token_use=read.jwt_token_use,
             ),
             public_media_base_url=read.public_media_base_url,
-            s3_endpoint_url=read.s3_endpoint_url,
+            endpoint_url=read.endpoint_url,
+            cors_allowed_origins=read.cors_allowed_origins,
+            expose_docs=read.expose_docs,
+            quota_table=read.quota_table,
+            forms_per_minute=read.forms_per_minute,
         )

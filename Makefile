@@ -3,6 +3,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# checkov lives apart: its pinned dependencies clash with ours (constraints-checkov.txt).
+CHECKOV_VENV := .venv-checkov
 STAMP := $(VENV)/.installed-stamp
 ENV ?= dev
 PORT ?= 8000
@@ -14,18 +16,23 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 # Each step says what it installs: the first run takes a few minutes and should not look hung. pip's
 # "Location … is ignored" warnings (this machine's pip configuration) are filtered; its exit status is kept.
-$(STAMP): pyproject.toml constraints.txt lambdas/*/pyproject.toml local/pyproject.toml package.json package-lock.json Makefile
-	@echo "setup 1/4: Python virtualenv in $(VENV)"
+$(STAMP): pyproject.toml constraints.txt constraints-checkov.txt lambdas/*/pyproject.toml local/pyproject.toml \
+		package.json package-lock.json Makefile
+	@echo "setup 1/5: Python virtualenv in $(VENV)"
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	@set -o pipefail; $(BIN)/python -m pip install -q --disable-pip-version-check --upgrade "pip>=24,<27" 2>&1 \
 		| { grep -v "^WARNING: Location" || true; }
-	@echo "setup 2/4: Python packages from constraints.txt (CDK, Pillow, FastAPI, moto...; ~2 min at first)"
+	@echo "setup 2/5: Python packages from constraints.txt (CDK, Pillow, FastAPI, moto...; ~2 min at first)"
 	@set -o pipefail; $(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt \
 		-e ./lambdas/contract -e ./lambdas/resize_core -e ./lambdas/resize_worker \
 		-e './lambdas/upload_api[server]' -e ./local -e '.[dev]' 2>&1 | { grep -v "^WARNING: Location" || true; }
-	@echo "setup 3/4: the pinned CDK CLI and Node 24 from package-lock.json (npm ci)"
+	@echo "setup 3/5: checkov in $(CHECKOV_VENV) (~30 s at first)"
+	@test -d $(CHECKOV_VENV) || $(PYTHON) -m venv $(CHECKOV_VENV)
+	@set -o pipefail; $(CHECKOV_VENV)/bin/python -m pip install -q --disable-pip-version-check \
+		-c constraints-checkov.txt checkov 2>&1 | { grep -v "^WARNING: Location" || true; }
+	@echo "setup 4/5: the pinned CDK CLI and Node 24 from package-lock.json (npm ci)"
 	@npm ci --no-audit --no-fund --loglevel=error
-	@echo "setup 4/4: Chromium and ChromeDriver for the upload-page test (Debian packages)"
+	@echo "setup 5/5: Chromium and ChromeDriver for the upload-page test (Debian packages)"
 	@$(MAKE) --no-print-directory browser
 	@touch $(STAMP)
 	@echo "setup: done"
@@ -91,4 +98,4 @@ serve: setup
 	$(BIN)/python -m local_runner.serve --port $(PORT)
 
 clean:
-	rm -rf cdk.out cdk.out.* .venv node_modules .mypy_cache .ruff_cache .pytest_cache
+	rm -rf cdk.out cdk.out.* .venv .venv-checkov node_modules .mypy_cache .ruff_cache .pytest_cache

@@ -88,6 +88,7 @@ image:
 
 bench: setup
 	$(BIN)/python bench/resize_bench.py
+	$(BIN)/python bench/budget_bench.py
 
 # The whole pipeline on loopback: S3/SQS emulator, API, resize worker, 20 uploads, contact sheet.
 demo: setup

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from photo_contract.runtime import ApiEnvironment, WorkerEnvironment
+from photo_contract.runtime import LAMBDA_MEMORY_VARIABLE, ApiEnvironment, WorkerEnvironment
 from photo_pipeline_cdk.config import EnvironmentConfig
 from resize_worker.handler import ResizeWorker
 from resize_worker.settings import WorkerSettings
@@ -84,7 +84,13 @@ def local_pipeline(
         else:
             handler = ResizeWorker(
                 s3=aws.client("s3"),
-                settings=WorkerSettings.from_env(worker_environment(config, resources).to_env()),
+                settings=WorkerSettings.from_env(
+                    # Lambda sets the memory variable itself; locally the config's value stands in.
+                    {
+                        **worker_environment(config, resources).to_env(),
+                        LAMBDA_MEMORY_VARIABLE: str(config.resize.memory_mib),
+                    }
+                ),
             ).handle_batch
         worker = QueueWorker(
             sqs=aws.client("sqs"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from photo_contract.budget import check_budget
 from photo_contract.runtime import (
     DEFAULT_FORMS_PER_MINUTE,
     DEFAULT_MAX_PIXELS,
@@ -41,7 +42,8 @@ class ResizeConfig:
     architecture: Architecture = DEFAULT_ARCHITECTURE
     python_version: str = DEFAULT_PYTHON_VERSION
     memory_mib: int = 1024
-    timeout_seconds: int = 30
+    # Fits a full batch of the slowest legal images at this memory (checked below; make bench measures).
+    timeout_seconds: int = 75
     reserved_concurrency: int = 10
     max_receive_count: int = 5
     batch_size: int = 10
@@ -56,6 +58,14 @@ class ResizeConfig:
             raise ValueError(f"timeout_seconds must be 1..900, got {self.timeout_seconds}")
         if self.max_receive_count < 5:
             raise ValueError(f"max_receive_count must be at least 5, got {self.max_receive_count}")
+        # Every legal image fits in memory, a full batch in time (photo_contract.budget, make bench).
+        check_budget(
+            memory_mib=self.memory_mib,
+            timeout_seconds=self.timeout_seconds,
+            batch_size=self.batch_size,
+            max_pixels=self.max_pixels,
+            max_source_bytes=self.max_source_bytes,
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -178,7 +188,7 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         alarm_emails=("oncall@photo-pipeline.example",),
         retain_data=True,
         log_retention_days=365,
-        resize=ResizeConfig(memory_mib=1536, reserved_concurrency=50),
+        resize=ResizeConfig(memory_mib=1536, timeout_seconds=50, reserved_concurrency=50),
         api=ApiConfig(
             throttle_rate_per_second=200,
             throttle_burst=400,

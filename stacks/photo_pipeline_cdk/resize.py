@@ -13,6 +13,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from photo_contract import DERIVED_PREFIX, UPLOADS_PREFIX
+from photo_contract.budget import check_budget
 from photo_contract.runtime import (
     DEFAULT_MAX_PIXELS,
     DEFAULT_MAX_SOURCE_BYTES,
@@ -80,7 +81,9 @@ class ResizePipeline(Construct):
         where the notification must be created beside them).
     :param dead_letter_queue: the DLQ of ``queue``, for the record; ignored when ``queue`` is not given.
     :param reserved_concurrency: caps parallel resizes, and so the load on the buckets (default 10).
-    :param timeout_seconds: per batch (default 30); a new queue gets a visibility timeout of 6x this.
+    :param timeout_seconds: per batch (default 75); a new queue gets a visibility timeout of 6x this.
+        With ``memory_mib``, ``batch_size`` and ``max_pixels`` it must fit the measured budget
+        (``photo_contract.budget``): every legal image in memory, a full batch in time.
     :param variants: what to make (default: 1080 and 640 px fit-to-width and a 150 px square, JPEG q85).
     """
 
@@ -96,7 +99,7 @@ class ResizePipeline(Construct):
         architecture: Architecture = DEFAULT_ARCHITECTURE,
         python_version: str = DEFAULT_PYTHON_VERSION,
         memory_mib: int = 1024,
-        timeout_seconds: int = 30,
+        timeout_seconds: int = 75,
         reserved_concurrency: int = 10,
         batch_size: int = 10,
         max_receive_count: int = MIN_MAX_RECEIVE_COUNT,
@@ -111,6 +114,13 @@ class ResizePipeline(Construct):
             raise ValueError(f"reserved_concurrency must be 2..1000, got {reserved_concurrency}")
         if not 1 <= batch_size <= 10:
             raise ValueError(f"batch_size must be 1..10 (no batching window), got {batch_size}")
+        check_budget(
+            memory_mib=memory_mib,
+            timeout_seconds=timeout_seconds,
+            batch_size=batch_size,
+            max_pixels=max_pixels,
+            max_source_bytes=max_source_bytes,
+        )
         # Built first: a bad value fails the synth here with the contract's own message.
         environment = WorkerEnvironment(
             media_bucket=media_bucket.bucket_name,

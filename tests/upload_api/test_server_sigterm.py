@@ -3,6 +3,7 @@ then the process exits 0), and idle connections kept open longer than the ALB ke
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -70,13 +71,18 @@ def test_an_idle_connection_outlives_uvicorns_default_keep_alive(
     a request sent down a connection the server is closing is a 502. Same connection, 6 s apart."""
     server, port = _start_server(settings, issuer)
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
-            request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-            conn.sendall(request)
-            assert conn.recv(4096).startswith(b"HTTP/1.1 200")
-            time.sleep(6)
-            conn.sendall(request)
-            assert conn.recv(4096).startswith(b"HTTP/1.1 200"), "the server closed the idle connection"
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        conn.request("GET", "/healthz")
+        first = conn.getresponse()
+        assert first.status == 200 and first.read() == b'{"status":"ok"}'
+        sock = conn.sock
+        time.sleep(6)
+        # On a connection the server had closed, http.client raises RemoteDisconnected here.
+        conn.request("GET", "/healthz")
+        second = conn.getresponse()
+        assert second.status == 200 and second.read() == b'{"status":"ok"}'
+        assert conn.sock is sock, "the request went over a new connection"
+        conn.close()
     finally:
         _stop(server)
 

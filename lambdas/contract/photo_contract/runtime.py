@@ -34,6 +34,9 @@ QUOTA_TABLE_TTL_ATTRIBUTE = "expires_at"
 ALB_IDLE_TIMEOUT_SECONDS = 60
 SERVER_KEEP_ALIVE_SECONDS = 75
 RESIZE_SERVICE_NAME = "resize"
+# Lambda sets this itself (a reserved name: the stacks never write it); the worker sizes its memory
+# budget and time reserve by it.
+LAMBDA_MEMORY_VARIABLE = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
 # The resize function's own metrics (Powertools EMF; dimension service=RESIZE_SERVICE_NAME), alarmed on.
 METRICS_NAMESPACE = "PhotoPipeline"
 PROCESSING_FAILURES_METRIC = "ProcessingFailures"
@@ -64,10 +67,14 @@ class WorkerEnvironment:
     max_source_bytes: int = DEFAULT_MAX_SOURCE_BYTES
     max_pixels: int = DEFAULT_MAX_PIXELS
     variants: tuple[VariantSpec, ...] = FEED_VARIANTS
+    # Read from LAMBDA_MEMORY_VARIABLE, never written by to_env (Lambda refuses reserved names).
+    memory_mib: int | None = None
 
     def __post_init__(self) -> None:
         if not self.media_bucket:
             raise ValueError("media_bucket is required")
+        if self.memory_mib is not None:
+            check_positive("memory_mib", self.memory_mib)
         check_positive("max_source_bytes", self.max_source_bytes)
         check_positive("max_pixels", self.max_pixels)
         if not self.variants:
@@ -89,6 +96,7 @@ class WorkerEnvironment:
             max_source_bytes=int(env.get("MAX_SOURCE_BYTES", DEFAULT_MAX_SOURCE_BYTES)),
             max_pixels=int(env.get("MAX_PIXELS", DEFAULT_MAX_PIXELS)),
             variants=variants_from_json(env["VARIANTS"]) if env.get("VARIANTS") else FEED_VARIANTS,
+            memory_mib=int(env[LAMBDA_MEMORY_VARIABLE]) if env.get(LAMBDA_MEMORY_VARIABLE) else None,
         )
 
 

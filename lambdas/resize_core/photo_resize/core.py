@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
 
+from photo_contract.budget import working_set_bytes
 from photo_contract.variants import FitMode, OutputFormat, VariantSpec
 from PIL import Image, ImageCms, UnidentifiedImageError
 
@@ -66,14 +67,17 @@ def resize_image(data: bytes, options: ResizeOptions) -> ResizeResult:
         _check_output_limits(plans)  # before decoding: the header says enough
         largest = max(plans, key=lambda p: p.scale)
         _draft(image, largest, upright, orientation)
+        _check_memory_budget(image, options)  # after the draft: the size the decoder will really make
         # Everything happens inside the block: Pillow frees a closed image's pixels.
         base = _decode(image)
         if orientation in _TRANSPOSE:
             base = base.transpose(_TRANSPOSE[orientation])
-        base = _to_srgb(base)
+        # Colour is converted per variant, after the downscale: on a 50 MP frame a conversion is a
+        # second full-size copy (and most of a second of CPU); on the variants it costs almost nothing.
+        colour = _SrgbConversion.of(base)
         # Plans are in upright source pixels; the draft made the base smaller by this much.
         shrink = base.size[0] / upright[0]
-        variants = tuple(_render_all(base, plans, shrink, options))
+        variants = tuple(_render_all(base, plans, shrink, options, colour))
     return ResizeResult(
         source_format=source_format,
         width=upright[0],
@@ -176,6 +180,18 @@ def _check_output_limits(plans: list[_Plan]) -> None:
             )
 
 
+def _check_memory_budget(image: Image.Image, options: ResizeOptions) -> None:
+    if options.memory_budget_bytes is None:
+        return
+    needed = working_set_bytes(str(image.format), image.mode, image.size)
+    if needed > options.memory_budget_bytes:
+        raise ImageRejected(
+            RejectReason.EXCEEDS_MEMORY_BUDGET,
+            f"a {image.size[0]}x{image.size[1]} {image.mode} {image.format} needs about "
+            f"{needed // 2**20} MiB to process; the function has {options.memory_budget_bytes // 2**20} MiB",
+        )
+
+
 def _draft(image: Image.Image, largest: _Plan, upright: tuple[int, int], orientation: int) -> None:
     """Ask a JPEG decoder for the smallest DCT scale that still covers the largest variant."""
     if image.format != "JPEG":
@@ -227,23 +243,37 @@ def _has_real_alpha(image: Image.Image) -> bool:
     return isinstance(low, int | float) and low < 255
 
 
-def _to_srgb(image: Image.Image) -> Image.Image:
-    """Convert to sRGB when an embedded profile says the pixels are in another space."""
-    icc = image.info.get("icc_profile")
-    target_mode = "RGBA" if image.mode == "RGBA" else ("L" if image.mode == "L" else "RGB")
-    if icc:
+@dataclass(frozen=True)
+class _SrgbConversion:
+    """What makes a frame sRGB: its embedded profile (when not sRGB already) and CMYK to RGB."""
+
+    profile: ImageCms.ImageCmsProfile | None
+
+    @classmethod
+    def of(cls, image: Image.Image) -> _SrgbConversion:
+        icc = image.info.get("icc_profile")
+        image.info = {}
+        if not icc or image.mode not in ("RGB", "RGBA", "CMYK"):
+            return cls(None)
         try:
             source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            if not _is_srgb(source) and image.mode in ("RGB", "RGBA", "CMYK"):
-                converted = ImageCms.profileToProfile(image, source, _SRGB, outputMode=target_mode)
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            return cls(None)  # a broken profile: the pixels are still the best guess we have
+        return cls(None if _is_srgb(source) else source)
+
+    def __call__(self, image: Image.Image) -> Image.Image:
+        target_mode = "RGBA" if image.mode == "RGBA" else ("L" if image.mode == "L" else "RGB")
+        if self.profile is not None:
+            try:
+                converted = ImageCms.profileToProfile(image, self.profile, _SRGB, outputMode=target_mode)
                 if converted is not None:
                     image = converted
-        except (ImageCms.PyCMSError, OSError, ValueError):
-            pass  # a broken profile: the pixels are still the best guess we have
-    if image.mode == "CMYK":
-        image = image.convert("RGB")
-    image.info = {}
-    return image
+            except (ImageCms.PyCMSError, OSError, ValueError):
+                pass  # as above
+        if image.mode == "CMYK":
+            image = image.convert("RGB")
+        image.info = {}
+        return image
 
 
 def _is_srgb(profile: ImageCms.ImageCmsProfile) -> bool:
@@ -252,7 +282,7 @@ def _is_srgb(profile: ImageCms.ImageCmsProfile) -> bool:
 
 
 def _render_all(
-    base: Image.Image, plans: list[_Plan], shrink: float, options: ResizeOptions
+    base: Image.Image, plans: list[_Plan], shrink: float, options: ResizeOptions, colour: _SrgbConversion
 ) -> Iterator[RenderedVariant]:
     """Largest first, each from the smallest already-made full frame that covers it."""
     # Full upright frames made so far, with their scale against the upright source.
@@ -264,7 +294,7 @@ def _render_all(
         image = _resize(source, factor, plan)
         if plan.spec.mode is FitMode.FIT:
             frames.append((image, plan.scale))
-        rendered[plan.spec.name] = _encode(image, plan.spec, options)
+        rendered[plan.spec.name] = _encode(colour(image), plan.spec, options)
     for spec in options.variants:
         yield rendered[spec.name]
 

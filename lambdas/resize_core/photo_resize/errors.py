@@ -15,6 +15,10 @@ class RejectReason(StrEnum):
     # A variant would exceed its format's size limit (JPEG 65,500 px a side, WebP 16,383): a strip
     # such as 1x70000 fits the pixel cap but no encoder can write its variants.
     OUTPUT_TOO_LARGE = "output_too_large"
+    # Decoding would need more memory than the function has (estimated from the header, before a pixel
+    # is decoded): only possible when an environment gives the function less memory than its pixel cap
+    # needs (the stacks refuse to synthesize that) or a new format costs more than measured.
+    EXCEEDS_MEMORY_BUDGET = "exceeds_memory_budget"
     # The core raised something other than ImageRejected on these bytes: deterministic, so recorded
     # (and alarmed) by the worker instead of retried.
     PROCESSING_FAILED = "processing_failed"

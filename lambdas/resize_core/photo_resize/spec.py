@@ -15,6 +15,9 @@ class ResizeOptions:
     # JPEG has no alpha; transparent pixels are flattened onto this colour.
     background_rgb: tuple[int, int, int] = (255, 255, 255)
     allow_heic: bool = True
+    # Bytes the decode and the variants may use at their peak (None: no check). The worker derives it
+    # from the function's memory; the core compares it with an estimate made from the header.
+    memory_budget_bytes: int | None = None
 
     def __post_init__(self) -> None:
         if not self.variants:
@@ -24,6 +27,8 @@ class ResizeOptions:
             raise ValueError(f"variant names must be unique, got {names}")
         if self.max_pixels < 1:
             raise ValueError(f"max_pixels must be positive, got {self.max_pixels}")
+        if self.memory_budget_bytes is not None and self.memory_budget_bytes < 1:
+            raise ValueError(f"memory_budget_bytes must be positive, got {self.memory_budget_bytes}")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -22,6 +22,10 @@ logger = Logger(service=RESIZE_SERVICE_NAME)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=RESIZE_SERVICE_NAME)
 
 
+class OutOfTime(Exception):  # noqa: N818 - a deferral, reported as a batch item failure
+    """Too little time left to finish one more image: the record goes back to the queue untouched."""
+
+
 class ResizeWorker:
     """One batch at a time. Tests and the local runner build it with their own client and settings."""
 
@@ -29,15 +33,33 @@ class ResizeWorker:
         self._s3 = s3
         self._settings = settings
         self._processor = BatchProcessor(event_type=EventType.SQS)
+        self._context: LambdaContext | None = None
 
     def handle_batch(self, event: dict[str, Any], context: LambdaContext | None = None) -> dict[str, Any]:
         # A record that raises is reported back to SQS alone (ReportBatchItemFailures); the rest succeed.
+        self._context = context
+        if not self._has_time_for_one_more():
+            # Not even one image fits: all go back at once (Powertools would raise for an all-failed
+            # batch, an error and an alarm for what is only a deferral).
+            return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]]}
         response = process_partial_response(
             event=event, record_handler=self._handle_record, processor=self._processor, context=context
         )
         return dict(response)
 
+    def _has_time_for_one_more(self) -> bool:
+        reserve = self._settings.time_reserve_seconds
+        if reserve is None or self._context is None:
+            return True
+        return self._context.get_remaining_time_in_millis() >= reserve * 1000
+
+    def _check_time_left(self) -> None:
+        """Being killed at the timeout would send the whole batch back, finished images included."""
+        if not self._has_time_for_one_more():
+            raise OutOfTime(f"the slowest image needs {self._settings.time_reserve_seconds:.1f} s: deferred")
+
     def _handle_record(self, record: SQSRecord) -> list[Outcome]:
+        self._check_time_left()
         outcomes = []
         for obj in uploaded_objects(record.body):
             outcome = process_object(self._s3, self._settings, bucket=obj.bucket, key=obj.key)
@@ -68,7 +90,9 @@ _worker: ResizeWorker | None = None
 def _default_worker() -> ResizeWorker:
     global _worker
     if _worker is None:
-        s3 = boto3.client("s3", config=Config(retries={"mode": "standard", "max_attempts": 4}))
+        # Bounded waits: a stalled S3 connection costs a retry, not the batch's whole timeout.
+        config = Config(connect_timeout=2, read_timeout=10, retries={"mode": "standard", "max_attempts": 4})
+        s3 = boto3.client("s3", config=config)
         _worker = ResizeWorker(s3=s3, settings=WorkerSettings.from_env(os.environ))
     return _worker
 

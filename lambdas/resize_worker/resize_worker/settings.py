@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from photo_contract.budget import memory_budget_bytes, worst_image_seconds
 from photo_contract.runtime import DEFAULT_MAX_SOURCE_BYTES, WorkerEnvironment
 from photo_resize import ResizeOptions
 
@@ -15,6 +16,8 @@ class WorkerSettings:
     max_source_bytes: int = DEFAULT_MAX_SOURCE_BYTES
     cache_control: str = "public, max-age=31536000, immutable"
     resize: ResizeOptions = field(default_factory=ResizeOptions)
+    # Start an image only with at least this much time left (None: no check): the slowest legal image.
+    time_reserve_seconds: float | None = None
 
     def __post_init__(self) -> None:
         if not self.media_bucket:
@@ -26,8 +29,14 @@ class WorkerSettings:
     def from_env(cls, env: Mapping[str, str]) -> WorkerSettings:
         """The contract's reader (``photo_contract.runtime.WorkerEnvironment``) names every variable."""
         read = WorkerEnvironment.from_env(env)
+        memory = read.memory_mib
         return cls(
             media_bucket=read.media_bucket,
             max_source_bytes=read.max_source_bytes,
-            resize=ResizeOptions(variants=read.variants, max_pixels=read.max_pixels),
+            resize=ResizeOptions(
+                variants=read.variants,
+                max_pixels=read.max_pixels,
+                memory_budget_bytes=memory_budget_bytes(memory, read.max_source_bytes) if memory else None,
+            ),
+            time_reserve_seconds=worst_image_seconds(memory) if memory else None,
         )

@@ -12,7 +12,7 @@ PORT ?= 8000
 SNAPSHOT_TAG := snapshot
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup browser unit test lint synth diff snapshots image bench demo serve clean
+.PHONY: setup browser unit test lint synth diff snapshots image bench demo serve redrive clean
 
 # Each step says what it installs: the first run takes a few minutes and should not look hung. pip's
 # "Location … is ignored" warnings (this machine's pip configuration) are filtered; its exit status is kept.
@@ -85,6 +85,10 @@ snapshots: setup
 # then `npx cdk deploy -c env=ENV -c image_tag=<printed tag> Service` rolls it out.
 image:
 	containers/api/push-image.sh $(ENV)
+
+# Replay ENV's dead-lettered upload events into its queue (SQS message move task; AWS credentials needed).
+redrive: setup
+	$(BIN)/python -m photo_pipeline_cdk.redrive --env $(ENV)
 
 bench: setup
 	$(BIN)/python bench/resize_bench.py

@@ -13,6 +13,7 @@ import io
 import logging
 import sys
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,7 @@ class DemoResult:
     finished_at: float = 0.0
     status: str = "pending"
     body: dict[str, Any] = field(default_factory=dict)
+    batch_id: str = ""
 
     @property
     def seconds(self) -> float:
@@ -63,8 +65,9 @@ def run_client(
     reply = api.post("/v1/uploads", json={"items": items})
     reply.raise_for_status()
     tickets = reply.json()["uploads"]
+    batch_id = reply.json()["batch_id"]
     results = [
-        DemoResult(f, t["image_id"], t["upload"]["fields"]["key"])
+        DemoResult(f, t["image_id"], t["upload"]["fields"]["key"], batch_id=batch_id)
         for f, t in zip(files, tickets, strict=True)
     ]
 
@@ -94,18 +97,51 @@ def run_client(
             for _ in pool.map(upload, zip(results, tickets, strict=True)):
                 progress.advance(uploading)
         deadline = time.monotonic() + timeout_seconds
+        by_id = {r.image_id: r for r in results}
         while any(r.status == "pending" for r in results) and time.monotonic() < deadline:
-            for result in results:
-                if result.status != "pending":
-                    continue
-                status = api.get(f"/v1/images/{result.image_id}")
-                if status.status_code == 200 and status.json()["status"] in ("ready", "rejected"):
-                    result.body = status.json()
-                    result.status = result.body["status"]
+            # One call for the whole post: GET /v1/batches/{batch_id}.
+            batch = api.get(f"/v1/batches/{batch_id}")
+            batch.raise_for_status()
+            for image in batch.json()["images"]:
+                result = by_id[image["image_id"]]
+                if result.status == "pending" and image["status"] in ("ready", "rejected"):
+                    result.body, result.status = image, image["status"]
                     result.finished_at = time.perf_counter()
                     progress.advance(processing)
             time.sleep(0.1)
     return results
+
+
+def lifecycle(pipeline: LocalPipeline, batch_id: str, results: list[DemoResult], console: Console) -> bool:
+    """The rest of an app's view: the post in one call, the user's images, a delete, and the events."""
+    api = httpx.Client(
+        base_url=pipeline.api_url, headers={"Authorization": f"Bearer {pipeline.token()}"}, timeout=30
+    )
+    batch = api.get(f"/v1/batches/{batch_id}").json()["images"]
+    counts_by_status = Counter(image["status"] for image in batch)
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts_by_status.items()))
+    console.print(f"\nGET /v1/batches/{batch_id}: {len(batch)} images in one call ({summary})")
+    page = api.get("/v1/images", params={"limit": 3}).json()
+    names = ", ".join(i["filename"] or i["image_id"] for i in page["images"])
+    console.print(f"GET /v1/images?limit=3 (newest first): {names}", overflow="ellipsis", no_wrap=True)
+    console.print(f"  next page: {'a cursor' if page['next_cursor'] else 'none'}")
+    doomed = next((r for r in results if r.status == "rejected"), results[-1])
+    deleted = api.delete(f"/v1/images/{doomed.image_id}")
+    gone = api.get(f"/v1/images/{doomed.image_id}").status_code
+    console.print(
+        f"DELETE /v1/images/{doomed.image_id} ({doomed.file.name}): {deleted.status_code}, then GET: {gone}"
+    )
+    seen = pipeline.events_seen(expected=len(results) + 1)
+    counts = Counter(e["detail-type"] for e in seen)
+    console.print(f"events on the bus: {', '.join(f'{n} {kind}' for kind, n in sorted(counts.items()))}")
+    example = next((e for e in seen if e["detail-type"] == "Image Ready"), None)
+    if example is not None:
+        detail = example["detail"]
+        console.print(
+            f"  e.g. Image Ready: {detail['image_id']}, batch {detail['batch_id'][:8]}…, "
+            f"{len(detail['variants'])} variants"
+        )
+    return deleted.status_code == 204 and gone == 404 and counts.get("Image Deleted") == 1
 
 
 def result_table(results: list[DemoResult]) -> Table:
@@ -199,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         results = run_client(pipeline, files, console=Console(stderr=True, width=MAX_COLUMNS))
         console.print(result_table(results))
         sheet = contact_sheet(results, args.out)
+        lifecycle_ok = lifecycle(pipeline, results[0].batch_id, results, console)
     wall = time.perf_counter() - started
     ready = sum(r.status == "ready" and not r.file.expect_rejected for r in results)
     rejected = sum(r.status == "rejected" and r.file.expect_rejected for r in results)
@@ -212,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     console.print(
         f"wall time: {wall:.1f} s (servers up, {len(files)} uploads, every variant made, servers down)"
     )
-    return 0 if (ready, rejected) == (expected_ready, expected_rejected) else 1
+    return 0 if (ready, rejected) == (expected_ready, expected_rejected) and lifecycle_ok else 1
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""An embedded S3 + SQS + DynamoDB (moto server on 127.0.0.1), laid out from the same config as the stacks."""
+"""An embedded S3 + SQS + DynamoDB + EventBridge (moto server on 127.0.0.1), laid out like the stacks."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from typing import Any
 import boto3
 from moto.server import ThreadedMotoServer
 from photo_contract import UPLOADS_PREFIX
+from photo_contract.events import EVENT_SOURCE
+from photo_contract.registry import table_definition
 from photo_contract.runtime import QUOTA_TABLE_PARTITION_KEY, QUOTA_TABLE_TTL_ATTRIBUTE
 from photo_pipeline_cdk.config import EnvironmentConfig
 
@@ -41,6 +43,9 @@ class LocalResources:
     dead_letter_queue_url: str
     max_receive_count: int
     quota_table: str
+    registry_table: str
+    event_bus_name: str
+    events_queue_url: str  # every event on the bus lands here, so the demo can show them
 
 
 class LocalAws:
@@ -68,7 +73,9 @@ class LocalAws:
         self._server.start()
         host, port = self._server.get_host_and_port()
         endpoint = f"http://{host}:{port}"
-        prefix = self._config.stack_prefix
+        # moto keeps one state per process, shared by every server in it (tests start several): each
+        # server's resources carry its port, so no two pipelines share a bucket, queue, table or bus.
+        prefix = f"{self._config.stack_prefix}-{port}"
         s3 = local_client("s3", endpoint)
         sqs = local_client("sqs", endpoint)
         uploads, media = f"{prefix}-uploads", f"{prefix}-media"
@@ -108,11 +115,23 @@ class LocalAws:
                 ]
             },
         )
-        # moto keeps one state per process, shared by every server in it (tests start several): a
-        # table of this server's own, so no two pipelines share counters.
-        quota_table = _create_quota_table(local_client("dynamodb", endpoint), f"{prefix}-upload-quota-{port}")
+        dynamodb = local_client("dynamodb", endpoint)
+        quota_table = _create_quota_table(dynamodb, f"{prefix}-upload-quota")
+        registry_table = f"{prefix}-images"
+        dynamodb.create_table(**table_definition(registry_table))
+        bus, events_queue_url = _create_bus(local_client("events", endpoint), sqs, f"{prefix}-images")
         self.resources = LocalResources(
-            endpoint, uploads, media, queue_url, queue_arn, dlq_url, receives, quota_table
+            endpoint,
+            uploads,
+            media,
+            queue_url,
+            queue_arn,
+            dlq_url,
+            receives,
+            quota_table,
+            registry_table,
+            bus,
+            events_queue_url,
         )
         return self.resources
 
@@ -134,6 +153,18 @@ def _quiet_request_log(path: Path | None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     log.setLevel(logging.INFO)
     log.addHandler(logging.FileHandler(path, mode="w", encoding="utf-8"))
+
+
+def _create_bus(events: Any, sqs: Any, name: str) -> tuple[str, str]:
+    """The environment's bus, with a rule that copies every photo-pipeline event to a queue: the
+    local stand-in for an app backend's subscription."""
+    events.create_event_bus(Name=name)
+    queue_url = sqs.create_queue(QueueName=f"{name}-seen")["QueueUrl"]
+    events.put_rule(Name="everything", EventBusName=name, EventPattern=json.dumps({"source": [EVENT_SOURCE]}))
+    events.put_targets(
+        Rule="everything", EventBusName=name, Targets=[{"Id": "seen", "Arn": _arn(sqs, queue_url)}]
+    )
+    return name, queue_url
 
 
 def _create_quota_table(dynamodb: Any, name: str) -> str:

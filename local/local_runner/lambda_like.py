@@ -89,7 +89,7 @@ class SubprocessLambda:
             "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
             "AWS_DEFAULT_REGION": REGION,
             "AWS_REGION": REGION,
-            "AWS_ENDPOINT_URL_S3": resources.endpoint,  # boto3's per-service endpoint override
+            "AWS_ENDPOINT_URL": resources.endpoint,  # boto3's endpoint override: S3, DynamoDB, EventBridge
             **worker_environment(config, resources).to_env(),
             "POWERTOOLS_LOG_LEVEL": "WARNING",
         }

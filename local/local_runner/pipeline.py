@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -14,7 +15,7 @@ from typing import Any
 import uvicorn
 from photo_contract.runtime import LAMBDA_MEMORY_VARIABLE, ApiEnvironment, WorkerEnvironment
 from photo_pipeline_cdk.config import EnvironmentConfig
-from resize_worker.handler import ResizeWorker
+from resize_worker.handler import ResizeWorker, aws_services
 from resize_worker.settings import WorkerSettings
 from upload_api.settings import ApiSettings
 from upload_api.wiring import build_app
@@ -37,6 +38,25 @@ class LocalPipeline:
 
     def token(self, subject: str = DEMO_USER) -> str:
         return self.issuer.token(subject, ttl_seconds=12 * 3600)
+
+    def events_seen(self, *, expected: int = 0, timeout_seconds: float = 5.0) -> list[dict[str, Any]]:
+        """Every event the bus delivered so far to the local subscriber's queue (waits for ``expected``)."""
+        sqs = self.aws.client("sqs")
+        seen: list[dict[str, Any]] = []
+        deadline = time.monotonic() + timeout_seconds
+        while True:
+            messages = sqs.receive_message(
+                QueueUrl=self.resources.events_queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+            ).get("Messages", [])
+            for message in messages:
+                seen.append(json.loads(message["Body"]))
+                sqs.delete_message(
+                    QueueUrl=self.resources.events_queue_url, ReceiptHandle=message["ReceiptHandle"]
+                )
+            if not messages and (len(seen) >= expected or time.monotonic() > deadline):
+                return seen
+            if not messages:
+                time.sleep(0.1)
 
 
 @contextmanager
@@ -63,6 +83,9 @@ def local_pipeline(
         api_env = ApiEnvironment(
             uploads_bucket=resources.uploads_bucket,
             media_bucket=resources.media_bucket,
+            registry_table=resources.registry_table,
+            event_bus_name=resources.event_bus_name,
+            pending_expiry_seconds=config.abandoned_upload_days * 24 * 3600,
             jwt_issuer=issuer.issuer,
             jwt_audience=issuer.audience,
             jwks_json=issuer.jwks_json,
@@ -82,16 +105,15 @@ def local_pipeline(
         if handler_factory is not None:
             handler = handler_factory(resources)
         else:
-            handler = ResizeWorker(
-                s3=aws.client("s3"),
-                settings=WorkerSettings.from_env(
-                    # Lambda sets the memory variable itself; locally the config's value stands in.
-                    {
-                        **worker_environment(config, resources).to_env(),
-                        LAMBDA_MEMORY_VARIABLE: str(config.resize.memory_mib),
-                    }
-                ),
-            ).handle_batch
+            settings = WorkerSettings.from_env(
+                # Lambda sets the memory variable itself; locally the config's value stands in.
+                {
+                    **worker_environment(config, resources).to_env(),
+                    LAMBDA_MEMORY_VARIABLE: str(config.resize.memory_mib),
+                }
+            )
+            services = aws_services(settings, session=local_session(), endpoint_url=resources.endpoint)
+            handler = ResizeWorker(services=services, settings=settings).handle_batch
         worker = QueueWorker(
             sqs=aws.client("sqs"),
             queue_url=resources.queue_url,
@@ -114,6 +136,8 @@ def worker_environment(config: EnvironmentConfig, resources: LocalResources) -> 
     """What the resize stack would tell the function, pointed at the local media bucket."""
     return WorkerEnvironment(
         media_bucket=resources.media_bucket,
+        registry_table=resources.registry_table,
+        event_bus_name=resources.event_bus_name,
         max_source_bytes=config.resize.max_source_bytes,
         max_pixels=config.resize.max_pixels,
         variants=config.resize.variants,

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     )
     from photo_pipeline_cdk.identity import UserDirectory
     from photo_pipeline_cdk.image_registry import ApiImageRepository
+    from photo_pipeline_cdk.registry import ImageRegistry
     from photo_pipeline_cdk.resize import PillowLayer, ResizePipeline
     from photo_pipeline_cdk.stacks import (
         ApiStack,
@@ -43,6 +44,7 @@ _EXPORTS = {
     "PhotoBuckets": "storage",
     "UploadEvents": "upload_events",
     "UploadQuotaTable": "upload_quota",
+    "ImageRegistry": "registry",
     "PillowLayer": "resize",
     "ResizePipeline": "resize",
     "ApiImageRepository": "image_registry",
@@ -61,6 +63,7 @@ __all__ = [
     "ApiStack",
     "Architecture",
     "EnvironmentConfig",
+    "ImageRegistry",
     "PhotoBuckets",
     "PillowLayer",
     "ResizeConfig",

@@ -22,6 +22,7 @@ from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_ecs_patterns as ecs_patterns
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -42,8 +43,9 @@ from photo_pipeline_cdk.alarms import alarm_above_zero
 from photo_pipeline_cdk.bundling import PythonAssetSpec
 from photo_pipeline_cdk.config import DEFAULT_ARCHITECTURE, DEFAULT_PYTHON_VERSION, Architecture
 from photo_pipeline_cdk.functions import RUNTIME_PROVIDED, python_function
-from photo_pipeline_cdk.grants import grant_listing, grant_object_actions
+from photo_pipeline_cdk.grants import grant_listing, grant_object_actions, grant_version_listing
 from photo_pipeline_cdk.nag import acknowledge, acknowledge_prefix_grants, acknowledge_python_function
+from photo_pipeline_cdk.registry import grant_registry_api
 from photo_pipeline_cdk.sources import DEFAULT_ASSET_CACHE, runtime_sources
 
 CONTAINER_PORT = DEFAULT_CONTAINER_PORT
@@ -57,15 +59,18 @@ def grant_api_access(
     *,
     uploads_bucket: s3.IBucket,
     media_bucket: s3.IBucket,
+    registry_table: dynamodb.ITableV2,
+    event_bus: events.IEventBus,
     quota_table: dynamodb.ITableV2 | None = None,
 ) -> None:
     """What the API calls, and only that: sign uploads under uploads/ (the POST is authorised as this
-    principal), list the caller's prefix to see whether an original arrived, read records and variants
-    under images/, and count forms in the quota table."""
-    grant_object_actions(grantee, uploads_bucket, UPLOADS_PREFIX, "s3:PutObject")
-    grant_listing(grantee, uploads_bucket, UPLOADS_PREFIX)
-    grant_object_actions(grantee, media_bucket, DERIVED_PREFIX, "s3:GetObject")
-    grant_listing(grantee, media_bucket, None)  # a record not written yet is a 404, not a 403
+    principal), sign variant URLs under images/, delete an image's original versions and variants
+    (listing only under those prefixes), the registry and its bus, and the form counters."""
+    grant_object_actions(grantee, uploads_bucket, UPLOADS_PREFIX, "s3:PutObject", "s3:DeleteObjectVersion")
+    grant_object_actions(grantee, media_bucket, DERIVED_PREFIX, "s3:GetObject", "s3:DeleteObject")
+    grant_version_listing(grantee, uploads_bucket, UPLOADS_PREFIX)
+    grant_listing(grantee, media_bucket, DERIVED_PREFIX)
+    grant_registry_api(grantee, registry_table, event_bus)
     if quota_table is not None:
         quota_table.grant(grantee, "dynamodb:UpdateItem")
 
@@ -99,6 +104,8 @@ class UploadApiFunction(Construct):
         uploads_bucket: s3.IBucket,
         media_bucket: s3.IBucket,
         environment: ApiEnvironment,
+        registry_table: dynamodb.ITableV2,
+        event_bus: events.IEventBus,
         quota_table: dynamodb.ITableV2 | None = None,
         architecture: Architecture = DEFAULT_ARCHITECTURE,
         python_version: str = DEFAULT_PYTHON_VERSION,
@@ -115,7 +122,12 @@ class UploadApiFunction(Construct):
             environment, architecture, python_version, memory_mib, log_retention, asset_cache_dir
         )
         grant_api_access(
-            self.function, uploads_bucket=uploads_bucket, media_bucket=media_bucket, quota_table=quota_table
+            self.function,
+            uploads_bucket=uploads_bucket,
+            media_bucket=media_bucket,
+            registry_table=registry_table,
+            event_bus=event_bus,
+            quota_table=quota_table,
         )
         self.http_api = self._build_http_api(environment)
         self.url = self._build_stage(throttle_rate_per_second, throttle_burst, log_retention)
@@ -264,6 +276,8 @@ class UploadApiService(Construct):
         uploads_bucket: s3.IBucket,
         media_bucket: s3.IBucket,
         certificate: acm.ICertificate,
+        registry_table: dynamodb.ITableV2,
+        event_bus: events.IEventBus,
         quota_table: dynamodb.ITableV2 | None = None,
         min_tasks: int = 2,
         max_tasks: int = 6,
@@ -292,6 +306,8 @@ class UploadApiService(Construct):
             self.service.task_definition.task_role,
             uploads_bucket=uploads_bucket,
             media_bucket=media_bucket,
+            registry_table=registry_table,
+            event_bus=event_bus,
             quota_table=quota_table,
         )
         self.url = f"https://{self.service.load_balancer.load_balancer_dns_name}"

@@ -25,3 +25,14 @@ def grant_listing(grantee: iam.IGrantable, bucket: s3.IBucket, prefix: str | Non
     grantee.grant_principal.add_to_principal_policy(
         iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket.bucket_arn], conditions=conditions)
     )
+
+
+def grant_version_listing(grantee: iam.IGrantable, bucket: s3.IBucket, prefix: str) -> None:
+    """``s3:ListBucketVersions`` under ``prefix``: finding every version of an object to delete it."""
+    grantee.grant_principal.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["s3:ListBucketVersions"],
+            resources=[bucket.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}},
+        )
+    )

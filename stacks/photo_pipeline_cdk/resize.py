@@ -6,6 +6,8 @@ from pathlib import Path
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
@@ -33,8 +35,9 @@ from photo_pipeline_cdk.functions import (
     lambda_runtime,
     python_function,
 )
-from photo_pipeline_cdk.grants import grant_listing, grant_object_actions
+from photo_pipeline_cdk.grants import grant_listing, grant_object_actions, grant_version_listing
 from photo_pipeline_cdk.nag import acknowledge_prefix_grants, acknowledge_python_function
+from photo_pipeline_cdk.registry import grant_registry_worker
 from photo_pipeline_cdk.sources import DEFAULT_ASSET_CACHE, runtime_sources
 from photo_pipeline_cdk.upload_events import MIN_MAX_RECEIVE_COUNT, UploadEvents
 
@@ -85,6 +88,8 @@ class ResizePipeline(Construct):
         With ``memory_mib``, ``batch_size`` and ``max_pixels`` it must fit the measured budget
         (``photo_contract.budget``): every legal image in memory, a full batch in time.
     :param variants: what to make (default: 1080 and 640 px fit-to-width and a 150 px square, JPEG q85).
+    :param registry_table: the image registry (``ImageRegistry.table``) the worker records each image in.
+    :param event_bus: where its transitions are announced (``ImageRegistry.bus``).
     """
 
     def __init__(
@@ -94,6 +99,8 @@ class ResizePipeline(Construct):
         *,
         uploads_bucket: s3.IBucket,
         media_bucket: s3.IBucket,
+        registry_table: dynamodb.ITableV2,
+        event_bus: events.IEventBus,
         queue: sqs.IQueue | None = None,
         dead_letter_queue: sqs.IQueue | None = None,
         architecture: Architecture = DEFAULT_ARCHITECTURE,
@@ -124,6 +131,8 @@ class ResizePipeline(Construct):
         # Built first: a bad value fails the synth here with the contract's own message.
         environment = WorkerEnvironment(
             media_bucket=media_bucket.bucket_name,
+            registry_table=registry_table.table_name,
+            event_bus_name=event_bus.event_bus_name,
             max_source_bytes=max_source_bytes,
             max_pixels=max_pixels,
             variants=variants,
@@ -149,6 +158,7 @@ class ResizePipeline(Construct):
             asset_cache_dir=asset_cache_dir,
         )
         self._grant_buckets(uploads_bucket, media_bucket)
+        grant_registry_worker(self.function, registry_table, event_bus)
         self._subscribe(batch_size, reserved_concurrency)
         self.alarms = self._build_alarms()
         self._acknowledge_findings(uploads_bucket, media_bucket, python_version)
@@ -208,10 +218,20 @@ class ResizePipeline(Construct):
         )
 
     def _grant_buckets(self, uploads_bucket: s3.IBucket, media_bucket: s3.IBucket) -> None:
-        # Read originals (HEAD is GetObject), read and write variants and records; 404s for missing keys.
-        grant_object_actions(self.function, uploads_bucket, UPLOADS_PREFIX, "s3:GetObject")
-        grant_object_actions(self.function, media_bucket, DERIVED_PREFIX, "s3:GetObject", "s3:PutObject")
+        # Read originals (HEAD is GetObject; the version HEAD saw) and delete one only when it arrived
+        # after its image was deleted; write variants and remove the ones a newer version or a delete
+        # superseded; 404s for missing keys.
+        grant_object_actions(
+            self.function,
+            uploads_bucket,
+            UPLOADS_PREFIX,
+            "s3:GetObject",
+            "s3:GetObjectVersion",
+            "s3:DeleteObjectVersion",
+        )
+        grant_object_actions(self.function, media_bucket, DERIVED_PREFIX, "s3:PutObject", "s3:DeleteObject")
         grant_listing(self.function, uploads_bucket, None)
+        grant_version_listing(self.function, uploads_bucket, UPLOADS_PREFIX)
         grant_listing(self.function, media_bucket, None)
 
     def _subscribe(self, batch_size: int, reserved_concurrency: int) -> None:

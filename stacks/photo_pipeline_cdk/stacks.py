@@ -9,6 +9,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_events as events
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
@@ -21,6 +22,7 @@ from photo_pipeline_cdk.config import EnvironmentConfig
 from photo_pipeline_cdk.identity import UserDirectory
 from photo_pipeline_cdk.image_registry import ApiImageRepository
 from photo_pipeline_cdk.nag import acknowledge
+from photo_pipeline_cdk.registry import ImageRegistry
 from photo_pipeline_cdk.resize import ResizePipeline
 from photo_pipeline_cdk.sources import DEFAULT_ASSET_CACHE
 from photo_pipeline_cdk.storage import PhotoBuckets
@@ -73,6 +75,9 @@ class StorageStack(cdk.Stack):
             )
         self.api_images = ApiImageRepository(self, "ApiImages", retain=config.retain_data)
         self.upload_quota = UploadQuotaTable(self, "UploadQuota")
+        self.registry = ImageRegistry(
+            self, "Registry", bus_name=f"{config.stack_prefix}-images", retain=config.retain_data
+        )
         self.users = (
             UserDirectory(self, "Users", retain=config.retain_data) if config.api.issuer is None else None
         )
@@ -91,6 +96,8 @@ class StorageStack(cdk.Stack):
             "ApiRepositoryName": self.api_images.repository.repository_name,
             "AlarmTopicArn": self.alarms.topic.topic_arn,
             "UploadQuotaTableName": self.upload_quota.table.table_name,
+            "RegistryTableName": self.registry.table.table_name,
+            "EventBusName": self.registry.bus.event_bus_name,
             "TokenIssuer": self.users.issuer if self.users else issuer.issuer,  # type: ignore[union-attr]
             "TokenAudience": self.users.audience if self.users else issuer.audience,  # type: ignore[union-attr]
         }.items():
@@ -114,6 +121,13 @@ class StorageStack(cdk.Stack):
             scope, "UploadQuota", self.import_value("UploadQuotaTableName")
         )
 
+    def imported_registry(self, scope: Construct) -> tuple[dynamodb.ITableV2, events.IEventBus]:
+        """(registry table, event bus) as seen from another stack, through the named exports."""
+        return (
+            dynamodb.TableV2.from_table_name(scope, "Registry", self.import_value("RegistryTableName")),
+            events.EventBus.from_event_bus_name(scope, "ImageEvents", self.import_value("EventBusName")),
+        )
+
     def token_settings(self, config: EnvironmentConfig) -> tuple[str, str, str, str | None]:
         """(issuer, audience, JWKS URL, required token_use) for consumers in other stacks."""
         if config.api.issuer is not None:
@@ -129,12 +143,17 @@ class StorageStack(cdk.Stack):
         uploads_bucket: s3.IBucket,
         media_bucket: s3.IBucket,
         quota_table: dynamodb.ITableV2,
+        registry_table: dynamodb.ITableV2,
+        event_bus: events.IEventBus,
     ) -> ApiEnvironment:
         """What both API runtimes are told, with the resources as the consuming stack imported them."""
         issuer, audience, jwks_url, token_use = self.token_settings(config)
         return ApiEnvironment(
             uploads_bucket=uploads_bucket.bucket_name,
             media_bucket=media_bucket.bucket_name,
+            registry_table=registry_table.table_name,
+            event_bus_name=event_bus.event_bus_name,
+            pending_expiry_seconds=config.abandoned_upload_days * 24 * 3600,
             jwt_issuer=issuer,
             jwt_audience=audience,
             jwks_url=jwks_url,
@@ -164,6 +183,7 @@ class ResizeStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)
         resize = config.resize
         self.add_stack_dependency(storage)
+        registry_table, event_bus = storage.imported_registry(self)
         self.pipeline = ResizePipeline(
             self,
             "ResizePipeline",
@@ -179,6 +199,8 @@ class ResizeStack(cdk.Stack):
             dead_letter_queue=sqs.Queue.from_queue_arn(
                 self, "UploadEventsDeadLetterQueue", storage.import_value("UploadEventsDeadLetterQueueArn")
             ),
+            registry_table=registry_table,
+            event_bus=event_bus,
             architecture=resize.architecture,
             python_version=resize.python_version,
             memory_mib=resize.memory_mib,
@@ -210,14 +232,22 @@ class ApiStack(cdk.Stack):
         self.add_stack_dependency(storage)
         uploads_bucket, media_bucket = storage.imported_buckets(self)
         quota_table = storage.imported_quota_table(self)
+        registry_table, event_bus = storage.imported_registry(self)
         self.api = UploadApiFunction(
             self,
             "UploadApi",
             uploads_bucket=uploads_bucket,
             media_bucket=media_bucket,
             quota_table=quota_table,
+            registry_table=registry_table,
+            event_bus=event_bus,
             environment=storage.api_environment(
-                config, uploads_bucket=uploads_bucket, media_bucket=media_bucket, quota_table=quota_table
+                config,
+                uploads_bucket=uploads_bucket,
+                media_bucket=media_bucket,
+                quota_table=quota_table,
+                registry_table=registry_table,
+                event_bus=event_bus,
             ),
             architecture=config.resize.architecture,
             python_version=config.resize.python_version,
@@ -250,6 +280,7 @@ class ServiceStack(cdk.Stack):
             raise ValueError("the Service stack needs api.fargate.certificate_arn: it serves HTTPS only")
         uploads_bucket, media_bucket = storage.imported_buckets(self)
         quota_table = storage.imported_quota_table(self)
+        registry_table, event_bus = storage.imported_registry(self)
         self.api = UploadApiService(
             self,
             "UploadApi",
@@ -258,11 +289,18 @@ class ServiceStack(cdk.Stack):
             ),
             image_tag=fargate.image_tag,
             environment=storage.api_environment(
-                config, uploads_bucket=uploads_bucket, media_bucket=media_bucket, quota_table=quota_table
+                config,
+                uploads_bucket=uploads_bucket,
+                media_bucket=media_bucket,
+                quota_table=quota_table,
+                registry_table=registry_table,
+                event_bus=event_bus,
             ),
             uploads_bucket=uploads_bucket,
             media_bucket=media_bucket,
             quota_table=quota_table,
+            registry_table=registry_table,
+            event_bus=event_bus,
             certificate=acm.Certificate.from_certificate_arn(self, "Certificate", fargate.certificate_arn),
             deletion_protection=fargate.deletion_protection,
             min_tasks=fargate.min_tasks,

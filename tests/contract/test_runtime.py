@@ -22,6 +22,14 @@ def _api(**overrides: object) -> ApiEnvironment:
     values: dict[str, object] = {
         "uploads_bucket": "up",
         "media_bucket": "media",
+        "registry_table": "images",
+        "event_bus_name": "bus",
+        "pending_expiry_seconds": 7200,
+        "cors_allowed_origins": ("https://app.example", "http://localhost:8000"),
+        "expose_docs": True,
+        "quota_table": "quota",
+        "forms_per_minute": 40,
+        "jwt_token_use": None,
         "jwt_issuer": "https://issuer.example",
         "jwt_audience": "client",
         "jwks_url": "https://issuer.example/.well-known/jwks.json",
@@ -34,11 +42,17 @@ def _api(**overrides: object) -> ApiEnvironment:
 
 def test_worker_reader_reads_what_the_writer_wrote() -> None:
     written = WorkerEnvironment(
-        media_bucket="media", max_source_bytes=77, max_pixels=99, variants=(VariantSpec(name="a", width=10),)
+        media_bucket="media",
+        registry_table="images",
+        event_bus_name="bus",
+        max_source_bytes=77,
+        max_pixels=99,
+        variants=(VariantSpec(name="a", width=10),),
     )
     assert WorkerEnvironment.from_env(written.to_env()) == written
     settings = WorkerSettings.from_env(written.to_env())
     assert (settings.media_bucket, settings.max_source_bytes, settings.resize.max_pixels) == ("media", 77, 99)
+    assert (settings.registry_table, settings.event_bus_name) == ("images", "bus")
     assert [v.name for v in settings.resize.variants] == ["a"]
 
 
@@ -54,6 +68,13 @@ def test_api_reader_reads_what_the_writer_wrote() -> None:
         "eu-west-1",
     )
     assert settings.auth.jwks_url == written.jwks_url and settings.auth.jwks_json is None
+    assert (settings.registry_table, settings.event_bus_name, settings.pending_expiry_seconds) == (
+        "images",
+        "bus",
+        7200,
+    )
+    assert settings.cors_allowed_origins == written.cors_allowed_origins and settings.expose_docs
+    assert (settings.quota_table, settings.forms_per_minute, settings.auth.token_use) == ("quota", 40, None)
     assert container_port(env) == 9000
 
 
@@ -61,7 +82,7 @@ def test_defaults_have_one_definition() -> None:
     assert (
         ResizeConfig().max_source_bytes
         == DEFAULT_MAX_SOURCE_BYTES
-        == WorkerSettings(media_bucket="m").max_source_bytes
+        == WorkerSettings(media_bucket="m", registry_table="t", event_bus_name="b").max_source_bytes
     )
     assert ResizeConfig().max_pixels == DEFAULT_MAX_PIXELS == ResizeOptions().max_pixels
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -31,13 +32,17 @@ def test_demo_without_the_corpus_makes_its_own_inputs_quietly(tmp_path: Path) ->
     out = result.stdout
     assert "19 images made here" in out
     assert "19 ready (of 19 expected), 1 rejected (of 1 expected)" in out
+    # The lifecycle an app sees: the post in one call, a delete, and the events the bus carried.
+    assert re.search(r"GET /v1/batches/[0-9a-f]{32}: 20 images in one call \(19 ready, 1 rejected\)", out)
+    assert re.search(r"DELETE /v1/images/[0-9a-f]{32}.*: 204, then GET: 404", out)
+    assert "events on the bus: 1 Image Deleted, 19 Image Ready, 1 Image Rejected" in out
     # The emulator's per-request log went to its file, not to the user.
     assert "HTTP/1.1" not in out + result.stderr
     request_log = (tmp_path / "emulator.log").read_text()
     assert "HTTP/1.1" in request_log
     # Regression: the log once stopped after the layout requests (uvicorn closed its file handler);
     # the 20 presigned POSTs go to the uploads bucket after the API has started.
-    assert request_log.count("POST /photo-pipeline-dev-uploads HTTP/1.1") >= 20
+    assert len(re.findall(r"POST /photo-pipeline-dev-\d+-uploads HTTP/1.1", request_log)) >= 20
     assert max(len(line) for line in out.splitlines()) <= 100
     assert (tmp_path / "contact-sheet.png").stat().st_size > 10_000
 

@@ -97,6 +97,13 @@ def test_photos_get_thumbnails_and_a_non_image_is_refused_alone(
     grid = browser.find_element(By.ID, "grid").text
     assert "portrait.jpg — 1200×1800" in grid
     assert "notes.txt: not a photo" in grid
+    # The post filled in from the batch call, not from one status call per photo.
+    api_paths = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => new URL(e.name).pathname)"
+        ".filter(p => p.startsWith('/v1/'))"
+    )
+    assert any(path.startswith("/v1/batches/") for path in api_paths)
+    assert not any(path.startswith("/v1/images/") for path in api_paths)
 
 
 def test_more_than_twenty_files_are_announced_and_twenty_uploaded(

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
-from photo_contract import ImageKeys, Rejection
+from photo_contract import ImageKeys
+from photo_contract.registry import ImageRecord
 from photo_contract.variants import FEED_VARIANTS, OutputFormat, VariantSpec
 from photo_resize import ResizeOptions
 from PIL import Image
 from resize_worker.handler import ResizeWorker
 from resize_worker.settings import WorkerSettings
 
-from tests.resize_worker.conftest import MEDIA, UPLOADS, s3_body, sqs_event
+from tests.resize_worker.conftest import UPLOADS, World, s3_body, sqs_event
 
 IMAGE_ID = "0" * 31 + "1"
 
@@ -25,14 +27,23 @@ def _encoded(size: tuple[int, int], fmt: str) -> bytes:
     return out.getvalue()
 
 
-def _upload(s3: Any, data: bytes, content_type: str) -> ImageKeys:
-    keys = ImageKeys.for_upload(owner="alice", image_id=IMAGE_ID, content_type=content_type)
-    s3.put_object(Bucket=UPLOADS, Key=keys.source, Body=data)
-    return keys
+@pytest.fixture
+def _upload(world: World) -> Any:
+    def upload(s3: Any, data: bytes, content_type: str) -> ImageKeys:
+        keys = ImageKeys.for_upload(owner="alice", image_id=IMAGE_ID, content_type=content_type)
+        world.register(keys, content_type=content_type)
+        s3.put_object(Bucket=UPLOADS, Key=keys.source, Body=data)
+        return keys
+
+    return upload
 
 
-def _rejection(s3: Any, keys: ImageKeys) -> Rejection:
-    return Rejection.from_json(s3.get_object(Bucket=MEDIA, Key=keys.rejection)["Body"].read())
+@pytest.fixture
+def _rejection(world: World) -> Any:
+    def rejection(s3: Any, keys: ImageKeys) -> ImageRecord:
+        return world.record(keys)
+
+    return rejection
 
 
 @pytest.mark.parametrize(
@@ -45,7 +56,13 @@ def _rejection(s3: Any, keys: ImageKeys) -> Rejection:
     ids=["1x70000-png", "100x70000-png", "10x65535-gif"],
 )
 def test_a_strip_beyond_jpeg_limits_is_rejected_once(
-    s3: Any, worker: ResizeWorker, size: tuple[int, int], fmt: str, content_type: str
+    s3: Any,
+    worker: ResizeWorker,
+    _upload: Any,
+    _rejection: Any,
+    size: tuple[int, int],
+    fmt: str,
+    content_type: str,
 ) -> None:
     keys = _upload(s3, _encoded(size, fmt), content_type)
     response = worker.handle_batch(sqs_event(s3_body(keys.source)))
@@ -55,10 +72,12 @@ def test_a_strip_beyond_jpeg_limits_is_rejected_once(
     assert "65500" in rejection.detail
 
 
-def test_a_webp_variant_has_its_own_limit(s3: Any) -> None:
+def test_a_webp_variant_has_its_own_limit(
+    s3: Any, world: World, settings: WorkerSettings, _upload: Any, _rejection: Any
+) -> None:
     webp = (*FEED_VARIANTS, VariantSpec(name="w16k", width=200, format=OutputFormat.WEBP))
     worker = ResizeWorker(
-        s3=s3, settings=WorkerSettings(media_bucket=MEDIA, resize=ResizeOptions(variants=webp))
+        services=world.services(), settings=replace(settings, resize=ResizeOptions(variants=webp))
     )
     keys = _upload(s3, _encoded((100, 20_000), "PNG"), "image/png")
     assert worker.handle_batch(sqs_event(s3_body(keys.source))) == {"batchItemFailures": []}
@@ -67,7 +86,7 @@ def test_a_webp_variant_has_its_own_limit(s3: Any) -> None:
 
 
 def test_an_unexpected_core_failure_is_recorded_once_and_not_retried(
-    s3: Any, worker: ResizeWorker, monkeypatch: pytest.MonkeyPatch
+    s3: Any, worker: ResizeWorker, monkeypatch: pytest.MonkeyPatch, _upload: Any, _rejection: Any
 ) -> None:
     calls = []
 
@@ -88,10 +107,11 @@ def test_an_unexpected_core_failure_is_recorded_once_and_not_retried(
     assert calls == [calls[0]]
 
 
-def test_infrastructure_errors_are_still_retried(s3: Any, worker: ResizeWorker) -> None:
+def test_infrastructure_errors_are_still_retried(s3: Any, world: World, worker: ResizeWorker) -> None:
     keys = ImageKeys.for_upload(owner="alice", image_id=IMAGE_ID, content_type="image/png")
+    world.register(keys)
     body = s3_body(keys.source, bucket="no-such-bucket")
     # Every record failed: Powertools fails the invocation, so SQS delivers the batch again.
     with pytest.raises(BatchProcessingError):
         worker.handle_batch(sqs_event(body))
-    assert s3.list_objects_v2(Bucket=MEDIA).get("KeyCount", 0) == 0  # nothing recorded as a verdict
+    assert world.record(keys).status == "pending"  # nothing recorded as a verdict

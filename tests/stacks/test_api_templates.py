@@ -141,7 +141,11 @@ def test_the_task_root_filesystem_is_read_only_with_a_scratch_tmp(templates: Tem
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
 def test_the_quota_table_expires_its_counters(templates: Templates, env: str) -> None:
-    (table,) = _resources(templates[env]["Storage"], "AWS::DynamoDB::GlobalTable")
+    (table,) = [
+        t
+        for t in _resources(templates[env]["Storage"], "AWS::DynamoDB::GlobalTable")
+        if "GlobalSecondaryIndexes" not in t["Properties"]
+    ]
     props = table["Properties"]
     assert props["BillingMode"] == "PAY_PER_REQUEST"
     assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
@@ -200,7 +204,7 @@ def test_service_autoscales_with_at_least_two_tasks_in_prod(
 
 
 @pytest.mark.parametrize(("env", "stack"), [("prod", "Service"), ("dev", "Api")])
-def test_api_principals_may_sign_uploads_and_read_records_only(
+def test_api_principals_may_sign_uploads_read_variants_and_delete_images_only(
     templates: Templates, env: str, stack: str
 ) -> None:
     statements = [
@@ -212,7 +216,14 @@ def test_api_principals_may_sign_uploads_and_read_records_only(
     assert statements
     actions = {a for s in statements for a in _list(s["Action"])}
     # Exactly what the API calls: no wildcard groups, so no tagging, legal-hold or retention actions.
-    assert actions == {"s3:PutObject", "s3:GetObject", "s3:ListBucket"}
+    assert actions == {
+        "s3:PutObject",  # signing upload forms
+        "s3:GetObject",  # signing variant URLs
+        "s3:ListBucket",
+        "s3:ListBucketVersions",
+        "s3:DeleteObject",  # variants of a deleted image
+        "s3:DeleteObjectVersion",  # every version of a deleted image's original
+    }
     dynamodb_actions = {
         a
         for policy in _resources(templates[env][stack], "AWS::IAM::Policy")
@@ -220,7 +231,12 @@ def test_api_principals_may_sign_uploads_and_read_records_only(
         for a in _list(s["Action"])
         if a.startswith("dynamodb:")
     }
-    assert dynamodb_actions == {"dynamodb:UpdateItem"}
+    assert dynamodb_actions == {
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+    }
     for statement in statements:
         resources = json.dumps(statement["Resource"])
         statement_actions = _list(statement["Action"])
@@ -228,9 +244,10 @@ def test_api_principals_may_sign_uploads_and_read_records_only(
             assert "UploadsBucketName" in resources and "/uploads/*" in resources and "Media" not in resources
         if "MediaBucketName" in resources and statement_actions != ["s3:ListBucket"]:
             assert "/images/*" in resources
-            assert statement_actions == ["s3:GetObject"]
-        if statement_actions == ["s3:ListBucket"] and "UploadsBucketName" in resources:
-            assert statement["Condition"] == {"StringLike": {"s3:prefix": ["uploads/*"]}}
+            assert sorted(statement_actions) == ["s3:DeleteObject", "s3:GetObject"]
+        if statement_actions in (["s3:ListBucket"], ["s3:ListBucketVersions"]):
+            # Every listing is scoped to the prefix the API works under.
+            assert statement["Condition"]["StringLike"]["s3:prefix"] in (["uploads/*"], ["images/*"])
 
 
 def test_image_tag_comes_from_the_context(tmp_path: Any) -> None:

@@ -24,14 +24,22 @@ def test_foreign_app_imports_the_resize_pipeline_and_synthesizes(tmp_path: Path)
             """
             import aws_cdk as cdk
             from aws_cdk import aws_s3 as s3
-            from photo_pipeline_cdk import ResizePipeline
+            from photo_pipeline_cdk import ImageRegistry, ResizePipeline
 
             class MediaStack(cdk.Stack):
                 def __init__(self, scope, construct_id):
                     super().__init__(scope, construct_id)
                     uploads = s3.Bucket(self, "Uploads", enforce_ssl=True)
                     media = s3.Bucket(self, "Media", enforce_ssl=True)
-                    self.pipeline = ResizePipeline(self, "Resize", uploads_bucket=uploads, media_bucket=media)
+                    registry = ImageRegistry(self, "Registry", bus_name="their-images")
+                    self.pipeline = ResizePipeline(
+                        self,
+                        "Resize",
+                        uploads_bucket=uploads,
+                        media_bucket=media,
+                        registry_table=registry.table,
+                        event_bus=registry.bus,
+                    )
             """
         )
     )

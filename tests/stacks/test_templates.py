@@ -158,17 +158,32 @@ def test_resize_role_reads_uploads_and_writes_media_only(templates: Templates) -
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     s3_statements = [s for s in statements if any(a.startswith("s3:") for a in _list(s["Action"]))]
     actions = {a for s in s3_statements for a in _list(s["Action"])}
-    assert actions == {"s3:GetObject", "s3:PutObject", "s3:ListBucket"}  # named, no wildcard groups
+    assert actions == {  # named, no wildcard groups
+        "s3:GetObject",
+        "s3:GetObjectVersion",
+        "s3:PutObject",
+        "s3:DeleteObject",
+        "s3:DeleteObjectVersion",
+        "s3:ListBucket",
+        "s3:ListBucketVersions",
+    }
     for statement in s3_statements:
         resources = json.dumps(statement["Resource"])
-        writes = {a for a in _list(statement["Action"]) if a.startswith(("s3:Put", "s3:Abort"))}
-        if writes:
-            # Writes reach only the media bucket's images/ prefix: never the originals.
+        writes = {
+            a for a in _list(statement["Action"]) if a.startswith(("s3:Put", "s3:Abort", "s3:DeleteObject"))
+        }
+        if writes - {"s3:DeleteObjectVersion"}:
+            # Writes reach only the media bucket's images/ prefix: never an original.
             assert "MediaBucketName" in resources and "UploadsBucketName" not in resources
             assert "/images/*" in resources
-        if "UploadsBucketName" in resources and _list(statement["Action"]) != ["s3:ListBucket"]:
+        if "UploadsBucketName" in resources and _list(statement["Action"])[0].startswith("s3:GetObject"):
+            # Originals are read; a version is deleted only when its image was deleted first.
             assert "/uploads/*" in resources
-            assert _list(statement["Action"]) == ["s3:GetObject"]
+            assert _list(statement["Action"]) == [
+                "s3:GetObject",
+                "s3:GetObjectVersion",
+                "s3:DeleteObjectVersion",
+            ]
     sqs_actions = {a for s in statements for a in _list(s["Action"]) if a.startswith("sqs:")}
     assert sqs_actions == {
         "sqs:ReceiveMessage",

@@ -7,7 +7,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -18,6 +18,10 @@ import uvicorn
 from local_runner.issuer import LocalIssuer
 from mangum import Mangum
 from moto.server import ThreadedMotoServer
+from photo_contract.registry import table_definition
+from resize_worker.handler import aws_services
+from resize_worker.process import Outcome, process_object
+from resize_worker.settings import WorkerSettings
 from upload_api.auth import AuthSettings
 from upload_api.presign import UploadRules
 from upload_api.settings import ApiSettings
@@ -27,6 +31,8 @@ from tests.conftest import load_event
 
 UPLOADS = "api-uploads"
 MEDIA = "api-media"
+TABLE = "api-images"
+BUS = "api-events"
 SECRET = "test-secret-key-not-real"
 MAX_BYTES = 5 * 1024 * 1024
 ALLOWED_ORIGIN = "https://app.example"
@@ -79,7 +85,12 @@ def s3_endpoint(aws_env: None) -> Iterator[str]:
     endpoint = f"http://{host}:{port}"
     s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=endpoint)
     s3.create_bucket(Bucket=UPLOADS)
+    s3.put_bucket_versioning(Bucket=UPLOADS, VersioningConfiguration={"Status": "Enabled"})
     s3.create_bucket(Bucket=MEDIA)
+    boto3.client("dynamodb", region_name="us-east-1", endpoint_url=endpoint).create_table(
+        **table_definition(TABLE)
+    )
+    boto3.client("events", region_name="us-east-1", endpoint_url=endpoint).create_event_bus(Name=BUS)
     yield endpoint
     server.stop()
 
@@ -87,6 +98,18 @@ def s3_endpoint(aws_env: None) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def s3(s3_endpoint: str) -> Any:
     return boto3.client("s3", region_name="us-east-1", endpoint_url=s3_endpoint)
+
+
+@pytest.fixture(scope="session")
+def worker(s3_endpoint: str) -> Callable[[str], Outcome]:
+    """The resize worker's own code on the same emulator: ``worker(key)`` processes one original."""
+    settings = WorkerSettings(media_bucket=MEDIA, registry_table=TABLE, event_bus_name=BUS)
+    services = aws_services(settings, endpoint_url=s3_endpoint)
+
+    def process(key: str) -> Outcome:
+        return process_object(services, settings, bucket=UPLOADS, key=key)
+
+    return process
 
 
 @pytest.fixture(scope="session")
@@ -99,6 +122,8 @@ def settings(s3_endpoint: str, issuer: LocalIssuer) -> ApiSettings:
     return ApiSettings(
         uploads_bucket=UPLOADS,
         media_bucket=MEDIA,
+        registry_table=TABLE,
+        event_bus_name=BUS,
         region="us-east-1",
         rules=UploadRules(max_bytes=MAX_BYTES, expires_seconds=600),
         auth=AuthSettings(issuer=issuer.issuer, audience=issuer.audience, jwks_json=issuer.jwks_json),
@@ -127,7 +152,9 @@ class LambdaRuntime:
         headers: dict[str, str] | None = None,
     ) -> Reply:
         event = copy.deepcopy(load_event("apigw_v2_request"))
+        path, _, query = path.partition("?")
         event["rawPath"] = path
+        event["rawQueryString"] = query
         event["requestContext"]["http"].update(method=method, path=path)
         event["headers"].update({k.lower(): v for k, v in (headers or {}).items()})
         if token is not None:

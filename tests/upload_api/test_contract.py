@@ -11,10 +11,8 @@ import pytest
 from local_runner.inputs import camera_jpeg
 from local_runner.issuer import LocalIssuer
 from photo_contract import ImageKeys
-from resize_worker.process import process_object
-from resize_worker.settings import WorkerSettings
 
-from tests.upload_api.conftest import MAX_BYTES, MEDIA, SECRET, UPLOADS, Runtime
+from tests.upload_api.conftest import MAX_BYTES, SECRET, UPLOADS, Runtime
 from tests.upload_api.post_policy import decode_policy, evaluate
 
 
@@ -136,7 +134,7 @@ def test_batch_of_twenty_is_signed_for_the_caller(api: Runtime, issuer: LocalIss
         assert verdict.accepted, verdict.reason
 
 
-def test_upload_then_status_pending_ready_and_private(api: Runtime, issuer: LocalIssuer, s3: Any) -> None:
+def test_upload_then_status_pending_ready_and_private(api: Runtime, issuer: LocalIssuer, worker: Any) -> None:
     photo = camera_jpeg("portrait_3.jpg", (1200, 1800), orientation=3).data
     token = issuer.token("alice")
     ticket = api.call(
@@ -146,13 +144,8 @@ def test_upload_then_status_pending_ready_and_private(api: Runtime, issuer: Loca
         body=_uploads({"content_type": "image/jpeg", "size_bytes": len(photo)}),
     ).body["uploads"][0]
     image = f"/v1/images/{ticket['image_id']}"
-    assert api.call("GET", image, token=token).status == 404  # nothing uploaded yet
-
-    posted = httpx.post(
-        ticket["upload"]["url"], data=ticket["upload"]["fields"], files={"file": ("p.jpg", photo)}
-    )
-    assert posted.status_code in (200, 204)
-    assert api.call("GET", image, token=token).body == {
+    pending = api.call("GET", image, token=token).body  # registered when the form was signed
+    assert {k: pending[k] for k in ("image_id", "status", "width", "height", "variants", "reason")} == {
         "image_id": ticket["image_id"],
         "status": "pending",
         "width": None,
@@ -161,9 +154,11 @@ def test_upload_then_status_pending_ready_and_private(api: Runtime, issuer: Loca
         "reason": None,
     }
 
-    process_object(
-        s3, WorkerSettings(media_bucket=MEDIA), bucket=UPLOADS, key=ticket["upload"]["fields"]["key"]
+    posted = httpx.post(
+        ticket["upload"]["url"], data=ticket["upload"]["fields"], files={"file": ("p.jpg", photo)}
     )
+    assert posted.status_code in (200, 204)
+    worker(ticket["upload"]["fields"]["key"])
     ready = api.call("GET", image, token=token).body
     assert ready["status"] == "ready" and (ready["width"], ready["height"]) == (1200, 1800)
     assert [v["name"] for v in ready["variants"]] == ["w1080", "w640", "thumb150"]
@@ -174,15 +169,14 @@ def test_upload_then_status_pending_ready_and_private(api: Runtime, issuer: Loca
     assert other.status == 404 and other.body["code"] == "not_found"
 
 
-def test_rejected_image_reports_its_reason(api: Runtime, issuer: LocalIssuer, s3: Any) -> None:
+def test_rejected_image_reports_its_reason(api: Runtime, issuer: LocalIssuer, worker: Any) -> None:
     token = issuer.token("alice")
-    ticket = api.call("POST", "/v1/uploads", token=token, body=_uploads(JPEG)).body["uploads"][0]
-    httpx.post(
-        ticket["upload"]["url"], data=ticket["upload"]["fields"], files={"file": ("x.jpg", b"not a jpeg")}
-    )
-    process_object(
-        s3, WorkerSettings(media_bucket=MEDIA), bucket=UPLOADS, key=ticket["upload"]["fields"]["key"]
-    )
+    body = b"not a jpeg"
+    ticket = api.call(
+        "POST", "/v1/uploads", token=token, body=_uploads({**JPEG, "size_bytes": len(body)})
+    ).body["uploads"][0]
+    httpx.post(ticket["upload"]["url"], data=ticket["upload"]["fields"], files={"file": ("x.jpg", body)})
+    worker(ticket["upload"]["fields"]["key"])
     reply = api.call("GET", f"/v1/images/{ticket['image_id']}", token=token)
     assert (reply.body["status"], reply.body["reason"]) == ("rejected", "not_an_image")
 

@@ -289,7 +289,7 @@ def broken_storage(settings: ApiSettings) -> Iterator[dict[str, dict[str, Runtim
         probe.bind(("127.0.0.1", 0))
         closed = probe.getsockname()[1]
     unreachable = replace(settings, endpoint_url=f"http://127.0.0.1:{closed}")
-    missing = replace(settings, uploads_bucket="no-such-bucket", media_bucket="no-such-bucket")
+    missing = replace(settings, registry_table="no-such-table")
     down, bug = _both(unreachable), _both(missing)
     yield {"unreachable": next(down), "missing": next(bug)}
     for generator in (down, bug):
@@ -312,7 +312,7 @@ def test_an_unexpected_failure_is_a_json_500(
     api = broken_storage["missing"][runtime]
     reply = api.call("GET", "/v1/images/00000000000000000000000000000001", token=issuer.token("alice"))
     _assert_error(reply, 500, "internal_error")
-    assert "NoSuchBucket" not in json.dumps(reply.body)  # no internals leak to the client
+    assert "no-such-table" not in json.dumps(reply.body)  # no internals leak to the client
 
 
 # --- a per-owner cap on forms --------------------------------------------------------------------

@@ -33,6 +33,8 @@ def _start_server(settings: ApiSettings, issuer: LocalIssuer) -> tuple[subproces
         "PORT": str(port),
         "UPLOADS_BUCKET": settings.uploads_bucket,
         "MEDIA_BUCKET": settings.media_bucket,
+        "REGISTRY_TABLE": settings.registry_table,
+        "EVENT_BUS_NAME": settings.event_bus_name,
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
         "AWS_SECRET_ACCESS_KEY": SECRET,

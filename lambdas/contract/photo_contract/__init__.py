@@ -5,23 +5,23 @@ from photo_contract.keys import (
     DERIVED_PREFIX,
     UPLOADS_PREFIX,
     ImageKeys,
-    derived_keys,
+    derived_prefix,
     is_valid_image_id,
     is_valid_owner,
     new_image_id,
+    source_prefix,
 )
-from photo_contract.records import Manifest, Rejection, VariantRecord
+from photo_contract.records import VariantRecord
 
 __all__ = [
     "CONTENT_TYPE_EXTENSIONS",
     "DERIVED_PREFIX",
     "UPLOADS_PREFIX",
     "ImageKeys",
-    "Manifest",
-    "Rejection",
     "VariantRecord",
-    "derived_keys",
+    "derived_prefix",
     "is_valid_image_id",
     "is_valid_owner",
     "new_image_id",
+    "source_prefix",
 ]

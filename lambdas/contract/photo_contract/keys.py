@@ -3,12 +3,14 @@ except the owner, which comes from the verified token and is checked against a s
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
+import threading
+import time
 from dataclasses import dataclass
 
 UPLOADS_PREFIX = "uploads/"  # originals, uploads bucket: the only prefix that triggers the resize queue
-DERIVED_PREFIX = "images/"  # variants and records, media bucket: no trigger sees it
+DERIVED_PREFIX = "images/"  # variants, media bucket: no trigger sees it
 
 CONTENT_TYPE_EXTENSIONS: dict[str, str] = {
     "image/jpeg": "jpg",
@@ -21,6 +23,7 @@ CONTENT_TYPE_EXTENSIONS: dict[str, str] = {
 
 _OWNER = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _IMAGE_ID = re.compile(r"[0-9a-f]{32}")
+_VERSION = re.compile(r"[0-9a-f]{1,64}(-[0-9]{1,5})?")  # an S3 ETag without its quotes
 _EXTENSIONS = frozenset(CONTENT_TYPE_EXTENSIONS.values())
 
 
@@ -32,8 +35,24 @@ def is_valid_image_id(image_id: str) -> bool:
     return _IMAGE_ID.fullmatch(image_id) is not None
 
 
+_last_id = 0
+_id_lock = threading.Lock()
+
+
 def new_image_id() -> str:
-    return uuid.uuid4().hex
+    """32 hex digits that sort by creation time (a UUIDv7 layout: 48 bits of Unix milliseconds, the
+    version nibble, then random bits), so an owner's images are listed newest first by key order alone.
+    Within one process ids strictly increase, also inside one millisecond (the photos of one post keep
+    their order)."""
+    global _last_id
+    millis = time.time_ns() // 1_000_000
+    value = (millis << 80) | int.from_bytes(os.urandom(10), "big")
+    value = (value & ~(0xF << 76)) | (0x7 << 76)
+    with _id_lock:
+        if value <= _last_id:
+            value = _last_id + 1
+        _last_id = value
+    return f"{value:032x}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,21 +93,21 @@ class ImageKeys:
 
     @property
     def derived_prefix(self) -> str:
-        return f"{DERIVED_PREFIX}{self.owner}/{self.image_id}/"
+        return derived_prefix(self.owner, self.image_id)
 
-    @property
-    def manifest(self) -> str:
-        return f"{self.derived_prefix}manifest.json"
-
-    @property
-    def rejection(self) -> str:
-        return f"{self.derived_prefix}rejected.json"
-
-    def variant(self, name: str, extension: str) -> str:
-        return f"{self.derived_prefix}{name}.{extension}"
+    def variant(self, name: str, extension: str, *, version: str) -> str:
+        """Immutable: each source version's variants live under a prefix of their own, so a re-upload
+        writes new keys and the record switches from one complete set to the other."""
+        if _VERSION.fullmatch(version) is None:
+            raise ValueError(f"version must be an S3 ETag, got {version!r}")
+        return f"{self.derived_prefix}{version}/{name}.{extension}"
 
 
-def derived_keys(owner: str, image_id: str) -> tuple[str, str]:
-    """(manifest key, rejection key) of an image when only its id is known, as the API knows it."""
-    prefix = f"{DERIVED_PREFIX}{owner}/{image_id}/"
-    return f"{prefix}manifest.json", f"{prefix}rejected.json"
+def derived_prefix(owner: str, image_id: str) -> str:
+    """Every variant of every version of an image lives under this prefix."""
+    return f"{DERIVED_PREFIX}{owner}/{image_id}/"
+
+
+def source_prefix(owner: str, image_id: str) -> str:
+    """The original's key without its extension: what the API knows of it from an id."""
+    return f"{UPLOADS_PREFIX}{owner}/{image_id}."

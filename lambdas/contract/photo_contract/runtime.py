@@ -19,6 +19,7 @@ DEFAULT_UPLOAD_EXPIRY_SECONDS = 10 * 60
 MAX_UPLOAD_EXPIRY_SECONDS = 15 * 60  # a form is a capability: short-lived by design
 DEFAULT_VARIANT_URL_EXPIRY_SECONDS = 60 * 60
 DEFAULT_CONTAINER_PORT = 8000
+DEFAULT_PENDING_EXPIRY_SECONDS = 24 * 3600  # the default abandoned-upload horizon (1 day)
 DEFAULT_FORMS_PER_MINUTE = 120  # six full posts a minute per user; a script hits it, a person does not
 TOKEN_USE_ACCESS = "access"  # noqa: S105 - a claim value, not a secret
 # What a browser on a configured origin may send: the app (Fargate) and API Gateway (Lambda) both answer
@@ -64,6 +65,8 @@ class WorkerEnvironment:
     """What the resize function is told (``resize_worker.settings`` reads it)."""
 
     media_bucket: str
+    registry_table: str
+    event_bus_name: str
     max_source_bytes: int = DEFAULT_MAX_SOURCE_BYTES
     max_pixels: int = DEFAULT_MAX_PIXELS
     variants: tuple[VariantSpec, ...] = FEED_VARIANTS
@@ -71,8 +74,9 @@ class WorkerEnvironment:
     memory_mib: int | None = None
 
     def __post_init__(self) -> None:
-        if not self.media_bucket:
-            raise ValueError("media_bucket is required")
+        for name in ("media_bucket", "registry_table", "event_bus_name"):
+            if not getattr(self, name):
+                raise ValueError(f"{name} is required")
         if self.memory_mib is not None:
             check_positive("memory_mib", self.memory_mib)
         check_positive("max_source_bytes", self.max_source_bytes)
@@ -83,6 +87,8 @@ class WorkerEnvironment:
     def to_env(self) -> dict[str, str]:
         return {
             "MEDIA_BUCKET": self.media_bucket,
+            "REGISTRY_TABLE": self.registry_table,
+            "EVENT_BUS_NAME": self.event_bus_name,
             "MAX_SOURCE_BYTES": str(self.max_source_bytes),
             "MAX_PIXELS": str(self.max_pixels),
             "VARIANTS": variants_to_json(self.variants),
@@ -93,6 +99,8 @@ class WorkerEnvironment:
     def from_env(cls, env: Mapping[str, str]) -> WorkerEnvironment:
         return cls(
             media_bucket=_need(env, "MEDIA_BUCKET"),
+            registry_table=_need(env, "REGISTRY_TABLE"),
+            event_bus_name=_need(env, "EVENT_BUS_NAME"),
             max_source_bytes=int(env.get("MAX_SOURCE_BYTES", DEFAULT_MAX_SOURCE_BYTES)),
             max_pixels=int(env.get("MAX_PIXELS", DEFAULT_MAX_PIXELS)),
             variants=variants_from_json(env["VARIANTS"]) if env.get("VARIANTS") else FEED_VARIANTS,
@@ -111,6 +119,8 @@ class ApiEnvironment:
 
     uploads_bucket: str
     media_bucket: str
+    registry_table: str
+    event_bus_name: str
     jwt_issuer: str
     jwt_audience: str
     jwks_url: str | None = None
@@ -127,9 +137,18 @@ class ApiEnvironment:
     # Per-owner cap on upload forms, counted in this table (None: no cap, e.g. a library user's test).
     quota_table: str | None = None
     forms_per_minute: int = DEFAULT_FORMS_PER_MINUTE
+    # A pending record whose upload never arrives expires with the abandoned-upload lifecycle rule.
+    pending_expiry_seconds: int = DEFAULT_PENDING_EXPIRY_SECONDS
 
     def __post_init__(self) -> None:
-        for name in ("uploads_bucket", "media_bucket", "jwt_issuer", "jwt_audience"):
+        for name in (
+            "uploads_bucket",
+            "media_bucket",
+            "registry_table",
+            "event_bus_name",
+            "jwt_issuer",
+            "jwt_audience",
+        ):
             if not getattr(self, name):
                 raise ValueError(f"{name} is required")
         if (self.jwks_url is None) == (self.jwks_json is None):
@@ -145,6 +164,9 @@ class ApiEnvironment:
         written = {
             "UPLOADS_BUCKET": self.uploads_bucket,
             "MEDIA_BUCKET": self.media_bucket,
+            "REGISTRY_TABLE": self.registry_table,
+            "EVENT_BUS_NAME": self.event_bus_name,
+            "PENDING_EXPIRY_SECONDS": str(self.pending_expiry_seconds),
             "MAX_UPLOAD_BYTES": str(self.max_upload_bytes),
             "UPLOAD_EXPIRY_SECONDS": str(self.upload_expiry_seconds),
             "JWT_ISSUER": self.jwt_issuer,
@@ -166,6 +188,9 @@ class ApiEnvironment:
         return cls(
             uploads_bucket=_need(env, "UPLOADS_BUCKET"),
             media_bucket=_need(env, "MEDIA_BUCKET"),
+            registry_table=_need(env, "REGISTRY_TABLE"),
+            event_bus_name=_need(env, "EVENT_BUS_NAME"),
+            pending_expiry_seconds=int(env.get("PENDING_EXPIRY_SECONDS", DEFAULT_PENDING_EXPIRY_SECONDS)),
             jwt_issuer=_need(env, "JWT_ISSUER"),
             jwt_audience=_need(env, "JWT_AUDIENCE"),
             jwks_url=env.get("JWKS_URL") or None,

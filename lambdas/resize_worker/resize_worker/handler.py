@@ -12,10 +12,11 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
+from photo_contract.registry import Registry
 from photo_contract.runtime import METRICS_NAMESPACE, PROCESSING_FAILURES_METRIC, RESIZE_SERVICE_NAME
 
 from resize_worker.events import uploaded_objects
-from resize_worker.process import Outcome, Status, process_object
+from resize_worker.process import Outcome, Services, Status, process_object
 from resize_worker.settings import WorkerSettings
 
 logger = Logger(service=RESIZE_SERVICE_NAME)
@@ -29,8 +30,8 @@ class OutOfTime(Exception):  # noqa: N818 - a deferral, reported as a batch item
 class ResizeWorker:
     """One batch at a time. Tests and the local runner build it with their own client and settings."""
 
-    def __init__(self, *, s3: Any, settings: WorkerSettings) -> None:
-        self._s3 = s3
+    def __init__(self, *, services: Services, settings: WorkerSettings) -> None:
+        self._services = services
         self._settings = settings
         self._processor = BatchProcessor(event_type=EventType.SQS)
         self._context: LambdaContext | None = None
@@ -62,7 +63,7 @@ class ResizeWorker:
         self._check_time_left()
         outcomes = []
         for obj in uploaded_objects(record.body):
-            outcome = process_object(self._s3, self._settings, bucket=obj.bucket, key=obj.key)
+            outcome = process_object(self._services, self._settings, bucket=obj.bucket, key=obj.key)
             if outcome.failure:
                 logger.error("the resize core failed", extra={"key": obj.key, "failure": outcome.failure})
             else:
@@ -85,15 +86,32 @@ def _count(outcome: Outcome) -> None:
 
 
 _worker: ResizeWorker | None = None
+# Bounded waits: a stalled connection costs a retry, not the batch's whole timeout.
+CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=10, retries={"mode": "standard", "max_attempts": 4})
+
+
+def aws_services(
+    settings: WorkerSettings, *, session: boto3.session.Session | None = None, endpoint_url: str | None = None
+) -> Services:
+    """The worker's clients (the local runner passes its emulator's session and endpoint)."""
+    session = session or boto3.session.Session()
+
+    def client(name: str) -> Any:
+        return session.client(name, config=CLIENT_CONFIG, endpoint_url=endpoint_url)  # type: ignore[call-overload]
+
+    return Services(
+        s3=client("s3"),
+        registry=Registry(client("dynamodb"), settings.registry_table),
+        events=client("events"),
+        bus_name=settings.event_bus_name,
+    )
 
 
 def _default_worker() -> ResizeWorker:
     global _worker
     if _worker is None:
-        # Bounded waits: a stalled S3 connection costs a retry, not the batch's whole timeout.
-        config = Config(connect_timeout=2, read_timeout=10, retries={"mode": "standard", "max_attempts": 4})
-        s3 = boto3.client("s3", config=config)
-        _worker = ResizeWorker(s3=s3, settings=WorkerSettings.from_env(os.environ))
+        settings = WorkerSettings.from_env(os.environ)
+        _worker = ResizeWorker(services=aws_services(settings), settings=settings)
     return _worker
 
 

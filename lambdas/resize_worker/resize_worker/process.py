@@ -1,4 +1,11 @@
-"""One uploaded original → variants + manifest, or a rejection record. S3 client injected."""
+"""One uploaded original -> its variants and a registry transition, then the event. Clients injected.
+
+The registry (``photo_contract.registry``) is the one record of an image's state; S3 holds bytes only.
+Each source version's variants go under a prefix of their own, then one conditional write points the
+record at them: a duplicate event finds its version recorded and does nothing, an older version that
+finishes late loses the write and removes what it wrote, and so does anything finishing after a delete.
+Superseded variants are removed after the record has moved, never before.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +13,13 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
-from photo_contract import ImageKeys, Manifest, Rejection, VariantRecord
+from photo_contract import ImageKeys, VariantRecord
+from photo_contract.events import image_event, publish
+from photo_contract.registry import Completion, ImageRecord, Registry
+from photo_contract.registry import Status as ImageStatus
 from photo_resize import ImageRejected, RejectReason, resize_image
 
 from resize_worker.settings import WorkerSettings
@@ -19,8 +29,9 @@ if TYPE_CHECKING:
 
 
 class Status(StrEnum):
-    IGNORED = "ignored"  # not an original of ours, or gone
-    ALREADY_DONE = "already_done"  # a duplicate event: manifest or rejection for this exact object exists
+    IGNORED = "ignored"  # not an original of ours, never registered, deleted, or gone
+    ALREADY_DONE = "already_done"  # a duplicate event: this exact version is recorded
+    SUPERSEDED = "superseded"  # a newer version or a delete got there first: our output was removed
     READY = "ready"
     REJECTED = "rejected"
 
@@ -34,13 +45,29 @@ class Outcome:
     failure: str = ""  # set when the core raised unexpectedly (reason processing_failed)
 
 
-def process_object(s3: S3Client, settings: WorkerSettings, *, bucket: str, key: str) -> Outcome:
-    """Idempotent: every output key comes from the source key and the spec, and the manifest goes last,
-    so a retry after a crash redoes the work instead of trusting half-written output. Infrastructure
-    errors propagate (the message is retried, then dead-lettered); bad images are recorded, not raised."""
+@dataclass(frozen=True)
+class Services:
+    """The worker's clients: S3, the registry, and EventBridge with the bus to publish on."""
+
+    s3: S3Client
+    registry: Registry
+    events: Any
+    bus_name: str
+
+
+def process_object(services: Services, settings: WorkerSettings, *, bucket: str, key: str) -> Outcome:
+    """Infrastructure errors propagate (the message is retried, then dead-lettered); bad images are
+    recorded as rejections, not raised."""
     keys = ImageKeys.parse_source(key)
     if keys is None:
         return Outcome(Status.IGNORED, key, "outside the uploads/ layout")
+    record = services.registry.get(keys.owner, keys.image_id)
+    s3 = services.s3
+    if record is not None and record.status is ImageStatus.DELETED:
+        _remove_late_original(s3, bucket, key)
+        return Outcome(Status.IGNORED, key, "the image was deleted: its late original was removed")
+    if record is None:
+        return Outcome(Status.IGNORED, key, "no registry record (never issued, or expired)")
     try:
         head = s3.head_object(Bucket=bucket, Key=key)
     except ClientError as exc:
@@ -51,31 +78,33 @@ def process_object(s3: S3Client, settings: WorkerSettings, *, bucket: str, key: 
         s3.head_bucket(Bucket=bucket)
         return Outcome(Status.IGNORED, key, "object no longer exists")
     etag = head["ETag"].strip('"')
-    if _finished_for(s3, settings.media_bucket, keys, etag):
+    modified = head["LastModified"].astimezone(UTC).isoformat()
+    if record.source_etag == etag:
+        if record.event_pending:  # the write happened, the event did not (a crash in between)
+            _announce(services, record)
         return Outcome(Status.ALREADY_DONE, key)
 
     started = time.perf_counter()
     if head["ContentLength"] > settings.max_source_bytes:
         detail = f"{head['ContentLength']} bytes, the cap is {settings.max_source_bytes}"
-        _reject(s3, settings, keys, etag, RejectReason.TOO_MANY_BYTES, detail)
-        return Outcome(Status.REJECTED, key, RejectReason.TOO_MANY_BYTES.value)
-    # IfMatch: if the object changed since HEAD, fail and let the newer event do the work.
-    data = s3.get_object(Bucket=bucket, Key=key, IfMatch=head["ETag"])["Body"].read()
+        return _reject(services, settings, keys, etag, modified, RejectReason.TOO_MANY_BYTES, detail)
+    # The version HEAD saw, and no other: a re-upload meanwhile gets its own event.
+    version = {"VersionId": head["VersionId"]} if head.get("VersionId") else {"IfMatch": head["ETag"]}
+    data = s3.get_object(Bucket=bucket, Key=key, **version)["Body"].read()  # type: ignore[arg-type]
     try:
         result = resize_image(data, settings.resize)
     except ImageRejected as rejected:
-        _reject(s3, settings, keys, etag, rejected.reason, rejected.detail)
-        return Outcome(Status.REJECTED, key, rejected.reason.value)
+        return _reject(services, settings, keys, etag, modified, rejected.reason, rejected.detail)
     except Exception as exc:
         # The core is pure: whatever else it raises on these bytes it will raise again, so a retry
         # only delays the verdict and pushes the message into the DLQ. Recorded, alarmed, acknowledged.
         detail = f"{type(exc).__name__}: {exc}"
-        _reject(s3, settings, keys, etag, RejectReason.PROCESSING_FAILED, detail)
-        return Outcome(Status.REJECTED, key, RejectReason.PROCESSING_FAILED.value, failure=detail)
+        outcome = _reject(services, settings, keys, etag, modified, RejectReason.PROCESSING_FAILED, detail)
+        return Outcome(outcome.status, key, outcome.detail, failure=detail)
 
-    records = []
+    variants = []
     for variant in result.variants:
-        variant_key = keys.variant(variant.name, variant.format.extension)
+        variant_key = keys.variant(variant.name, variant.format.extension, version=etag)
         s3.put_object(
             Bucket=settings.media_bucket,
             Key=variant_key,
@@ -83,7 +112,7 @@ def process_object(s3: S3Client, settings: WorkerSettings, *, bucket: str, key: 
             ContentType=variant.content_type,
             CacheControl=settings.cache_control,
         )
-        records.append(
+        variants.append(
             VariantRecord(
                 name=variant.name,
                 key=variant_key,
@@ -93,57 +122,99 @@ def process_object(s3: S3Client, settings: WorkerSettings, *, bucket: str, key: 
                 size_bytes=len(variant.data),
             )
         )
-    manifest = Manifest(
-        image_id=keys.image_id,
-        owner=keys.owner,
-        source_key=key,
+    if _current_etag(s3, bucket, key) != etag:
+        # Re-uploaded while we worked: the newer version's event records it (LastModified has only
+        # second resolution, so the registry's ordering alone cannot tell two uploads a second apart).
+        _delete_keys(s3, settings.media_bucket, [v.key for v in variants])
+        return Outcome(Status.SUPERSEDED, key, "a newer version was uploaded meanwhile")
+    done = Completion(
+        status=ImageStatus.READY,
         source_etag=etag,
+        source_modified=modified,
         source_format=result.source_format,
         width=result.width,
         height=result.height,
-        variants=tuple(records),
-        processed_at=_now(),
+        variants=tuple(variants),
     )
-    _put_record(s3, settings.media_bucket, keys.manifest, manifest.to_json())
+    if not _commit(services, settings.media_bucket, keys, done):
+        return Outcome(Status.SUPERSEDED, key, "a newer version or a delete was recorded first")
     return Outcome(Status.READY, key, millis=(time.perf_counter() - started) * 1000)
 
 
-def _finished_for(s3: S3Client, media_bucket: str, keys: ImageKeys, etag: str) -> bool:
-    for record_key, parse in ((keys.manifest, Manifest.from_json), (keys.rejection, Rejection.from_json)):
-        try:
-            body = s3.get_object(Bucket=media_bucket, Key=record_key)["Body"].read()
-        except ClientError as exc:
-            if _status(exc) == 404:
-                continue
-            raise
-        if parse(body).source_etag == etag:
-            return True
-    return False
-
-
 def _reject(
-    s3: S3Client, settings: WorkerSettings, keys: ImageKeys, etag: str, reason: RejectReason, detail: str
-) -> None:
-    rejection = Rejection(
-        image_id=keys.image_id,
-        owner=keys.owner,
-        source_key=keys.source,
+    services: Services,
+    settings: WorkerSettings,
+    keys: ImageKeys,
+    etag: str,
+    modified: str,
+    reason: RejectReason,
+    detail: str,
+) -> Outcome:
+    done = Completion(
+        status=ImageStatus.REJECTED,
         source_etag=etag,
+        source_modified=modified,
         reason=reason.value,
         detail=detail[:500],
-        rejected_at=_now(),
     )
-    _put_record(s3, settings.media_bucket, keys.rejection, rejection.to_json())
+    if not _commit(services, settings.media_bucket, keys, done):
+        return Outcome(Status.SUPERSEDED, keys.source, "a newer version or a delete was recorded first")
+    return Outcome(Status.REJECTED, keys.source, reason.value)
 
 
-def _put_record(s3: S3Client, bucket: str, key: str, body: bytes) -> None:
-    # Records change when an original is replaced: never cached, unlike the immutable variants.
-    s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json", CacheControl="no-cache")
+def _commit(services: Services, media_bucket: str, keys: ImageKeys, done: Completion) -> bool:
+    """The conditional write, then the cleanup it allows, then the event."""
+    written = services.registry.complete(keys.owner, keys.image_id, done, now=_now())
+    if not written.written:
+        _delete_keys(services.s3, media_bucket, [v.key for v in done.variants])
+        return False
+    previous = written.previous
+    if previous is not None and previous.variants:
+        # The record has moved: the superseded set can go.
+        _delete_keys(services.s3, media_bucket, [v.key for v in previous.variants])
+    record = services.registry.get(keys.owner, keys.image_id)
+    if record is not None and record.source_etag == done.source_etag:
+        _announce(services, record)
+    return True
 
 
-def _status(exc: ClientError) -> int:
-    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+def _announce(services: Services, record: ImageRecord) -> None:
+    publish(services.events, image_event(record, bus_name=services.bus_name))
+    services.registry.event_sent(
+        record.owner, record.image_id, status=record.status, source_etag=record.source_etag
+    )
+
+
+def _remove_late_original(s3: S3Client, bucket: str, key: str) -> None:
+    """An upload that lands after its image was deleted (its form was still valid) goes too: every
+    version of it, so a deleted photo stays deleted."""
+    versions = s3.list_object_versions(Bucket=bucket, Prefix=key)
+    doomed = [
+        {"Key": v["Key"], "VersionId": v["VersionId"]}
+        for v in [*versions.get("Versions", []), *versions.get("DeleteMarkers", [])]
+        if v["Key"] == key
+    ]
+    if doomed:
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})  # type: ignore[typeddict-item]
+
+
+def _current_etag(s3: S3Client, bucket: str, key: str) -> str | None:
+    try:
+        return s3.head_object(Bucket=bucket, Key=key)["ETag"].strip('"')
+    except ClientError as exc:
+        if _status(exc) == 404:
+            return None
+        raise
+
+
+def _delete_keys(s3: S3Client, bucket: str, keys: list[str]) -> None:
+    if keys:
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True})
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _status(exc: ClientError) -> int:
+    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))

@@ -13,6 +13,8 @@ from photo_resize import ResizeOptions
 @dataclass(frozen=True, kw_only=True)
 class WorkerSettings:
     media_bucket: str
+    registry_table: str
+    event_bus_name: str
     max_source_bytes: int = DEFAULT_MAX_SOURCE_BYTES
     cache_control: str = "public, max-age=31536000, immutable"
     resize: ResizeOptions = field(default_factory=ResizeOptions)
@@ -32,6 +34,8 @@ class WorkerSettings:
         memory = read.memory_mib
         return cls(
             media_bucket=read.media_bucket,
+            registry_table=read.registry_table,
+            event_bus_name=read.event_bus_name,
             max_source_bytes=read.max_source_bytes,
             resize=ResizeOptions(
                 variants=read.variants,

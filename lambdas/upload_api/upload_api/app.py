@@ -13,11 +13,20 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from fastapi import Depends, FastAPI, Request, Security
+from fastapi import Depends, FastAPI, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from photo_contract import is_valid_image_id
+from photo_contract import is_valid_image_id, new_image_id
+from photo_contract.registry import (
+    MAX_PAGE,
+    CursorError,
+    ImageRecord,
+    Registry,
+    Status,
+    decode_cursor,
+    encode_cursor,
+)
 from photo_contract.runtime import CORS_ALLOWED_HEADERS, CORS_ALLOWED_METHODS, CORS_MAX_AGE_SECONDS
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import Headers
@@ -26,10 +35,10 @@ from starlette.middleware.cors import CORSMiddleware
 
 from upload_api.auth import TokenVerifier, Unauthorized
 from upload_api.guard import OWNER_STATE_KEY, RequestGuard, error_response
+from upload_api.images import ImageView, Storage, delete_image, erase_page, view
 from upload_api.presign import presign_upload
 from upload_api.quota import FormQuota, NoQuota
 from upload_api.settings import ApiSettings
-from upload_api.status import image_status
 
 MAX_ITEMS = 20
 # Twenty items with 1 KiB file names are ~25 KiB of JSON; nothing legitimate comes near this.
@@ -87,6 +96,7 @@ class UploadTicket(BaseModel):
 
 
 class UploadResponse(BaseModel):
+    batch_id: str
     uploads: list[UploadTicket]
 
 
@@ -100,11 +110,29 @@ class Variant(BaseModel):
 
 class ImageResponse(BaseModel):
     image_id: str
-    status: str = Field(examples=["pending", "ready", "rejected"])
+    batch_id: str
+    status: str = Field(examples=["pending", "ready", "rejected", "deleted"])
+    created_at: str
+    filename: str | None = None
     width: int | None = None
     height: int | None = None
     variants: list[Variant] = []
     reason: str | None = None
+
+
+class BatchResponse(BaseModel):
+    batch_id: str
+    images: list[ImageResponse]
+
+
+class ImageListResponse(BaseModel):
+    images: list[ImageResponse]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null on the last page.")
+
+
+class ErasureResponse(BaseModel):
+    deleted: int = Field(description="Images deleted by this call.")
+    remaining: bool = Field(description="True while images are left: call again until false.")
 
 
 class ErrorBody(BaseModel):
@@ -132,7 +160,13 @@ Owner = Annotated[str, Depends(_caller)]
 
 
 def create_app(
-    settings: ApiSettings, *, s3: Any, verifier: TokenVerifier, quota: FormQuota | None = None
+    settings: ApiSettings,
+    *,
+    s3: Any,
+    verifier: TokenVerifier,
+    registry: Registry,
+    events: Any,
+    quota: FormQuota | None = None,
 ) -> FastAPI:
     """``app.state.public_paths`` is the set of paths served without a token (a local page adds to it)."""
     docs = settings.expose_docs
@@ -146,6 +180,24 @@ def create_app(
     )
     app.state.public_paths = {HEALTH_PATH, *(DOC_PATHS if docs else ())}
     form_quota = quota or NoQuota()
+    storage = Storage(
+        s3=s3,
+        uploads_bucket=settings.uploads_bucket,
+        media_bucket=settings.media_bucket,
+        registry=registry,
+        events=events,
+        bus_name=settings.event_bus_name,
+    )
+
+    def response_of(record: ImageRecord) -> ImageResponse:
+        shown = view(
+            s3,
+            record,
+            media_bucket=settings.media_bucket,
+            url_expiry_seconds=settings.variant_url_expiry_seconds,
+            public_base_url=settings.public_media_base_url,
+        )
+        return _image_response(shown)
 
     # Async on purpose: it runs on the event loop, never waiting for a worker thread behind slow calls.
     @app.get(HEALTH_PATH, include_in_schema=False)
@@ -177,52 +229,91 @@ def create_app(
                 f"at most {settings.forms_per_minute} upload forms a minute per user",
                 headers={"Retry-After": str(max(1, round(retry_after)))},
             )
-        tickets = []
-        for item in body.items:
-            signed = presign_upload(
+        batch_id = new_image_id()
+        issued = datetime.now(UTC)
+        signed = [
+            presign_upload(
                 s3,
                 bucket=settings.uploads_bucket,
                 owner=caller,
                 content_type=item.content_type,
                 size_bytes=item.size_bytes,
                 rules=settings.rules,
+                now=issued,
             )
-            tickets.append(
-                UploadTicket(
-                    image_id=signed.image_id,
+            for item in body.items
+        ]
+        now_text = issued.isoformat(timespec="milliseconds")
+        # Pending records first, all or none: a status call for any ticket handed out finds its record.
+        registry.create_pending(
+            [
+                ImageRecord(
+                    owner=caller,
+                    image_id=form.image_id,
+                    batch_id=batch_id,
+                    status=Status.PENDING,
+                    content_type=item.content_type,
+                    declared_bytes=item.size_bytes,
                     filename=item.filename,
-                    upload=PresignedPost(url=signed.url, fields=signed.fields),
-                    expires_at=signed.expires_at.astimezone(UTC),
-                    status_url=f"/v1/images/{signed.image_id}",
+                    created_at=now_text,
+                    updated_at=now_text,
+                    cleaned=True,
+                    expires_at=int(issued.timestamp()) + settings.pending_expiry_seconds,
                 )
+                for form, item in zip(signed, body.items, strict=True)
+            ]
+        )
+        tickets = [
+            UploadTicket(
+                image_id=form.image_id,
+                filename=item.filename,
+                upload=PresignedPost(url=form.url, fields=form.fields),
+                expires_at=form.expires_at.astimezone(UTC),
+                status_url=f"/v1/images/{form.image_id}",
             )
-        return UploadResponse(uploads=tickets)
+            for form, item in zip(signed, body.items, strict=True)
+        ]
+        return UploadResponse(batch_id=batch_id, uploads=tickets)
+
+    @app.get("/v1/batches/{batch_id}", response_model=BatchResponse, responses={404: {"model": ErrorBody}})
+    def get_batch(batch_id: str, caller: Owner) -> BatchResponse:
+        records = registry.batch(caller, batch_id) if is_valid_image_id(batch_id) else []
+        if not records:
+            raise ApiError(404, "not_found", f"no batch {batch_id!r} for this caller")
+        return BatchResponse(batch_id=batch_id, images=[response_of(r) for r in records])
+
+    @app.get("/v1/images", response_model=ImageListResponse, responses={400: {"model": ErrorBody}})
+    def list_images(
+        caller: Owner,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
+        cursor: Annotated[str | None, Query(max_length=200)] = None,
+    ) -> ImageListResponse:
+        try:
+            after = decode_cursor(cursor) if cursor else None
+        except CursorError as exc:
+            raise ApiError(400, "invalid_cursor", str(exc)) from exc
+        records, last = registry.page(caller, limit=limit, after=after)
+        return ImageListResponse(
+            images=[response_of(r) for r in records], next_cursor=encode_cursor(last) if last else None
+        )
 
     @app.get("/v1/images/{image_id}", response_model=ImageResponse, responses={404: {"model": ErrorBody}})
     def get_image(image_id: str, caller: Owner) -> ImageResponse:
-        found = (
-            image_status(
-                s3,
-                uploads_bucket=settings.uploads_bucket,
-                media_bucket=settings.media_bucket,
-                owner=caller,
-                image_id=image_id,
-                url_expiry_seconds=settings.variant_url_expiry_seconds,
-                public_base_url=settings.public_media_base_url,
-            )
-            if is_valid_image_id(image_id)
-            else None
-        )
-        if found is None:
+        record = registry.get(caller, image_id) if is_valid_image_id(image_id) else None
+        if record is None or record.status is Status.DELETED:
             raise ApiError(404, "not_found", f"no image {image_id!r} for this caller")
-        return ImageResponse(
-            image_id=found.image_id,
-            status=found.status,
-            width=found.width,
-            height=found.height,
-            reason=found.reason,
-            variants=[Variant(**vars(v)) for v in found.variants],
-        )
+        return response_of(record)
+
+    @app.delete("/v1/images/{image_id}", status_code=204, responses={404: {"model": ErrorBody}})
+    def remove_image(image_id: str, caller: Owner) -> Response:
+        if not (is_valid_image_id(image_id) and delete_image(storage, caller, image_id)):
+            raise ApiError(404, "not_found", f"no image {image_id!r} for this caller")
+        return Response(status_code=204)
+
+    @app.delete("/v1/me/images", response_model=ErasureResponse)
+    def erase_my_images(caller: Owner) -> ErasureResponse:
+        deleted, remaining = erase_page(storage, caller)
+        return ErasureResponse(deleted=deleted, remaining=remaining)
 
     _install_error_handlers(app)
     # Outermost last: CORS headers go on every answer, the guard's 401/413/503 included.
@@ -238,6 +329,20 @@ def create_app(
             max_age=CORS_MAX_AGE_SECONDS,
         )
     return app
+
+
+def _image_response(shown: ImageView) -> ImageResponse:
+    return ImageResponse(
+        image_id=shown.image_id,
+        batch_id=shown.batch_id,
+        status=shown.status,
+        created_at=shown.created_at,
+        filename=shown.filename,
+        width=shown.width,
+        height=shown.height,
+        reason=shown.reason,
+        variants=[Variant(**vars(v)) for v in shown.variants],
+    )
 
 
 class JsonCorsMiddleware(CORSMiddleware):

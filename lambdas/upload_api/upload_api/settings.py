@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from photo_contract.runtime import (
     DEFAULT_FORMS_PER_MINUTE,
+    DEFAULT_PENDING_EXPIRY_SECONDS,
     DEFAULT_VARIANT_URL_EXPIRY_SECONDS,
     ApiEnvironment,
 )
@@ -19,6 +20,8 @@ from upload_api.presign import UploadRules
 class ApiSettings:
     uploads_bucket: str
     media_bucket: str
+    registry_table: str
+    event_bus_name: str
     region: str
     rules: UploadRules
     auth: AuthSettings
@@ -29,6 +32,7 @@ class ApiSettings:
     expose_docs: bool = False
     quota_table: str | None = None  # None: no per-owner cap on forms
     forms_per_minute: int = DEFAULT_FORMS_PER_MINUTE
+    pending_expiry_seconds: int = DEFAULT_PENDING_EXPIRY_SECONDS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ApiSettings:
@@ -42,6 +46,9 @@ class ApiSettings:
         return cls(
             uploads_bucket=read.uploads_bucket,
             media_bucket=read.media_bucket,
+            registry_table=read.registry_table,
+            event_bus_name=read.event_bus_name,
+            pending_expiry_seconds=read.pending_expiry_seconds,
             region=read.region,
             rules=UploadRules(max_bytes=read.max_upload_bytes, expires_seconds=read.upload_expiry_seconds),
             auth=AuthSettings(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import boto3
 from fastapi import FastAPI
+from photo_contract.registry import Registry
 
 from upload_api.app import create_app
 from upload_api.auth import TokenVerifier
@@ -14,14 +17,22 @@ from upload_api.settings import ApiSettings
 
 def build_app(settings: ApiSettings, *, session: boto3.session.Session | None = None) -> FastAPI:
     session = session or boto3.session.Session()
+
+    def client(name: str) -> Any:
+        return session.client(  # type: ignore[call-overload]
+            name, region_name=settings.region, endpoint_url=settings.endpoint_url, config=CLIENT_TIMEOUTS
+        )
+
     s3 = presign_client(region=settings.region, endpoint_url=settings.endpoint_url, session=session)
+    dynamodb = client("dynamodb")
     quota: FormQuota = NoQuota()
     if settings.quota_table is not None:
-        dynamodb = session.client(
-            "dynamodb",
-            region_name=settings.region,
-            endpoint_url=settings.endpoint_url,
-            config=CLIENT_TIMEOUTS,
-        )
         quota = DynamoFormQuota(dynamodb, settings.quota_table, settings.forms_per_minute)
-    return create_app(settings, s3=s3, verifier=TokenVerifier(settings.auth), quota=quota)
+    return create_app(
+        settings,
+        s3=s3,
+        verifier=TokenVerifier(settings.auth),
+        registry=Registry(dynamodb, settings.registry_table),
+        events=client("events"),
+        quota=quota,
+    )

@@ -1,0 +1,141 @@
+"""The image lifecycle as the API sees it: views of registry records, delete and account erasure.
+
+Reads are one registry call each. A delete first tombstones the record (so the worker's late write
+fails and it removes its own output), then removes every version of the original and every variant,
+then marks the tombstone clean and announces it: re-running a delete or an erasure after a crash
+finishes what the first run started.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from photo_contract import derived_prefix, source_prefix
+from photo_contract.events import image_event, publish
+from photo_contract.registry import ImageRecord, Registry, Status
+
+ERASE_PAGE = 25  # images per erasure call: bounded work per request
+
+
+@dataclass(frozen=True)
+class VariantView:
+    name: str
+    width: int
+    height: int
+    content_type: str
+    url: str
+
+
+@dataclass(frozen=True)
+class ImageView:
+    image_id: str
+    batch_id: str
+    status: str  # pending | ready | rejected | deleted
+    created_at: str
+    filename: str | None
+    variants: tuple[VariantView, ...] = ()
+    reason: str | None = None
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass(frozen=True)
+class Storage:
+    """What a delete touches: the two buckets, the registry and the bus."""
+
+    s3: Any
+    uploads_bucket: str
+    media_bucket: str
+    registry: Registry
+    events: Any
+    bus_name: str
+
+
+def view(
+    s3: Any, record: ImageRecord, *, media_bucket: str, url_expiry_seconds: int, public_base_url: str | None
+) -> ImageView:
+    variants = tuple(
+        VariantView(
+            name=v.name,
+            width=v.width,
+            height=v.height,
+            content_type=v.content_type,
+            url=_url(s3, media_bucket, v.key, url_expiry_seconds, public_base_url),
+        )
+        for v in record.variants
+    )
+    return ImageView(
+        image_id=record.image_id,
+        batch_id=record.batch_id,
+        status=record.status.value,
+        created_at=record.created_at,
+        filename=record.filename,
+        variants=variants if record.status is Status.READY else (),
+        reason=record.reason if record.status is Status.REJECTED else None,
+        width=record.width,
+        height=record.height,
+    )
+
+
+def _url(s3: Any, bucket: str, key: str, expiry: int, public_base_url: str | None) -> str:
+    if public_base_url:
+        return f"{public_base_url.rstrip('/')}/{key}"
+    url: str = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expiry
+    )
+    return url
+
+
+def delete_image(storage: Storage, owner: str, image_id: str) -> bool:
+    """False if the owner has no such image (never, or another owner's). Idempotent: a tombstone is
+    cleaned again (anything a crashed first attempt left behind goes now) and answers True."""
+    now = datetime.now(UTC)
+    marked = storage.registry.mark_deleted(
+        owner, image_id, now=now.isoformat(timespec="milliseconds"), now_epoch=int(now.timestamp())
+    )
+    record = marked.previous
+    if record is None:
+        return False
+    _remove_objects(storage, owner, image_id)
+    storage.registry.mark_cleaned(owner, image_id)
+    if marked.written or record.event_pending:
+        deleted = ImageRecord(
+            owner=owner,
+            image_id=image_id,
+            batch_id=record.batch_id,
+            status=Status.DELETED,
+            content_type=record.content_type,
+            declared_bytes=record.declared_bytes,
+            created_at=record.created_at,
+            updated_at=now.isoformat(timespec="milliseconds"),
+            source_etag=record.source_etag,
+        )
+        publish(storage.events, image_event(deleted, bus_name=storage.bus_name))
+        storage.registry.event_sent(owner, image_id, status=Status.DELETED, source_etag=None)
+    return True
+
+
+def erase_page(storage: Storage, owner: str) -> tuple[int, bool]:
+    """Delete up to ERASE_PAGE of an owner's images: (how many, whether anything is left)."""
+    batch, more = storage.registry.to_erase(owner, limit=ERASE_PAGE)
+    for record in batch:
+        delete_image(storage, owner, record.image_id)
+    return len(batch), more
+
+
+def _remove_objects(storage: Storage, owner: str, image_id: str) -> None:
+    s3 = storage.s3
+    # The uploads bucket is versioned: every version of the original goes (and any delete marker).
+    versions = s3.list_object_versions(Bucket=storage.uploads_bucket, Prefix=source_prefix(owner, image_id))
+    doomed = [
+        {"Key": v["Key"], "VersionId": v["VersionId"]}
+        for v in [*versions.get("Versions", []), *versions.get("DeleteMarkers", [])]
+    ]
+    if doomed:
+        s3.delete_objects(Bucket=storage.uploads_bucket, Delete={"Objects": doomed, "Quiet": True})
+    listing = s3.list_objects_v2(Bucket=storage.media_bucket, Prefix=derived_prefix(owner, image_id))
+    variants = [{"Key": o["Key"]} for o in listing.get("Contents", [])]
+    if variants:
+        s3.delete_objects(Bucket=storage.media_bucket, Delete={"Objects": variants, "Quiet": True})

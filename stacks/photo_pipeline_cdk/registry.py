@@ -1,0 +1,86 @@
+"""The image registry (one DynamoDB item per image, ``photo_contract.registry`` owns its layout) and the
+EventBridge bus its transitions are announced on."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+from photo_contract.events import EVENT_SOURCE
+from photo_contract.registry import BATCH_INDEX, BATCH_KEY, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
+
+EVENT_ARCHIVE_DAYS = 7
+
+
+class ImageRegistry(Construct):
+    """On-demand table with point-in-time recovery, a KMS (AWS-managed) key, TTL for pending and deleted
+    items, and the batch index; the bus with an archive (a consumer that was down can replay the last
+    week) and a policy that admits only this account. Exposes ``.table`` and ``.bus``; grant with
+    ``grant_api``/``grant_worker``.
+
+    :param retain: keep the table (with deletion protection) when the stack is deleted (prod).
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, bus_name: str, retain: bool = False) -> None:
+        super().__init__(scope, construct_id)
+        self.table = self._build_table(retain)
+        self.bus = self._build_bus(bus_name)
+
+    def _build_table(self, retain: bool) -> dynamodb.TableV2:
+        string = dynamodb.AttributeType.STRING
+        return dynamodb.TableV2(
+            self,
+            "Table",
+            partition_key=dynamodb.Attribute(name=PARTITION_KEY, type=string),
+            sort_key=dynamodb.Attribute(name=SORT_KEY, type=string),
+            billing=dynamodb.Billing.on_demand(),
+            encryption=dynamodb.TableEncryptionV2.aws_managed_key(),
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            time_to_live_attribute=TTL_ATTRIBUTE,
+            deletion_protection=retain,
+            removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
+            global_secondary_indexes=[
+                dynamodb.GlobalSecondaryIndexPropsV2(
+                    index_name=BATCH_INDEX,
+                    partition_key=dynamodb.Attribute(name=BATCH_KEY, type=string),
+                    sort_key=dynamodb.Attribute(name=SORT_KEY, type=string),
+                    projection_type=dynamodb.ProjectionType.ALL,
+                )
+            ],
+        )
+
+    def _build_bus(self, bus_name: str) -> events.EventBus:
+        bus = events.EventBus(self, "Bus", event_bus_name=bus_name)
+        bus.archive(
+            "Archive",
+            event_pattern=events.EventPattern(source=[EVENT_SOURCE]),
+            retention=Duration.days(EVENT_ARCHIVE_DAYS),
+            description="photo-pipeline image events, for replay to a consumer that missed them",
+        )
+        bus.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="OnlyThisAccountPublishes",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["events:PutEvents"],
+                resources=[bus.event_bus_arn],
+                conditions={"StringNotEquals": {"aws:PrincipalAccount": bus.env.account}},
+            )
+        )
+        return bus
+
+
+def grant_registry_api(grantee: iam.IGrantable, table: dynamodb.ITableV2, bus: events.IEventBus) -> None:
+    """Reads, the pending batch (a transaction of puts) and the tombstone updates: no DeleteItem."""
+    table.grant(grantee, "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem")
+    bus.grant_put_events_to(grantee)
+
+
+def grant_registry_worker(grantee: iam.IGrantable, table: dynamodb.ITableV2, bus: events.IEventBus) -> None:
+    """One read and conditional updates: the worker can neither create nor delete a record."""
+    table.grant(grantee, "dynamodb:GetItem", "dynamodb:UpdateItem")
+    bus.grant_put_events_to(grantee)

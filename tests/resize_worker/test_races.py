@@ -1,0 +1,83 @@
+"""Races that can fail: a delete while the worker is making variants leaves no variant, no ready record
+and no ready event, wherever in the worker's run it lands."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from local_runner.inputs import camera_jpeg
+from photo_contract import ImageKeys
+from photo_contract.registry import Status
+from resize_worker.handler import ResizeWorker
+from resize_worker.settings import WorkerSettings
+from upload_api.images import Storage, delete_image
+
+from tests.resize_worker.conftest import BUS, MEDIA, UPLOADS, World, s3_body, sqs_event
+
+OWNER = "alice"
+IMAGE_ID = "0" * 31 + "7"
+
+
+@pytest.mark.parametrize("after_puts", [1, 3], ids=["after-the-first-variant", "after-the-last-variant"])
+def test_a_delete_during_processing_leaves_nothing(
+    world: World, settings: WorkerSettings, after_puts: int
+) -> None:
+    s3 = world.s3
+    keys = ImageKeys(owner=OWNER, image_id=IMAGE_ID, extension="jpg")
+    world.register(keys)
+    s3.put_object(Bucket=UPLOADS, Key=keys.source, Body=camera_jpeg("r.jpg", (1600, 1200)).data)
+    storage = Storage(
+        s3=s3,
+        uploads_bucket=UPLOADS,
+        media_bucket=MEDIA,
+        registry=world.registry,
+        events=world.events,
+        bus_name=BUS,
+    )
+    original_put = s3.put_object
+    puts: list[str] = []
+
+    def put_then_maybe_delete(**kw: Any) -> Any:
+        result = original_put(**kw)
+        puts.append(kw["Key"])
+        if len(puts) == after_puts:
+            assert delete_image(storage, OWNER, IMAGE_ID)  # the user deletes the post right now
+        return result
+
+    s3.put_object = put_then_maybe_delete
+    response = ResizeWorker(services=world.services(), settings=settings).handle_batch(
+        sqs_event(s3_body(keys.source))
+    )
+    s3.put_object = original_put
+
+    assert response == {"batchItemFailures": []}
+    assert len(puts) == 3  # the worker did make its variants
+    assert s3.list_objects_v2(Bucket=MEDIA).get("KeyCount", 0) == 0  # and none is left
+    assert s3.list_object_versions(Bucket=UPLOADS).get("Versions", []) == []
+    record = world.record(keys)
+    assert (record.status, record.variants) == (Status.DELETED, ())
+    assert [e["detail-type"] for e in world.events_seen()] == ["Image Deleted"]
+
+
+def test_a_deleted_image_never_becomes_ready(world: World, settings: WorkerSettings) -> None:
+    """The event of an upload arrives after the delete (a late or replayed message)."""
+    s3 = world.s3
+    keys = ImageKeys(owner=OWNER, image_id=IMAGE_ID, extension="jpg")
+    world.register(keys)
+    storage = Storage(
+        s3=s3,
+        uploads_bucket=UPLOADS,
+        media_bucket=MEDIA,
+        registry=world.registry,
+        events=world.events,
+        bus_name=BUS,
+    )
+    assert delete_image(storage, OWNER, IMAGE_ID)
+    s3.put_object(Bucket=UPLOADS, Key=keys.source, Body=camera_jpeg("r.jpg", (800, 600)).data)
+
+    ResizeWorker(services=world.services(), settings=settings).handle_batch(sqs_event(s3_body(keys.source)))
+
+    assert world.record(keys).status is Status.DELETED
+    assert s3.list_objects_v2(Bucket=MEDIA).get("KeyCount", 0) == 0
+    assert s3.list_object_versions(Bucket=UPLOADS).get("Versions", []) == []  # the late original went too

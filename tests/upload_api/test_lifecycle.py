@@ -136,3 +136,28 @@ def test_account_erasure_pages_until_nothing_is_left(api: Runtime, issuer: Local
     assert deleted == 60 and calls >= 3  # bounded pages
     assert api.call("GET", "/v1/images", token=token).body == {"images": [], "next_cursor": None}
     assert api.call("DELETE", "/v1/me/images", token=token).body == {"deleted": 0, "remaining": False}
+
+
+def test_a_pending_record_expires_with_the_abandoned_upload_horizon(
+    api: Runtime, issuer: LocalIssuer, s3_endpoint: str, settings: Any
+) -> None:
+    import time
+
+    import boto3
+    from photo_contract.registry import Registry
+
+    owner = _owner()
+    before = int(time.time())
+    image_id = _post(api, issuer.token(owner), [{"content_type": "image/png", "size_bytes": 10}])["uploads"][
+        0
+    ]["image_id"]
+    registry = Registry(
+        boto3.client("dynamodb", region_name="us-east-1", endpoint_url=s3_endpoint), settings.registry_table
+    )
+    record = registry.get(owner, image_id)
+    assert record is not None and record.expires_at is not None
+    assert (
+        before + settings.pending_expiry_seconds
+        <= record.expires_at
+        <= int(time.time()) + settings.pending_expiry_seconds
+    )

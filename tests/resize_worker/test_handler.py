@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from local_runner.inputs import camera_jpeg
 from photo_contract import ImageKeys
 from photo_contract.registry import Status
+from photo_contract.variants import FEED_VARIANTS, variants_version
 from PIL import Image
 from resize_worker.handler import ResizeWorker
 from resize_worker.settings import WorkerSettings
@@ -64,13 +65,15 @@ def test_photo_becomes_variants_then_a_ready_record_and_an_event(
     assert response == {"batchItemFailures": []}
     record = world.record(keys)
     etag = s3.head_object(Bucket=UPLOADS, Key=keys.source)["ETag"].strip('"')
-    assert (record.status, record.source_etag, record.event_pending) == (Status.READY, etag, False)
+    version = variants_version(etag, FEED_VARIANTS)
+    assert (record.status, record.source_etag, record.version) == (Status.READY, etag, version)
+    assert record.event_pending is False
     assert [v.name for v in record.variants] == ["w1080", "w640", "thumb150"]
     assert (record.width, record.height) == (1800, 1200)
     assert record.expires_at is None  # a ready record does not expire
     for variant in record.variants:
         head = s3.head_object(Bucket=MEDIA, Key=variant.key)
-        assert variant.key.startswith(f"{keys.derived_prefix}{etag}/")  # versioned, immutable keys
+        assert variant.key.startswith(f"{keys.derived_prefix}{version}/")  # versioned, immutable keys
         assert head["ContentType"] == "image/jpeg"
         assert "immutable" in head["CacheControl"]
         assert head["ContentLength"] == variant.size_bytes
@@ -81,7 +84,7 @@ def test_photo_becomes_variants_then_a_ready_record_and_an_event(
         OWNER,
         keys.image_id,
         BATCH,
-        etag,
+        version,
     )
     assert [v["key"] for v in detail["variants"]] == [v.key for v in record.variants]
     assert "http" not in json.dumps(detail)  # no URLs in events

@@ -27,7 +27,7 @@ def image_event(record: ImageRecord, *, bus_name: str) -> dict[str, Any]:
         "image_id": record.image_id,
         "batch_id": record.batch_id,
         "status": record.status.value,
-        "version": record.source_etag,
+        "version": record.version,  # source + spec: consumers de-duplicate on (image_id, version)
     }
     if record.status is Status.READY:
         detail["width"], detail["height"] = record.width, record.height

@@ -13,9 +13,10 @@ Keys (access pattern -> key condition):
 Transitions, each one conditional write:
 
 - (none) -> pending       all items of a request in one TransactWriteItems, each attribute_not_exists
-- pending|ready|rejected -> ready|rejected   only for a source version newer than the one recorded
-                          (a duplicate event is a no-op; an older version finishing late loses) and
-                          never from deleted
+- pending|ready|rejected -> ready|rejected   only for another variants version (source ETag + spec)
+                          of a source no older than the recorded one (a duplicate event is a no-op, a
+                          changed spec re-processes, an older upload finishing late loses), never from
+                          deleted
 - any -> deleted          the item stays as a tombstone (content removed, expires by TTL): a deleted
                           image can never become ready again, and a repeated delete is recognised
 """
@@ -99,7 +100,8 @@ class ImageRecord:
     created_at: str
     updated_at: str
     filename: str | None = None
-    source_etag: str | None = None  # the version the variants were made from
+    source_etag: str | None = None  # the source version the variants were made from
+    version: str | None = None  # variants_version(source_etag, spec): names the variant keys
     source_modified: str | None = None
     source_format: str | None = None
     width: int | None = None
@@ -127,7 +129,15 @@ class ImageRecord:
             "event_pending": {"BOOL": self.event_pending},
             "cleaned": {"BOOL": self.cleaned},
         }
-        for name in ("filename", "source_etag", "source_modified", "source_format", "reason", "detail"):
+        for name in (
+            "filename",
+            "source_etag",
+            "version",
+            "source_modified",
+            "source_format",
+            "reason",
+            "detail",
+        ):
             value = getattr(self, name)
             if value is not None:
                 item[name] = {"S": value}
@@ -158,6 +168,7 @@ class ImageRecord:
             updated_at=item["updated_at"]["S"],
             filename=text("filename"),
             source_etag=text("source_etag"),
+            version=text("version"),
             source_modified=text("source_modified"),
             source_format=text("source_format"),
             width=number("width"),
@@ -209,6 +220,7 @@ class Completion:
 
     status: Status  # READY or REJECTED
     source_etag: str
+    version: str  # variants_version(source_etag, spec)
     source_modified: str
     source_format: str | None = None
     width: int | None = None
@@ -372,6 +384,7 @@ class Registry:
             ":status": {"S": done.status.value},
             ":deleted": {"S": Status.DELETED.value},
             ":etag": {"S": done.source_etag},
+            ":version": {"S": done.version},
             ":modified": {"S": done.source_modified},
             ":now": {"S": now},
             ":true": {"BOOL": True},
@@ -379,6 +392,7 @@ class Registry:
         sets = [
             "#status = :status",
             "source_etag = :etag",
+            "version = :version",
             "source_modified = :modified",
             "updated_at = :now",
             "event_pending = :true",
@@ -409,8 +423,8 @@ class Registry:
                 Key=self._key(owner, image_id),
                 UpdateExpression=f"SET {', '.join(sets)} REMOVE {', '.join(removes)}",
                 ConditionExpression=(
-                    "attribute_exists(pk) AND #status <> :deleted AND (attribute_not_exists(source_etag) "
-                    "OR (source_etag <> :etag AND source_modified <= :modified))"
+                    "attribute_exists(pk) AND #status <> :deleted AND (attribute_not_exists(version) "
+                    "OR (version <> :version AND source_modified <= :modified))"
                 ),
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues=values,
@@ -420,13 +434,13 @@ class Registry:
             return Outcome(False)
         return Outcome(True, ImageRecord.from_item(response["Attributes"]))
 
-    def event_sent(self, owner: str, image_id: str, *, status: Status, source_etag: str | None) -> None:
+    def event_sent(self, owner: str, image_id: str, *, status: Status, version: str | None) -> None:
         """Clear the outbox flag, only for the transition whose event went out."""
         values: dict[str, Any] = {":false": {"BOOL": False}, ":status": {"S": status.value}}
         condition = "#status = :status"
-        if source_etag is not None:
-            values[":etag"] = {"S": source_etag}
-            condition += " AND source_etag = :etag"
+        if version is not None:
+            values[":version"] = {"S": version}
+            condition += " AND version = :version"
         # A failed condition means a newer transition owns the flag now.
         with contextlib.suppress(self._db.exceptions.ConditionalCheckFailedException):
             self._db.update_item(

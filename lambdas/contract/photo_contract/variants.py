@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from enum import StrEnum
@@ -91,3 +92,10 @@ def variants_from_json(text: str) -> tuple[VariantSpec, ...]:
         )
         for item in json.loads(text)
     )
+
+
+def variants_version(source_etag: str, variants: tuple[VariantSpec, ...]) -> str:
+    """What a set of variants was made from: the source version and the spec. It names their keys, so a
+    re-upload or a changed spec makes new (immutable) keys, and nothing else does."""
+    digest = hashlib.sha256(f"{source_etag}\n{variants_to_json(variants)}".encode()).hexdigest()
+    return digest[:20]

@@ -20,6 +20,7 @@ from photo_contract import ImageKeys, VariantRecord
 from photo_contract.events import image_event, publish
 from photo_contract.registry import Completion, ImageRecord, Registry
 from photo_contract.registry import Status as ImageStatus
+from photo_contract.variants import variants_version
 from photo_resize import ImageRejected, RejectReason, resize_image
 
 from resize_worker.settings import WorkerSettings
@@ -79,7 +80,8 @@ def process_object(services: Services, settings: WorkerSettings, *, bucket: str,
         return Outcome(Status.IGNORED, key, "object no longer exists")
     etag = head["ETag"].strip('"')
     modified = head["LastModified"].astimezone(UTC).isoformat()
-    if record.source_etag == etag:
+    version = variants_version(etag, settings.resize.variants)
+    if record.version == version:  # this source, made with this spec: done
         if record.event_pending:  # the write happened, the event did not (a crash in between)
             _announce(services, record)
         return Outcome(Status.ALREADY_DONE, key)
@@ -87,24 +89,28 @@ def process_object(services: Services, settings: WorkerSettings, *, bucket: str,
     started = time.perf_counter()
     if head["ContentLength"] > settings.max_source_bytes:
         detail = f"{head['ContentLength']} bytes, the cap is {settings.max_source_bytes}"
-        return _reject(services, settings, keys, etag, modified, RejectReason.TOO_MANY_BYTES, detail)
+        return _reject(
+            services, settings, keys, (etag, version, modified), RejectReason.TOO_MANY_BYTES, detail
+        )
     # The version HEAD saw, and no other: a re-upload meanwhile gets its own event.
-    version = {"VersionId": head["VersionId"]} if head.get("VersionId") else {"IfMatch": head["ETag"]}
-    data = s3.get_object(Bucket=bucket, Key=key, **version)["Body"].read()  # type: ignore[arg-type]
+    pinned = {"VersionId": head["VersionId"]} if head.get("VersionId") else {"IfMatch": head["ETag"]}
+    data = s3.get_object(Bucket=bucket, Key=key, **pinned)["Body"].read()  # type: ignore[arg-type]
     try:
         result = resize_image(data, settings.resize)
     except ImageRejected as rejected:
-        return _reject(services, settings, keys, etag, modified, rejected.reason, rejected.detail)
+        return _reject(services, settings, keys, (etag, version, modified), rejected.reason, rejected.detail)
     except Exception as exc:
         # The core is pure: whatever else it raises on these bytes it will raise again, so a retry
         # only delays the verdict and pushes the message into the DLQ. Recorded, alarmed, acknowledged.
         detail = f"{type(exc).__name__}: {exc}"
-        outcome = _reject(services, settings, keys, etag, modified, RejectReason.PROCESSING_FAILED, detail)
+        outcome = _reject(
+            services, settings, keys, (etag, version, modified), RejectReason.PROCESSING_FAILED, detail
+        )
         return Outcome(outcome.status, key, outcome.detail, failure=detail)
 
     variants = []
     for variant in result.variants:
-        variant_key = keys.variant(variant.name, variant.format.extension, version=etag)
+        variant_key = keys.variant(variant.name, variant.format.extension, version=version)
         s3.put_object(
             Bucket=settings.media_bucket,
             Key=variant_key,
@@ -130,6 +136,7 @@ def process_object(services: Services, settings: WorkerSettings, *, bucket: str,
     done = Completion(
         status=ImageStatus.READY,
         source_etag=etag,
+        version=version,
         source_modified=modified,
         source_format=result.source_format,
         width=result.width,
@@ -145,14 +152,15 @@ def _reject(
     services: Services,
     settings: WorkerSettings,
     keys: ImageKeys,
-    etag: str,
-    modified: str,
+    source: tuple[str, str, str],  # (etag, variants version, last modified)
     reason: RejectReason,
     detail: str,
 ) -> Outcome:
+    etag, version, modified = source
     done = Completion(
         status=ImageStatus.REJECTED,
         source_etag=etag,
+        version=version,
         source_modified=modified,
         reason=reason.value,
         detail=detail[:500],
@@ -173,16 +181,14 @@ def _commit(services: Services, media_bucket: str, keys: ImageKeys, done: Comple
         # The record has moved: the superseded set can go.
         _delete_keys(services.s3, media_bucket, [v.key for v in previous.variants])
     record = services.registry.get(keys.owner, keys.image_id)
-    if record is not None and record.source_etag == done.source_etag:
+    if record is not None and record.version == done.version:
         _announce(services, record)
     return True
 
 
 def _announce(services: Services, record: ImageRecord) -> None:
     publish(services.events, image_event(record, bus_name=services.bus_name))
-    services.registry.event_sent(
-        record.owner, record.image_id, status=record.status, source_etag=record.source_etag
-    )
+    services.registry.event_sent(record.owner, record.image_id, status=record.status, version=record.version)
 
 
 def _remove_late_original(s3: S3Client, bucket: str, key: str) -> None:

@@ -111,9 +111,10 @@ def delete_image(storage: Storage, owner: str, image_id: str) -> bool:
             created_at=record.created_at,
             updated_at=now.isoformat(timespec="milliseconds"),
             source_etag=record.source_etag,
+            version=record.version,
         )
         publish(storage.events, image_event(deleted, bus_name=storage.bus_name))
-        storage.registry.event_sent(owner, image_id, status=Status.DELETED, source_etag=None)
+        storage.registry.event_sent(owner, image_id, status=Status.DELETED, version=None)
     return True
 
 

@@ -134,6 +134,14 @@ def lifecycle(pipeline: LocalPipeline, batch_id: str, results: list[DemoResult],
     seen = pipeline.events_seen(expected=len(results) + 1)
     counts = Counter(e["detail-type"] for e in seen)
     console.print(f"events on the bus: {', '.join(f'{n} {kind}' for kind, n in sorted(counts.items()))}")
+    ready = next((r for r in results if r.status == "ready"), None)
+    if ready is not None:
+        url = ready.body["variants"][0]["url"]
+        console.print(
+            f"variant URLs (CloudFront in AWS, the local stand-in here): {url}",
+            overflow="ellipsis",
+            no_wrap=True,
+        )
     example = next((e for e in seen if e["detail-type"] == "Image Ready"), None)
     if example is not None:
         detail = example["detail"]

@@ -20,6 +20,7 @@ from resize_worker.settings import WorkerSettings
 from upload_api.settings import ApiSettings
 from upload_api.wiring import build_app
 
+from local_runner.cdn import CDN_PATH, add_local_cdn
 from local_runner.emulator import REGION, LocalAws, LocalResources, local_session
 from local_runner.issuer import LocalIssuer
 from local_runner.page import add_upload_page
@@ -97,8 +98,11 @@ def local_pipeline(
             expose_docs=config.api.expose_docs,
             quota_table=resources.quota_table,
             forms_per_minute=config.api.forms_per_minute,
+            # The CDN's place: the same URL-building code, with the local stand-in as the base.
+            public_media_base_url=f"{api_url}{CDN_PATH.rstrip('/')}",
         )
         app = build_app(ApiSettings.from_contract(api_env), session=local_session())
+        add_local_cdn(app, s3=aws.client("s3"), bucket=resources.media_bucket)
         if upload_page:
             add_upload_page(app, issuer.token(DEMO_USER, ttl_seconds=12 * 3600))
         server = _start_api(app, port)

@@ -116,6 +116,18 @@ class ApiConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class CdnConfig:
+    """The CloudFront distribution in front of the media bucket (variants are served only through it)."""
+
+    price_class: str = "PRICE_CLASS_100"  # PRICE_CLASS_100 (EU, N. America) | _200 | _ALL
+    logging: bool = True  # standard access logs, 90 days
+
+    def __post_init__(self) -> None:
+        if self.price_class not in ("PRICE_CLASS_100", "PRICE_CLASS_200", "PRICE_CLASS_ALL"):
+            raise ValueError(f"price_class must be PRICE_CLASS_100, _200 or _ALL, got {self.price_class!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
 class EnvironmentConfig:
     name: str
     account: str | None = None
@@ -127,6 +139,7 @@ class EnvironmentConfig:
     abandoned_upload_days: int = 1
     resize: ResizeConfig = field(default_factory=ResizeConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
+    cdn: CdnConfig = field(default_factory=CdnConfig)
     # Who hears the alarms (every alarm notifies on ALARM and OK); an email and/or an https webhook.
     alarm_emails: tuple[str, ...] = ()
     alarm_webhook_url: str | None = None
@@ -188,6 +201,7 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         alarm_emails=("oncall@photo-pipeline.example",),
         retain_data=True,
         log_retention_days=365,
+        cdn=CdnConfig(price_class="PRICE_CLASS_ALL"),
         resize=ResizeConfig(memory_mib=1536, timeout_seconds=50, reserved_concurrency=50),
         api=ApiConfig(
             throttle_rate_per_second=200,

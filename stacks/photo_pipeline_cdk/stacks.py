@@ -7,6 +7,7 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_events as events
@@ -19,6 +20,7 @@ from photo_contract.runtime import TOKEN_USE_ACCESS, ApiEnvironment
 from photo_pipeline_cdk.alarms import AlarmTopic, NotifyOnEveryAlarm
 from photo_pipeline_cdk.api import UploadApiFunction, UploadApiService
 from photo_pipeline_cdk.config import EnvironmentConfig
+from photo_pipeline_cdk.delivery import MediaDistribution
 from photo_pipeline_cdk.identity import UserDirectory
 from photo_pipeline_cdk.image_registry import ApiImageRepository
 from photo_pipeline_cdk.nag import acknowledge
@@ -75,6 +77,15 @@ class StorageStack(cdk.Stack):
             )
         self.api_images = ApiImageRepository(self, "ApiImages", retain=config.retain_data)
         self.upload_quota = UploadQuotaTable(self, "UploadQuota")
+        self.delivery = MediaDistribution(
+            self,
+            "Delivery",
+            media_bucket=self.buckets.media_bucket,
+            cors_allowed_origins=config.cors_allowed_origins,
+            price_class=cloudfront.PriceClass(config.cdn.price_class),
+            logging=config.cdn.logging,
+            retain=config.retain_data,
+        )
         self.registry = ImageRegistry(
             self, "Registry", bus_name=f"{config.stack_prefix}-images", retain=config.retain_data
         )
@@ -98,6 +109,7 @@ class StorageStack(cdk.Stack):
             "UploadQuotaTableName": self.upload_quota.table.table_name,
             "RegistryTableName": self.registry.table.table_name,
             "EventBusName": self.registry.bus.event_bus_name,
+            "MediaBaseUrl": self.delivery.base_url,
             "TokenIssuer": self.users.issuer if self.users else issuer.issuer,  # type: ignore[union-attr]
             "TokenAudience": self.users.audience if self.users else issuer.audience,  # type: ignore[union-attr]
         }.items():
@@ -164,6 +176,7 @@ class StorageStack(cdk.Stack):
             expose_docs=config.api.expose_docs,
             quota_table=quota_table.table_name,
             forms_per_minute=config.api.forms_per_minute,
+            public_media_base_url=self.import_value("MediaBaseUrl"),
         )
 
 

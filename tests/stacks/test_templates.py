@@ -35,7 +35,7 @@ def _logical_ids(template: dict[str, Any], kind: str) -> list[str]:
 
 def test_every_bucket_is_encrypted_private_and_tls_only(storage: Template, templates: Templates) -> None:
     buckets = _resources(templates["dev"]["Storage"], "AWS::S3::Bucket")
-    assert len(buckets) == 3
+    assert len(buckets) == 4  # uploads, media, their access logs, the CDN's logs
     for bucket in buckets:
         props = bucket["Properties"]
         rule = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
@@ -53,7 +53,7 @@ def test_every_bucket_is_encrypted_private_and_tls_only(storage: Template, templ
         for s in p["Properties"]["PolicyDocument"]["Statement"]
         if s["Effect"] == "Deny" and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
     ]
-    assert len(tls_denials) == 3
+    assert len(tls_denials) == 4
 
 
 def test_uploads_bucket_is_versioned_with_cors_and_abandoned_upload_rule(storage: Template) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pytest
 from local_runner.inputs import camera_jpeg
 from local_runner.issuer import LocalIssuer
 
@@ -161,3 +163,33 @@ def test_a_pending_record_expires_with_the_abandoned_upload_horizon(
         <= record.expires_at
         <= int(time.time()) + settings.pending_expiry_seconds
     )
+
+
+@pytest.fixture(scope="module")
+def cdn_runtimes(settings: Any) -> Iterator[dict[str, Runtime]]:
+    from dataclasses import replace
+
+    from tests.upload_api.conftest import HttpRuntime, LambdaRuntime
+
+    with_cdn = replace(settings, public_media_base_url="https://d111111abcdef8.cloudfront.net")
+    http = HttpRuntime(with_cdn)
+    yield {"lambda": LambdaRuntime(with_cdn), "http": http}
+    http.stop()
+
+
+@pytest.mark.parametrize("runtime", ["lambda", "http"])
+def test_ready_images_carry_cdn_urls_of_their_versioned_keys(
+    cdn_runtimes: dict[str, Runtime], issuer: LocalIssuer, worker: Any, runtime: str
+) -> None:
+    api = cdn_runtimes[runtime]
+    owner = _owner()
+    token = issuer.token(owner)
+    photo = camera_jpeg("c.jpg", (800, 600)).data
+    ticket = _post(api, token, [{"content_type": "image/jpeg", "size_bytes": len(photo)}])["uploads"][0]
+    _upload(ticket, photo)
+    worker(ticket["upload"]["fields"]["key"])
+    image = api.call("GET", f"/v1/images/{ticket['image_id']}", token=token).body
+    prefix = f"https://d111111abcdef8.cloudfront.net/images/{owner}/{ticket['image_id']}/"
+    for variant in image["variants"]:
+        assert variant["url"].startswith(prefix) and "?" not in variant["url"]  # stable: cacheable
+    assert api.call("GET", f"/v1/images/{ticket['image_id']}", token=token).body == image  # same URLs again

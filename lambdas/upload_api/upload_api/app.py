@@ -168,7 +168,8 @@ def create_app(
     events: Any,
     quota: FormQuota | None = None,
 ) -> FastAPI:
-    """``app.state.public_paths`` is the set of paths served without a token (a local page adds to it)."""
+    """``app.state.public_paths`` (exact) and ``public_prefixes`` are served without a token (the local
+    runner adds its page and its stand-in CDN)."""
     docs = settings.expose_docs
     app = FastAPI(
         title="photo-pipeline upload API",
@@ -179,6 +180,7 @@ def create_app(
         responses={status: {"model": ErrorBody} for status in (401, 413, 415, 422, 429, 500, 503)},
     )
     app.state.public_paths = {HEALTH_PATH, *(DOC_PATHS if docs else ())}
+    app.state.public_prefixes = set()  # nothing deployed; the local runner's stand-in CDN adds one
     form_quota = quota or NoQuota()
     storage = Storage(
         s3=s3,
@@ -318,7 +320,11 @@ def create_app(
     _install_error_handlers(app)
     # Outermost last: CORS headers go on every answer, the guard's 401/413/503 included.
     app.add_middleware(
-        RequestGuard, verifier=verifier, public_paths=app.state.public_paths, max_body_bytes=MAX_BODY_BYTES
+        RequestGuard,
+        verifier=verifier,
+        public_paths=app.state.public_paths,
+        public_prefixes=app.state.public_prefixes,
+        max_body_bytes=MAX_BODY_BYTES,
     )
     if settings.cors_allowed_origins:
         app.add_middleware(

@@ -45,16 +45,18 @@ class RequestGuard:
         *,
         verifier: TokenVerifier,
         public_paths: Set[str],  # read per request: the local runner adds its page after creation
+        public_prefixes: Set[str] = frozenset(),  # likewise: paths under these need no token
         max_body_bytes: int,
     ) -> None:
         self._app = app
         self._verifier = verifier
         self._public_paths = public_paths
+        self._public_prefixes = public_prefixes
         self._max_body_bytes = max_body_bytes
         self._limiter = anyio.CapacityLimiter(AUTH_THREADS)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] == "OPTIONS" or scope["path"] in self._public_paths:
+        if scope["type"] != "http" or scope["method"] == "OPTIONS" or self._is_public(scope["path"]):
             await self._app(scope, receive, send)
             return
         headers = Headers(scope=scope)
@@ -80,6 +82,9 @@ class RequestGuard:
             return
         scope.setdefault("state", {})[OWNER_STATE_KEY] = owner
         await self._app(scope, _replay(body, receive), send)
+
+    def _is_public(self, path: str) -> bool:
+        return path in self._public_paths or any(path.startswith(p) for p in self._public_prefixes)
 
     async def _read_capped(self, headers: Headers, receive: Receive) -> bytes | None:
         """The whole body, or None once it is known to exceed the cap (declared or streamed)."""

@@ -93,6 +93,7 @@ redrive: setup
 bench: setup
 	$(BIN)/python bench/resize_bench.py
 	$(BIN)/python bench/budget_bench.py
+	$(BIN)/python bench/signing_bench.py
 
 # The whole pipeline on loopback: S3/SQS emulator, API, resize worker, 20 uploads, contact sheet.
 demo: setup

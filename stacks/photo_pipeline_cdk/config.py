@@ -121,8 +121,17 @@ class CdnConfig:
 
     price_class: str = "PRICE_CLASS_100"  # PRICE_CLASS_100 (EU, N. America) | _200 | _ALL
     logging: bool = True  # standard access logs, 90 days
+    # "public": unguessable capability URLs; "signed": CloudFront signed URLs, verified at the edge
+    # with this public key (its private half goes into the Secrets Manager secret the stack creates).
+    access: str = "public"
+    public_key_pem: str | None = None
+    signed_url_ttl_seconds: int = 3600
 
     def __post_init__(self) -> None:
+        if self.access not in ("public", "signed"):
+            raise ValueError(f"cdn access must be 'public' or 'signed', got {self.access!r}")
+        if (self.access == "signed") != (self.public_key_pem is not None):
+            raise ValueError("cdn access 'signed' needs public_key_pem (and 'public' takes none)")
         if self.price_class not in ("PRICE_CLASS_100", "PRICE_CLASS_200", "PRICE_CLASS_ALL"):
             raise ValueError(f"price_class must be PRICE_CLASS_100, _200 or _ALL, got {self.price_class!r}")
 

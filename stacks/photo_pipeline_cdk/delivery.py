@@ -9,7 +9,9 @@ from collections.abc import Sequence
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from photo_pipeline_cdk.nag import acknowledge
@@ -27,6 +29,9 @@ class MediaDistribution(Construct):
     :param price_class: CloudFront's edge footprint, e.g. ``PRICE_CLASS_100`` (Europe and North America).
     :param logging: standard access logs to a bucket of their own (kept 90 days).
     :param retain: keep the log bucket when the stack is deleted (prod).
+    :param signing_public_key_pem: signed mode: only URLs signed with the matching private key are
+        served. The private key goes into ``.signing_key_secret`` (created empty of it: set its value to
+        the PEM); grant readers with ``grant_signing(grantee)``. Exposes ``.key_pair_id``.
     """
 
     def __init__(
@@ -39,9 +44,11 @@ class MediaDistribution(Construct):
         price_class: cloudfront.PriceClass = cloudfront.PriceClass.PRICE_CLASS_100,
         logging: bool = True,
         retain: bool = False,
+        signing_public_key_pem: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_bucket = self._build_log_bucket(retain) if logging else None
+        self.key_group, self.signing_key_secret = self._build_signing(signing_public_key_pem)
         self.distribution = cloudfront.Distribution(
             self,
             "Distribution",
@@ -59,10 +66,37 @@ class MediaDistribution(Construct):
                 cache_policy=self._build_cache_policy(),
                 response_headers_policy=self._build_headers_policy(cors_allowed_origins),
                 compress=False,  # JPEG and WebP are compressed already
+                trusted_key_groups=[self.key_group] if self.key_group else None,
             ),
         )
         self.base_url = f"https://{self.distribution.distribution_domain_name}"
         self._acknowledge_findings()
+
+    def _build_signing(
+        self, public_key_pem: str | None
+    ) -> tuple[cloudfront.KeyGroup | None, secretsmanager.Secret | None]:
+        if public_key_pem is None:
+            self.key_pair_id: str | None = None
+            return None, None
+        public_key = cloudfront.PublicKey(self, "SigningPublicKey", encoded_key=public_key_pem)
+        self.key_pair_id = public_key.public_key_id
+        key_group = cloudfront.KeyGroup(self, "SigningKeys", items=[public_key])
+        secret = secretsmanager.Secret(
+            self,
+            "SigningKey",
+            description="photo-pipeline: the PEM private key CloudFront URLs are signed with (set by an operator)",
+        )
+        acknowledge(
+            secret,
+            **{
+                "AwsSolutions-SMG4": "A CloudFront signing key is rotated by adding a key to the key group, not by a Lambda."
+            },
+        )
+        return key_group, secret
+
+    def grant_signing(self, grantee: iam.IGrantable) -> None:
+        if self.signing_key_secret is not None:
+            self.signing_key_secret.grant_read(grantee)
 
     def _build_log_bucket(self, retain: bool) -> s3.Bucket:
         return s3.Bucket(

@@ -11,8 +11,10 @@ from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from photo_contract.runtime import TOKEN_USE_ACCESS, ApiEnvironment
@@ -85,6 +87,7 @@ class StorageStack(cdk.Stack):
             price_class=cloudfront.PriceClass(config.cdn.price_class),
             logging=config.cdn.logging,
             retain=config.retain_data,
+            signing_public_key_pem=config.cdn.public_key_pem,
         )
         self.registry = ImageRegistry(
             self, "Registry", bus_name=f"{config.stack_prefix}-images", retain=config.retain_data
@@ -110,6 +113,14 @@ class StorageStack(cdk.Stack):
             "RegistryTableName": self.registry.table.table_name,
             "EventBusName": self.registry.bus.event_bus_name,
             "MediaBaseUrl": self.delivery.base_url,
+            **(
+                {
+                    "CdnKeyPairId": self.delivery.key_pair_id,
+                    "CdnSigningSecretArn": self.delivery.signing_key_secret.secret_arn,
+                }
+                if self.delivery.signing_key_secret is not None and self.delivery.key_pair_id
+                else {}
+            ),
             "TokenIssuer": self.users.issuer if self.users else issuer.issuer,  # type: ignore[union-attr]
             "TokenAudience": self.users.audience if self.users else issuer.audience,  # type: ignore[union-attr]
         }.items():
@@ -177,7 +188,20 @@ class StorageStack(cdk.Stack):
             quota_table=quota_table.table_name,
             forms_per_minute=config.api.forms_per_minute,
             public_media_base_url=self.import_value("MediaBaseUrl"),
+            cdn_key_pair_id=self.import_value("CdnKeyPairId") if config.cdn.access == "signed" else None,
+            cdn_signing_secret=(
+                self.import_value("CdnSigningSecretArn") if config.cdn.access == "signed" else None
+            ),
+            cdn_url_ttl_seconds=config.cdn.signed_url_ttl_seconds,
         )
+
+    def grant_cdn_signing(self, scope: Construct, grantee: iam.IGrantable, config: EnvironmentConfig) -> None:
+        """Read access to the signing key's secret, for the API principals only (signed mode)."""
+        if config.cdn.access == "signed":
+            secret = secretsmanager.Secret.from_secret_complete_arn(
+                scope, "CdnSigningSecret", self.import_value("CdnSigningSecretArn")
+            )
+            secret.grant_read(grantee)
 
 
 class ResizeStack(cdk.Stack):
@@ -269,6 +293,7 @@ class ApiStack(cdk.Stack):
             log_retention=_retention(config.log_retention_days),
             asset_cache_dir=asset_cache_dir,
         )
+        storage.grant_cdn_signing(self, self.api.function, config)
         cdk.CfnOutput(self, "ApiUrl", value=self.api.url)
 
 
@@ -323,6 +348,7 @@ class ServiceStack(cdk.Stack):
             nat_gateways=fargate.nat_gateways,
             log_retention=_retention(config.log_retention_days),
         )
+        storage.grant_cdn_signing(self, self.api.service.task_definition.task_role, config)
         cdk.CfnOutput(self, "ServiceUrl", value=self.api.url)
 
 

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from photo_pipeline_cdk.config import ENVIRONMENTS
 
+from tests.conftest import REPO
+
 pytestmark = pytest.mark.slow  # reads the templates of a full synth
 
 Templates = dict[str, dict[str, dict[str, Any]]]
@@ -95,3 +97,66 @@ def test_the_api_builds_cdn_urls(templates: Templates, env: str) -> None:
     (function,) = functions
     base = function["Properties"]["Environment"]["Variables"]["PUBLIC_MEDIA_BASE_URL"]
     assert "MediaBaseUrl" in json.dumps(base)
+
+
+@pytest.fixture(scope="module")
+def signed_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """Staging switched to signed delivery, synthesized in-process with cdk-nag on."""
+    from dataclasses import replace
+
+    import aws_cdk as cdk
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from photo_pipeline_cdk.config import CdnConfig
+    from photo_pipeline_cdk.nag import add_nag_checks
+    from photo_pipeline_cdk.stacks import build_photo_pipeline
+
+    pem = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    staging = ENVIRONMENTS["staging"]
+    config = replace(
+        staging,
+        cdn=CdnConfig(access="signed", public_key_pem=pem, signed_url_ttl_seconds=900),
+        api=replace(staging.api, fargate=replace(staging.api.fargate, image_tag="signed-test")),
+    )
+    out = tmp_path_factory.mktemp("signed")
+    # The feature flags of cdk.json, as the CLI would pass them.
+    context = json.loads((REPO / "cdk.json").read_text()).get("context", {})
+    app = cdk.App(outdir=str(out), context=context)
+    stacks = build_photo_pipeline(app, config)
+    add_nag_checks(app)
+    assembly = app.synth()
+    return {stack.node.id: assembly.get_stack_by_name(stack.stack_name).template for stack in stacks}
+
+
+def test_signed_mode_trusts_a_key_group_and_only_the_api_reads_the_key(signed_templates: Any) -> None:
+    storage = signed_templates["Storage"]
+    behavior = _one(storage, "AWS::CloudFront::Distribution")["DistributionConfig"]["DefaultCacheBehavior"]
+    assert len(behavior["TrustedKeyGroups"]) == 1
+    key_group = _one(storage, "AWS::CloudFront::KeyGroup")["KeyGroupConfig"]
+    assert len(key_group["Items"]) == 1
+    public_key = _one(storage, "AWS::CloudFront::PublicKey")["PublicKeyConfig"]
+    assert public_key["EncodedKey"].startswith("-----BEGIN PUBLIC KEY-----")
+    assert "PRIVATE" not in json.dumps(signed_templates)  # the private key is in no template
+    _one(storage, "AWS::SecretsManager::Secret")
+    readers = {
+        stack
+        for stack, template in signed_templates.items()
+        for policy in _resources(template, "AWS::IAM::Policy")
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "secretsmanager:GetSecretValue" in json.dumps(statement["Action"])
+    }
+    assert readers == {"Api", "Service"}  # the API on both runtimes, and nothing else
+    functions = [
+        f
+        for f in _resources(signed_templates["Api"], "AWS::Lambda::Function")
+        if f["Properties"].get("Handler") == "upload_api.lambda_handler.handler"
+    ]
+    variables = functions[0]["Properties"]["Environment"]["Variables"]
+    assert "CdnKeyPairId" in json.dumps(variables["CDN_KEY_PAIR_ID"])
+    assert "CdnSigningSecretArn" in json.dumps(variables["CDN_SIGNING_SECRET"])
+    assert variables["CDN_URL_TTL_SECONDS"] == "900"

@@ -139,6 +139,11 @@ class ApiEnvironment:
     forms_per_minute: int = DEFAULT_FORMS_PER_MINUTE
     # A pending record whose upload never arrives expires with the abandoned-upload lifecycle rule.
     pending_expiry_seconds: int = DEFAULT_PENDING_EXPIRY_SECONDS
+    # Signed delivery (both or neither): CloudFront's public key id, and the Secrets Manager secret
+    # holding the matching private key (never the key itself: not in a template, not in a variable).
+    cdn_key_pair_id: str | None = None
+    cdn_signing_secret: str | None = None
+    cdn_url_ttl_seconds: int = DEFAULT_VARIANT_URL_EXPIRY_SECONDS
 
     def __post_init__(self) -> None:
         for name in (
@@ -156,6 +161,9 @@ class ApiEnvironment:
         check_positive("max_upload_bytes", self.max_upload_bytes)
         check_upload_expiry(self.upload_expiry_seconds)
         check_positive("forms_per_minute", self.forms_per_minute)
+        check_positive("cdn_url_ttl_seconds", self.cdn_url_ttl_seconds)
+        if (self.cdn_key_pair_id is None) != (self.cdn_signing_secret is None):
+            raise ValueError("signed delivery needs both cdn_key_pair_id and cdn_signing_secret")
         for origin in self.cors_allowed_origins:
             if not origin.startswith(("https://", "http://")) or "," in origin or origin.endswith("/"):
                 raise ValueError(f"a CORS origin is scheme://host[:port] without a path, got {origin!r}")
@@ -180,6 +188,9 @@ class ApiEnvironment:
             "API_DOCS": "1" if self.expose_docs else "0",
             "QUOTA_TABLE": self.quota_table,
             "FORMS_PER_MINUTE": str(self.forms_per_minute),
+            "CDN_KEY_PAIR_ID": self.cdn_key_pair_id,
+            "CDN_SIGNING_SECRET": self.cdn_signing_secret,
+            "CDN_URL_TTL_SECONDS": str(self.cdn_url_ttl_seconds),
         }
         return {name: value for name, value in written.items() if value is not None}
 
@@ -205,6 +216,9 @@ class ApiEnvironment:
             expose_docs=env.get("API_DOCS", "0") == "1",
             quota_table=env.get("QUOTA_TABLE") or None,
             forms_per_minute=int(env.get("FORMS_PER_MINUTE", DEFAULT_FORMS_PER_MINUTE)),
+            cdn_key_pair_id=env.get("CDN_KEY_PAIR_ID") or None,
+            cdn_signing_secret=env.get("CDN_SIGNING_SECRET") or None,
+            cdn_url_ttl_seconds=int(env.get("CDN_URL_TTL_SECONDS", DEFAULT_VARIANT_URL_EXPIRY_SECONDS)),
         )
 
 

@@ -34,6 +34,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 
 from upload_api.auth import TokenVerifier, Unauthorized
+from upload_api.cdn_signing import CdnSigner
 from upload_api.guard import OWNER_STATE_KEY, RequestGuard, error_response
 from upload_api.images import ImageView, Storage, delete_image, erase_page, view
 from upload_api.presign import presign_upload
@@ -167,6 +168,7 @@ def create_app(
     registry: Registry,
     events: Any,
     quota: FormQuota | None = None,
+    signer: CdnSigner | None = None,
 ) -> FastAPI:
     """``app.state.public_paths`` (exact) and ``public_prefixes`` are served without a token (the local
     runner adds its page and its stand-in CDN)."""
@@ -198,6 +200,7 @@ def create_app(
             media_bucket=settings.media_bucket,
             url_expiry_seconds=settings.variant_url_expiry_seconds,
             public_base_url=settings.public_media_base_url,
+            signer=signer,
         )
         return _image_response(shown)
 

@@ -16,6 +16,8 @@ from photo_contract import derived_prefix, source_prefix
 from photo_contract.events import image_event, publish
 from photo_contract.registry import ImageRecord, Registry, Status
 
+from upload_api.cdn_signing import CdnSigner
+
 ERASE_PAGE = 25  # images per erasure call: bounded work per request
 
 
@@ -54,15 +56,27 @@ class Storage:
 
 
 def view(
-    s3: Any, record: ImageRecord, *, media_bucket: str, url_expiry_seconds: int, public_base_url: str | None
+    s3: Any,
+    record: ImageRecord,
+    *,
+    media_bucket: str,
+    url_expiry_seconds: int,
+    public_base_url: str | None,
+    signer: CdnSigner | None = None,
 ) -> ImageView:
+    query = ""
+    if signer is not None and public_base_url and record.version and record.variants:
+        # One signature for the whole image: a policy over its version's prefix.
+        base = public_base_url.rstrip("/")
+        prefix = f"{base}/{derived_prefix(record.owner, record.image_id)}{record.version}/"
+        query = "?" + signer.query_for_prefix(prefix, now=datetime.now(UTC))
     variants = tuple(
         VariantView(
             name=v.name,
             width=v.width,
             height=v.height,
             content_type=v.content_type,
-            url=_url(s3, media_bucket, v.key, url_expiry_seconds, public_base_url),
+            url=_url(s3, media_bucket, v.key, url_expiry_seconds, public_base_url) + query,
         )
         for v in record.variants
     )

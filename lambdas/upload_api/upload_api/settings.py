@@ -33,6 +33,10 @@ class ApiSettings:
     quota_table: str | None = None  # None: no per-owner cap on forms
     forms_per_minute: int = DEFAULT_FORMS_PER_MINUTE
     pending_expiry_seconds: int = DEFAULT_PENDING_EXPIRY_SECONDS
+    # Signed delivery: CloudFront's public key id, the secret holding the private key, URL lifetime.
+    cdn_key_pair_id: str | None = None
+    cdn_signing_secret: str | None = None
+    cdn_url_ttl_seconds: int = DEFAULT_VARIANT_URL_EXPIRY_SECONDS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ApiSettings:
@@ -64,4 +68,7 @@ class ApiSettings:
             expose_docs=read.expose_docs,
             quota_table=read.quota_table,
             forms_per_minute=read.forms_per_minute,
+            cdn_key_pair_id=read.cdn_key_pair_id,
+            cdn_signing_secret=read.cdn_signing_secret,
+            cdn_url_ttl_seconds=read.cdn_url_ttl_seconds,
         )

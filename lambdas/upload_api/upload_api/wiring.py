@@ -10,6 +10,7 @@ from photo_contract.registry import Registry
 
 from upload_api.app import create_app
 from upload_api.auth import TokenVerifier
+from upload_api.cdn_signing import CdnSigner, secrets_manager_key
 from upload_api.presign import CLIENT_TIMEOUTS, presign_client
 from upload_api.quota import DynamoFormQuota, FormQuota, NoQuota
 from upload_api.settings import ApiSettings
@@ -28,6 +29,13 @@ def build_app(settings: ApiSettings, *, session: boto3.session.Session | None = 
     quota: FormQuota = NoQuota()
     if settings.quota_table is not None:
         quota = DynamoFormQuota(dynamodb, settings.quota_table, settings.forms_per_minute)
+    signer = None
+    if settings.cdn_key_pair_id and settings.cdn_signing_secret:
+        signer = CdnSigner(
+            key_pair_id=settings.cdn_key_pair_id,
+            load_key=secrets_manager_key(client("secretsmanager"), settings.cdn_signing_secret),
+            ttl_seconds=settings.cdn_url_ttl_seconds,
+        )
     return create_app(
         settings,
         s3=s3,
@@ -35,4 +43,5 @@ def build_app(settings: ApiSettings, *, session: boto3.session.Session | None = 
         registry=Registry(dynamodb, settings.registry_table),
         events=client("events"),
         quota=quota,
+        signer=signer,
     )

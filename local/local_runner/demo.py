@@ -142,6 +142,9 @@ def lifecycle(pipeline: LocalPipeline, batch_id: str, results: list[DemoResult],
             overflow="ellipsis",
             no_wrap=True,
         )
+        console.print(
+            f"placeholder (ThumbHash): {ready.body['placeholder']}, average colour {ready.body['dominant_color']}"
+        )
     example = next((e for e in seen if e["detail-type"] == "Image Ready"), None)
     if example is not None:
         detail = example["detail"]

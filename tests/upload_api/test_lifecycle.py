@@ -192,4 +192,5 @@ def test_ready_images_carry_cdn_urls_of_their_versioned_keys(
     prefix = f"https://d111111abcdef8.cloudfront.net/images/{owner}/{ticket['image_id']}/"
     for variant in image["variants"]:
         assert variant["url"].startswith(prefix) and "?" not in variant["url"]  # stable: cacheable
+    assert image["placeholder"] and image["dominant_color"].startswith("#")  # paint this first
     assert api.call("GET", f"/v1/images/{ticket['image_id']}", token=token).body == image  # same URLs again

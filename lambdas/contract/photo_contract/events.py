@@ -31,6 +31,7 @@ def image_event(record: ImageRecord, *, bus_name: str) -> dict[str, Any]:
     }
     if record.status is Status.READY:
         detail["width"], detail["height"] = record.width, record.height
+        detail["placeholder"], detail["dominant_color"] = record.placeholder, record.dominant_color
         detail["variants"] = [
             {
                 "name": v.name,

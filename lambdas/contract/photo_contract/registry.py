@@ -107,6 +107,8 @@ class ImageRecord:
     width: int | None = None
     height: int | None = None
     variants: tuple[VariantRecord, ...] = ()
+    placeholder: str | None = None  # ThumbHash, base64: painted before any variant arrives
+    dominant_color: str | None = None  # "#rrggbb"
     reason: str | None = None
     detail: str | None = None
     event_pending: bool = False  # the transition's event is not yet on the bus (outbox)
@@ -174,6 +176,8 @@ class ImageRecord:
             width=number("width"),
             height=number("height"),
             variants=tuple(_variant_record(v["M"]) for v in item.get("variants", {}).get("L", [])),
+            placeholder=text("placeholder"),
+            dominant_color=text("dominant_color"),
             reason=text("reason"),
             detail=text("detail"),
             event_pending=item.get("event_pending", {}).get("BOOL", False),
@@ -226,6 +230,8 @@ class Completion:
     width: int | None = None
     height: int | None = None
     variants: tuple[VariantRecord, ...] = field(default_factory=tuple)
+    placeholder: str | None = None
+    dominant_color: str | None = None
     reason: str | None = None
     detail: str | None = None
 
@@ -348,7 +354,8 @@ class Registry:
                 Key=self._key(owner, image_id),
                 UpdateExpression=(
                     "SET #status = :deleted, updated_at = :now, cleaned = :false, event_pending = :true, "
-                    f"{TTL_ATTRIBUTE} = :expires REMOVE variants, width, height, filename, reason, detail"
+                    f"{TTL_ATTRIBUTE} = :expires REMOVE variants, width, height, filename, reason, detail, "
+                    "placeholder, dominant_color"
                 ),
                 ConditionExpression="attribute_exists(pk) AND #status <> :deleted",
                 ExpressionAttributeNames={"#status": "status"},
@@ -398,7 +405,7 @@ class Registry:
             "event_pending = :true",
         ]
         removes = [TTL_ATTRIBUTE]
-        for name in ("source_format", "reason", "detail"):
+        for name in ("source_format", "placeholder", "dominant_color", "reason", "detail"):
             value = getattr(done, name)
             if value is not None:
                 values[f":{name}"] = {"S": value}

@@ -7,6 +7,7 @@ The expensive part of resizing a camera photo is decoding 12–22 MP of JPEG. So
 
 from __future__ import annotations
 
+import base64
 import io
 import warnings
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from typing import IO
 from photo_contract.budget import working_set_bytes
 from photo_contract.variants import FitMode, OutputFormat, VariantSpec
 from PIL import Image, ImageCms, UnidentifiedImageError
+from thumbhash import rgba_to_thumb_hash
 
 from photo_resize.errors import ImageRejected, RejectReason
 from photo_resize.spec import RenderedVariant, ResizeOptions, ResizeResult
@@ -41,6 +43,9 @@ _SRGB = ImageCms.createProfile("sRGB")
 _RESAMPLE = Image.Resampling.HAMMING
 # Pillow's box-reduces by an integer factor first when the ratio exceeds this: nearly as sharp, much faster.
 _REDUCING_GAP = 3.0
+# ThumbHash's own encoder works on at most 100x100; 32 px is the same hash at a tenth of the cost
+# (2 ms against 19 ms here, pure Python).
+_PLACEHOLDER_SIDE = 32
 
 
 @dataclass(frozen=True)
@@ -77,12 +82,15 @@ def resize_image(data: bytes, options: ResizeOptions) -> ResizeResult:
         colour = _SrgbConversion.of(base)
         # Plans are in upright source pixels; the draft made the base smaller by this much.
         shrink = base.size[0] / upright[0]
-        variants = tuple(_render_all(base, plans, shrink, options, colour))
+        variants, smallest = _render_all(base, plans, shrink, options, colour)
+        placeholder, average = _placeholder(colour(smallest), options.background_rgb)
     return ResizeResult(
         source_format=source_format,
         width=upright[0],
         height=upright[1],
         variants=variants,
+        placeholder=placeholder,
+        dominant_color=average,
     )
 
 
@@ -283,8 +291,9 @@ def _is_srgb(profile: ImageCms.ImageCmsProfile) -> bool:
 
 def _render_all(
     base: Image.Image, plans: list[_Plan], shrink: float, options: ResizeOptions, colour: _SrgbConversion
-) -> Iterator[RenderedVariant]:
-    """Largest first, each from the smallest already-made full frame that covers it."""
+) -> tuple[tuple[RenderedVariant, ...], Image.Image]:
+    """Largest first, each from the smallest already-made full frame that covers it. Also returns the
+    smallest full frame made (for the placeholder)."""
     # Full upright frames made so far, with their scale against the upright source.
     frames: list[tuple[Image.Image, float]] = [(base, shrink)]
     rendered: dict[str, RenderedVariant] = {}
@@ -295,8 +304,25 @@ def _render_all(
         if plan.spec.mode is FitMode.FIT:
             frames.append((image, plan.scale))
         rendered[plan.spec.name] = _encode(colour(image), plan.spec, options)
-    for spec in options.variants:
-        yield rendered[spec.name]
+    smallest = min(frames, key=lambda f: f[1])[0]
+    return tuple(rendered[spec.name] for spec in options.variants), smallest
+
+
+def _placeholder(frame: Image.Image, background: tuple[int, int, int]) -> tuple[str, str]:
+    """(ThumbHash, base64; average colour, #rrggbb) from a frame already made small: the whole picture's
+    shape and colours in about 25 bytes, for a client to paint before the thumbnail arrives."""
+    tiny = frame.copy()
+    tiny.thumbnail((_PLACEHOLDER_SIDE, _PLACEHOLDER_SIDE), Image.Resampling.BOX)
+    if tiny.mode == "RGBA":
+        # Flattened, as the JPEG variants are: thumbhash 0.1.2 mis-encodes an alpha channel (a
+        # precedence slip makes its alpha term a tuple), so the placeholder is always opaque.
+        flat = Image.new("RGB", tiny.size, background)
+        flat.paste(tiny, mask=tiny.getchannel("A"))
+        tiny = flat
+    tiny = tiny.convert("RGBA")
+    hashed = bytes(rgba_to_thumb_hash(tiny.width, tiny.height, list(tiny.tobytes())))
+    red, green, blue = tiny.convert("RGB").resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))  # type: ignore[misc]
+    return base64.b64encode(hashed).decode(), f"#{red:02x}{green:02x}{blue:02x}"
 
 
 def _resize(source: Image.Image, factor: float, plan: _Plan) -> Image.Image:

@@ -50,3 +50,5 @@ class ResizeResult:
     width: int  # upright, after EXIF orientation
     height: int
     variants: tuple[RenderedVariant, ...]
+    placeholder: str = ""  # ThumbHash, base64
+    dominant_color: str = ""  # the average colour, #rrggbb

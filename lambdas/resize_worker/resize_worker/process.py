@@ -142,6 +142,8 @@ def process_object(services: Services, settings: WorkerSettings, *, bucket: str,
         width=result.width,
         height=result.height,
         variants=tuple(variants),
+        placeholder=result.placeholder or None,
+        dominant_color=result.dominant_color or None,
     )
     if not _commit(services, settings.media_bucket, keys, done):
         return Outcome(Status.SUPERSEDED, key, "a newer version or a delete was recorded first")

@@ -119,6 +119,8 @@ class ImageResponse(BaseModel):
     height: int | None = None
     variants: list[Variant] = []
     reason: str | None = None
+    placeholder: str | None = Field(default=None, description="ThumbHash (base64) of the whole picture.")
+    dominant_color: str | None = Field(default=None, examples=["#5c7a8b"])
 
 
 class BatchResponse(BaseModel):
@@ -351,6 +353,8 @@ def _image_response(shown: ImageView) -> ImageResponse:
         height=shown.height,
         reason=shown.reason,
         variants=[Variant(**vars(v)) for v in shown.variants],
+        placeholder=shown.placeholder,
+        dominant_color=shown.dominant_color,
     )
 
 

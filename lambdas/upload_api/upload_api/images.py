@@ -41,6 +41,8 @@ class ImageView:
     reason: str | None = None
     width: int | None = None
     height: int | None = None
+    placeholder: str | None = None
+    dominant_color: str | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,8 @@ def view(
         reason=record.reason if record.status is Status.REJECTED else None,
         width=record.width,
         height=record.height,
+        placeholder=record.placeholder,
+        dominant_color=record.dominant_color,
     )
 
 

@@ -328,22 +328,32 @@ class Registry:
 
     def to_erase(self, owner: str, *, limit: int) -> tuple[list[ImageRecord], bool]:
         """Up to ``limit`` images of an owner that still hold anything (live, or deleted but not cleaned),
-        and whether more may follow. One bounded Query: an erasure proceeds page by page."""
-        response = self._db.query(
-            TableName=self._table,
-            KeyConditionExpression=f"{PARTITION_KEY} = :owner AND begins_with({SORT_KEY}, :image)",
-            FilterExpression="#status <> :deleted OR cleaned = :false",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={
-                ":owner": {"S": owner_key(owner)},
-                ":image": {"S": "image#"},
-                ":deleted": {"S": Status.DELETED.value},
-                ":false": {"BOOL": False},
-            },
-            Limit=MAX_PAGE,
-        )
-        found = [ImageRecord.from_item(i) for i in response["Items"]]
-        return found[:limit], len(found) > limit or "LastEvaluatedKey" in response
+        and whether more may follow. Pages through the owner's items (tombstones of earlier pages are
+        skipped by the filter, so a long erasure never stalls on them)."""
+        found: list[ImageRecord] = []
+        start: dict[str, Any] | None = None
+        while len(found) <= limit:
+            options: dict[str, Any] = {
+                "TableName": self._table,
+                "KeyConditionExpression": f"{PARTITION_KEY} = :owner AND begins_with({SORT_KEY}, :image)",
+                "FilterExpression": "#status <> :deleted OR cleaned = :false",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {
+                    ":owner": {"S": owner_key(owner)},
+                    ":image": {"S": "image#"},
+                    ":deleted": {"S": Status.DELETED.value},
+                    ":false": {"BOOL": False},
+                },
+                "Limit": MAX_PAGE,
+            }
+            if start is not None:
+                options["ExclusiveStartKey"] = start
+            response = self._db.query(**options)
+            found += [ImageRecord.from_item(i) for i in response["Items"]]
+            start = response.get("LastEvaluatedKey")
+            if start is None:
+                break
+        return found[:limit], len(found) > limit or start is not None
 
     def mark_deleted(self, owner: str, image_id: str, *, now: str, now_epoch: int) -> Outcome:
         """Tombstone the image (content removed, cleanup pending); a repeat on a tombstone is allowed

@@ -94,6 +94,7 @@ bench: setup
 	$(BIN)/python bench/resize_bench.py
 	$(BIN)/python bench/budget_bench.py
 	$(BIN)/python bench/signing_bench.py
+	$(BIN)/python bench/crop_bench.py
 
 # The whole pipeline on loopback: S3/SQS emulator, API, resize worker, 20 uploads, contact sheet.
 demo: setup

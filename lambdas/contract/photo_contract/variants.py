@@ -11,6 +11,7 @@ from enum import StrEnum
 class FitMode(StrEnum):
     FIT = "fit"  # whole image inside the box, aspect kept
     COVER = "cover"  # box filled, centre-cropped
+    SMART = "smart"  # box filled, cropped around the busiest region (edge energy), centre when flat
 
 
 class OutputFormat(StrEnum):
@@ -49,8 +50,8 @@ class VariantSpec:
             raise ValueError(f"variant {self.name}: width must be 1..8192, got {self.width}")
         if self.height is not None and not 1 <= self.height <= 8192:
             raise ValueError(f"variant {self.name}: height must be 1..8192 or None, got {self.height}")
-        if self.mode is FitMode.COVER and self.height is None:
-            raise ValueError(f"variant {self.name}: cover needs a height")
+        if self.mode in (FitMode.COVER, FitMode.SMART) and self.height is None:
+            raise ValueError(f"variant {self.name}: {self.mode.value} needs a height")
         if not 1 <= self.quality <= 100:
             raise ValueError(f"variant {self.name}: quality must be 1..100, got {self.quality}")
 

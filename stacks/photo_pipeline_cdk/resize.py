@@ -232,7 +232,6 @@ class ResizePipeline(Construct):
         grant_object_actions(self.function, media_bucket, DERIVED_PREFIX, "s3:PutObject", "s3:DeleteObject")
         grant_listing(self.function, uploads_bucket, None)
         grant_version_listing(self.function, uploads_bucket, UPLOADS_PREFIX)
-        grant_listing(self.function, media_bucket, None)
 
     def _subscribe(self, batch_size: int, reserved_concurrency: int) -> None:
         self.function.add_event_source(

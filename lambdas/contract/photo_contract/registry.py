@@ -299,52 +299,45 @@ class Registry:
         self, owner: str, *, limit: int, after: str | None = None
     ) -> tuple[list[ImageRecord], str | None]:
         """Up to ``limit`` of an owner's live images, newest first, and the id to continue after."""
-        found: list[ImageRecord] = []
-        start = self._key(owner, after) if after else None
-        while len(found) < limit:
-            options: dict[str, Any] = {
-                "TableName": self._table,
-                "KeyConditionExpression": f"{PARTITION_KEY} = :owner AND begins_with({SORT_KEY}, :image)",
-                "FilterExpression": "#status <> :deleted",
-                "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": {
-                    ":owner": {"S": owner_key(owner)},
-                    ":image": {"S": "image#"},
-                    ":deleted": {"S": Status.DELETED.value},
-                },
-                "ScanIndexForward": False,
-                "Limit": min(MAX_PAGE, limit - len(found) + 1),
-            }
-            if start is not None:
-                options["ExclusiveStartKey"] = start
-            response = self._db.query(**options)
-            found += [ImageRecord.from_item(i) for i in response["Items"]]
-            start = response.get("LastEvaluatedKey")
-            if start is None:
-                break
-        more = len(found) > limit or start is not None
+        found, more = self._owner_images(
+            owner,
+            want=limit,
+            keep="#status <> :deleted",
+            newest_first=True,
+            start=self._key(owner, after) if after else None,
+        )
         page = found[:limit]
         return page, (page[-1].image_id if more and page else None)
 
     def to_erase(self, owner: str, *, limit: int) -> tuple[list[ImageRecord], bool]:
         """Up to ``limit`` images of an owner that still hold anything (live, or deleted but not cleaned),
-        and whether more may follow. Pages through the owner's items (tombstones of earlier pages are
-        skipped by the filter, so a long erasure never stalls on them)."""
+        and whether more may follow (tombstones of earlier pages are skipped by the filter, so a long
+        erasure never stalls on them)."""
+        found, more = self._owner_images(
+            owner, want=limit, keep="#status <> :deleted OR cleaned = :false", newest_first=False
+        )
+        return found[:limit], more
+
+    def _owner_images(
+        self, owner: str, *, want: int, keep: str, newest_first: bool, start: dict[str, Any] | None = None
+    ) -> tuple[list[ImageRecord], bool]:
+        """Query an owner's images through the ``keep`` filter, page after page, until one more than
+        ``want`` is found or the owner's items end; and whether more may follow."""
         found: list[ImageRecord] = []
-        start: dict[str, Any] | None = None
-        while len(found) <= limit:
+        while len(found) <= want:
             options: dict[str, Any] = {
                 "TableName": self._table,
                 "KeyConditionExpression": f"{PARTITION_KEY} = :owner AND begins_with({SORT_KEY}, :image)",
-                "FilterExpression": "#status <> :deleted OR cleaned = :false",
+                "FilterExpression": keep,
                 "ExpressionAttributeNames": {"#status": "status"},
                 "ExpressionAttributeValues": {
                     ":owner": {"S": owner_key(owner)},
                     ":image": {"S": "image#"},
                     ":deleted": {"S": Status.DELETED.value},
-                    ":false": {"BOOL": False},
+                    **({":false": {"BOOL": False}} if ":false" in keep else {}),
                 },
-                "Limit": MAX_PAGE,
+                "ScanIndexForward": not newest_first,
+                "Limit": min(MAX_PAGE, want - len(found) + 1),
             }
             if start is not None:
                 options["ExclusiveStartKey"] = start
@@ -353,7 +346,7 @@ class Registry:
             start = response.get("LastEvaluatedKey")
             if start is None:
                 break
-        return found[:limit], len(found) > limit or start is not None
+        return found, len(found) > want or start is not None
 
     def mark_deleted(self, owner: str, image_id: str, *, now: str, now_epoch: int) -> Outcome:
         """Tombstone the image (content removed, cleanup pending); a repeat on a tombstone is allowed

@@ -375,9 +375,6 @@ class JsonCorsMiddleware(CORSMiddleware):
         return refused
 
 
-_error = error_response
-
-
 def _is_json(content_type: str | None) -> bool:
     """What FastAPI itself parses as JSON: no Content-Type, application/json or any +json type."""
     if not content_type:
@@ -389,33 +386,33 @@ def _is_json(content_type: str | None) -> bool:
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return _error(exc.status, exc.code, exc.message, exc.details, **exc.headers)
+        return error_response(exc.status, exc.code, exc.message, exc.details, **exc.headers)
 
     @app.exception_handler(Unauthorized)
     async def unauthorized(_: Request, exc: Unauthorized) -> JSONResponse:
-        return _error(401, "unauthorized", exc.detail, **{"WWW-Authenticate": "Bearer"})
+        return error_response(401, "unauthorized", exc.detail, **{"WWW-Authenticate": "Bearer"})
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         if not _is_json(request.headers.get("content-type")):
-            return _error(
+            return error_response(
                 415, "unsupported_media_type", "send the request body as Content-Type: application/json"
             )
         details = [{"loc": list(e["loc"]), "type": e["type"], "msg": e["msg"]} for e in errors]
         types = {e["type"] for e in errors}
         if "json_invalid" in types:
-            return _error(400, "malformed_json", "the request body is not valid JSON", details)
+            return error_response(400, "malformed_json", "the request body is not valid JSON", details)
         if any(tuple(e["loc"]) == ("body", "items") and e["type"] == "too_short" for e in errors):
-            return _error(422, "no_items", "items must name at least one upload", details)
+            return error_response(422, "no_items", "items must name at least one upload", details)
         if any(tuple(e["loc"]) == ("body", "items") and e["type"] == "too_long" for e in errors):
-            return _error(422, "too_many_items", f"at most {MAX_ITEMS} items per request", details)
-        return _error(422, "invalid_request", "the request does not match the schema", details)
+            return error_response(422, "too_many_items", f"at most {MAX_ITEMS} items per request", details)
+        return error_response(422, "invalid_request", "the request does not match the schema", details)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return _error(exc.status_code, code, str(exc.detail))
+        return error_response(exc.status_code, code, str(exc.detail))
 
     @app.exception_handler(BotoCoreError)
     @app.exception_handler(ClientError)
@@ -426,7 +423,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         if not retryable:
             return await internal_error(request, exc)
         logger.warning("dependency unavailable: %s %s: %s", request.method, request.url.path, exc)
-        return _error(
+        return error_response(
             503,
             "dependency_unavailable",
             "a storage service is unavailable; retry shortly",
@@ -437,4 +434,4 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error: %s %s", request.method, request.url.path, exc_info=exc)
-        return _error(500, "internal_error", "something went wrong on our side")
+        return error_response(500, "internal_error", "something went wrong on our side")

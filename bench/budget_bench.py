@@ -10,8 +10,9 @@ so the benchmark needs nothing but the repository.
 Each probe reports the process's peak RSS (VmHWM: what Lambda's memory limit counts, baseline included)
 and the CPU seconds of the processing alone. The table puts them next to every environment's memory and
 timeout: Lambda gives a function one vCPU per 1,769 MB, so a 1,024 MB function runs the same CPU work
-about 1.7x slower than a core of its own. The probes stand in a dictionary for S3 (the S3 client is
-created, so boto3's footprint is counted; no request leaves the process).
+about 1.7x slower than a core of its own. The probes stand in a dictionary for S3 and
+small stubs for the registry and the bus (the S3 client is created, so boto3's footprint is counted; no
+request leaves the process).
 """
 
 from __future__ import annotations
@@ -136,8 +137,14 @@ class _DictS3:
         self.objects = objects
 
     def head_object(self, *, Bucket: str, Key: str) -> dict[str, Any]:  # noqa: N803 - boto3's names
+        from datetime import UTC, datetime
+
         data = self.objects[(Bucket, Key)]
-        return {"ETag": '"etag-1"', "ContentLength": len(data)}
+        return {
+            "ETag": '"etag-1"',
+            "ContentLength": len(data),
+            "LastModified": datetime(2026, 1, 1, tzinfo=UTC),
+        }
 
     def get_object(self, *, Bucket: str, Key: str, **_: Any) -> dict[str, Any]:  # noqa: N803
         from botocore.exceptions import ClientError
@@ -151,15 +158,50 @@ class _DictS3:
         self.objects[(Bucket, Key)] = Body
         return {}
 
+    def delete_objects(self, **_: Any) -> dict[str, Any]:
+        return {}
+
+
+class _PendingRegistry:
+    """The registry calls process_object makes, for one pending image (no DynamoDB in the probe)."""
+
+    def get(self, owner: str, image_id: str) -> Any:
+        from photo_contract.registry import ImageRecord, Status
+
+        now = "2026-01-01T00:00:00+00:00"
+        return ImageRecord(
+            owner=owner,
+            image_id=image_id,
+            batch_id=image_id,
+            status=Status.PENDING,
+            content_type="image/png",
+            declared_bytes=1,
+            created_at=now,
+            updated_at=now,
+        )
+
+    def complete(self, *_: Any, **__: Any) -> Any:
+        from photo_contract.registry import Outcome
+
+        return Outcome(True)
+
+    def event_sent(self, *_: Any, **__: Any) -> None:
+        return None
+
+
+class _Bus:
+    def put_events(self, **_: Any) -> dict[str, Any]:
+        return {"FailedEntryCount": 0, "Entries": [{}]}
+
 
 def _run_probe(path_text: str, memory_mib: int | None) -> None:
     import boto3
     from resize_worker.handler import ResizeWorker  # noqa: F401 - the handler module's imports count
-    from resize_worker.process import process_object
+    from resize_worker.process import Services, process_object
     from resize_worker.settings import WorkerSettings
 
     boto3.client("s3", region_name="us-east-1")  # its footprint, as in Lambda
-    env = {"MEDIA_BUCKET": "media"}
+    env = {"MEDIA_BUCKET": "media", "REGISTRY_TABLE": "images", "EVENT_BUS_NAME": "bus"}
     if memory_mib is not None:
         env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = str(memory_mib)
     settings = WorkerSettings.from_env(env)
@@ -169,8 +211,9 @@ def _run_probe(path_text: str, memory_mib: int | None) -> None:
         path = Path(path_text)
         key = f"uploads/owner/00000000000000000000000000000001.{path.suffix.lstrip('.')}"
         s3 = _DictS3({("uploads", key): path.read_bytes()})
+        services = Services(s3=s3, registry=_PendingRegistry(), events=_Bus(), bus_name="bus")  # type: ignore[arg-type]
         start = resource.getrusage(resource.RUSAGE_SELF)
-        result = process_object(s3, settings, bucket="uploads", key=key)  # type: ignore[arg-type]
+        result = process_object(services, settings, bucket="uploads", key=key)
         end = resource.getrusage(resource.RUSAGE_SELF)
         cpu = (end.ru_utime - start.ru_utime) + (end.ru_stime - start.ru_stime)
         outcome = f"{result.status.value}{':' + result.detail if result.detail else ''}"

@@ -91,10 +91,13 @@ redrive: setup
 	$(BIN)/python -m photo_pipeline_cdk.redrive --env $(ENV)
 
 bench: setup
+	@set -o pipefail; $(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[bench]' 2>&1 \
+		| { grep -v "^WARNING: Location" || true; }
 	$(BIN)/python bench/resize_bench.py
 	$(BIN)/python bench/budget_bench.py
 	$(BIN)/python bench/signing_bench.py
 	$(BIN)/python bench/crop_bench.py
+	$(BIN)/python bench/formats_bench.py
 
 # The whole pipeline on loopback: S3/SQS emulator, API, resize worker, 20 uploads, contact sheet.
 demo: setup

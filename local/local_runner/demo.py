@@ -150,7 +150,7 @@ def lifecycle(pipeline: LocalPipeline, batch_id: str, results: list[DemoResult],
         detail = example["detail"]
         console.print(
             f"  e.g. Image Ready: {detail['image_id']}, batch {detail['batch_id'][:8]}…, "
-            f"{len(detail['variants'])} variants"
+            f"{len({v['name'] for v in detail['variants']})} variants in {len(detail['variants'])} files"
         )
     return deleted.status_code == 204 and gone == 404 and counts.get("Image Deleted") == 1
 
@@ -159,17 +159,25 @@ def result_table(results: list[DemoResult]) -> Table:
     table = Table(title=None, box=None, pad_edge=False, header_style="bold")
     table.add_column("image", overflow="ellipsis", no_wrap=True, max_width=34)
     table.add_column("original", justify="right", no_wrap=True)
-    table.add_column("variants", overflow="fold")
+    table.add_column("variants (+alternate formats)", overflow="fold")
     table.add_column("upload→done", justify="right", no_wrap=True)
     for r in results:
         original = f"{len(r.file.data) // 1024} KiB"
         if r.status == "ready":
             original = f"{r.body['width']}x{r.body['height']} {original}"
-            variants = " ".join(f"{v['width']}x{v['height']}" for v in r.body["variants"])
+            variants = " ".join(_variant_cells(r.body["variants"]))
         else:
             variants = f"[red]{r.status}: {r.body.get('reason')}[/red]"
         table.add_row(r.file.name, original, variants, f"{r.seconds:.2f} s")
     return table
+
+
+def _variant_cells(variants: list[dict[str, Any]]) -> list[str]:
+    """One cell per variant, its alternates appended: "1080x1620+avif" (the record lists each format)."""
+    formats: dict[tuple[str, int, int], list[str]] = {}
+    for v in variants:
+        formats.setdefault((v["name"], v["width"], v["height"]), []).append(v["content_type"].split("/")[1])
+    return ["+".join([f"{w}x{h}", *kinds[1:]]) for (_, w, h), kinds in formats.items()]
 
 
 def contact_sheet(results: list[DemoResult], out: Path) -> Path:

@@ -126,8 +126,18 @@ class CdnConfig:
     access: str = "public"
     public_key_pem: str | None = None
     signed_url_ttl_seconds: int = 3600
+    # Optional own domain(s), e.g. ("media.example.com",): CloudFront needs their ACM certificate in
+    # us-east-1, whatever the stack's region; then TLS 1.2 is the minimum and URLs use the first name.
+    domain_names: tuple[str, ...] = ()
+    certificate_arn: str | None = None
 
     def __post_init__(self) -> None:
+        if bool(self.domain_names) != (self.certificate_arn is not None):
+            raise ValueError("cdn domain_names and certificate_arn go together (one needs the other)")
+        if self.certificate_arn is not None and not self.certificate_arn.startswith("arn:aws:acm:us-east-1:"):
+            raise ValueError(
+                f"a CloudFront certificate must be an ACM certificate in us-east-1, got {self.certificate_arn!r}"
+            )
         if self.access not in ("public", "signed"):
             raise ValueError(f"cdn access must be 'public' or 'signed', got {self.access!r}")
         if (self.access == "signed") != (self.public_key_pem is not None):
@@ -173,7 +183,7 @@ class EnvironmentConfig:
 
 
 # Like the example.com addresses below, a placeholder to replace with your own before a deploy: the ACM
-# certificate of the API's domain (README, "Deploy").
+# certificate of the API's domain, and prod's media domain (us-east-1, CloudFront's) (README, "Deploy").
 _EXAMPLE_CERTIFICATE = "arn:aws:acm:{region}:111122223333:certificate/example-{id}"
 
 ENVIRONMENTS: dict[str, EnvironmentConfig] = {
@@ -210,8 +220,12 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         alarm_emails=("oncall@photo-pipeline.example",),
         retain_data=True,
         log_retention_days=365,
-        cdn=CdnConfig(price_class="PRICE_CLASS_ALL"),
-        resize=ResizeConfig(memory_mib=1536, timeout_seconds=50, reserved_concurrency=50),
+        cdn=CdnConfig(
+            price_class="PRICE_CLASS_ALL",
+            domain_names=("media.photo-pipeline.example",),
+            certificate_arn=_EXAMPLE_CERTIFICATE.format(region="us-east-1", id="prod-media"),
+        ),
+        resize=ResizeConfig(memory_mib=1536, timeout_seconds=55, reserved_concurrency=50),
         api=ApiConfig(
             throttle_rate_per_second=200,
             throttle_burst=400,

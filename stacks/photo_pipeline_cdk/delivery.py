@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_iam as iam
@@ -32,6 +33,10 @@ class MediaDistribution(Construct):
     :param signing_public_key_pem: signed mode: only URLs signed with the matching private key are
         served. The private key goes into ``.signing_key_secret`` (created empty of it: set its value to
         the PEM); grant readers with ``grant_signing(grantee)``. Exposes ``.key_pair_id``.
+    :param domain_names: own names for the distribution (point their DNS at
+        ``.distribution.distribution_domain_name``); ``.base_url`` then uses the first.
+    :param certificate: their ACM certificate, in us-east-1 (a CloudFront rule); required with
+        ``domain_names``. The minimum viewer TLS becomes 1.2.
     """
 
     def __init__(
@@ -45,8 +50,12 @@ class MediaDistribution(Construct):
         logging: bool = True,
         retain: bool = False,
         signing_public_key_pem: str | None = None,
+        domain_names: Sequence[str] = (),
+        certificate: acm.ICertificate | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        if bool(domain_names) != (certificate is not None):
+            raise ValueError("domain_names and certificate go together")
         self.log_bucket = self._build_log_bucket(retain) if logging else None
         self.key_group, self.signing_key_secret = self._build_signing(signing_public_key_pem)
         self.distribution = cloudfront.Distribution(
@@ -55,6 +64,10 @@ class MediaDistribution(Construct):
             comment="photo-pipeline variants",
             price_class=price_class,
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
+            domain_names=list(domain_names) or None,
+            certificate=certificate,
+            # Only settable with an own certificate (the *.cloudfront.net one allows TLS 1.0 clients).
+            minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021 if certificate else None,
             enable_logging=logging,
             log_bucket=self.log_bucket,
             log_file_prefix="cdn/" if logging else None,
@@ -69,8 +82,9 @@ class MediaDistribution(Construct):
                 trusted_key_groups=[self.key_group] if self.key_group else None,
             ),
         )
-        self.base_url = f"https://{self.distribution.distribution_domain_name}"
-        self._acknowledge_findings()
+        host = domain_names[0] if domain_names else self.distribution.distribution_domain_name
+        self.base_url = f"https://{host}"
+        self._acknowledge_findings(own_certificate=certificate is not None)
 
     def _build_signing(
         self, public_key_pem: str | None
@@ -162,15 +176,21 @@ class MediaDistribution(Construct):
             ),
         )
 
-    def _acknowledge_findings(self) -> None:
+    def _acknowledge_findings(self, *, own_certificate: bool) -> None:
         acknowledge(
             self.distribution,
             **{
                 "AwsSolutions-CFR1": "A photo feed is served worldwide; no geo restriction is wanted.",
                 "AwsSolutions-CFR2": "Immutable public images behind OAC; WAF is an option per environment, not a default cost.",
-                "AwsSolutions-CFR4": "The default *.cloudfront.net certificate cannot pin a minimum TLS version; a custom domain sets TLS 1.2.",
             },
         )
+        if not own_certificate:
+            acknowledge(
+                self.distribution,
+                **{
+                    "AwsSolutions-CFR4": "The default *.cloudfront.net certificate cannot pin a minimum TLS version; a custom domain (cdn.domain_names) sets TLS 1.2."
+                },
+            )
         if self.log_bucket is not None:
             acknowledge(self.log_bucket, **{"AwsSolutions-S1": "This is the CDN access-log bucket."})
         else:

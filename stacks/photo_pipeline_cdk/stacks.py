@@ -88,6 +88,12 @@ class StorageStack(cdk.Stack):
             logging=config.cdn.logging,
             retain=config.retain_data,
             signing_public_key_pem=config.cdn.public_key_pem,
+            domain_names=config.cdn.domain_names,
+            certificate=(
+                acm.Certificate.from_certificate_arn(self, "MediaCertificate", config.cdn.certificate_arn)
+                if config.cdn.certificate_arn
+                else None
+            ),
         )
         self.registry = ImageRegistry(
             self, "Registry", bus_name=f"{config.stack_prefix}-images", retain=config.retain_data
@@ -100,6 +106,10 @@ class StorageStack(cdk.Stack):
         if self.users is not None:  # for the README's first-user steps
             cdk.CfnOutput(self, "UserPoolId", value=self.users.user_pool.user_pool_id)
             cdk.CfnOutput(self, "UserPoolClientId", value=self.users.client.user_pool_client_id)
+        # Where cdn.domain_names' DNS records (CNAME or alias) point.
+        cdk.CfnOutput(
+            self, "MediaDistributionDomainName", value=self.delivery.distribution.distribution_domain_name
+        )
         # Named exports: the stateless stacks import these by name, so the contract between stacks is
         # explicit and stable (CDK's generated export names change with construct paths).
         for name, value in {

@@ -39,7 +39,7 @@ def test_a_function_too_small_for_the_pixel_cap_fails_with_the_fix() -> None:
 def test_a_timeout_too_short_for_a_full_batch_fails_with_the_fix() -> None:
     with pytest.raises(ValueError, match=r"timeout_seconds 30 cannot fit a batch of 10 .* needs \d+ s"):
         ResizeConfig(timeout_seconds=30)
-    ResizeConfig(timeout_seconds=30, batch_size=4)
+    ResizeConfig(timeout_seconds=30, batch_size=3)
 
 
 def test_less_memory_means_less_cpu_and_a_longer_worst_image() -> None:

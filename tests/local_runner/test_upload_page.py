@@ -81,8 +81,10 @@ def test_photos_get_thumbnails_and_a_non_image_is_refused_alone(
 
     portrait = tmp_path / "portrait.jpg"
     portrait.write_bytes(camera_jpeg("portrait.jpg", (1200, 1800), orientation=2).data)
-    square = tmp_path / "square.png"
-    Image.new("RGB", (451, 300), (30, 120, 200)).save(square)
+    halves = Image.new("RGB", (451, 300), (220, 30, 30))  # red left, blue right: a placeholder must show it
+    halves.paste((30, 60, 220), (226, 0, 451, 300))
+    square = tmp_path / "halves.png"
+    halves.save(square)
     notes = tmp_path / "notes.txt"
     notes.write_text("not a photo")
 
@@ -104,6 +106,30 @@ def test_photos_get_thumbnails_and_a_non_image_is_refused_alone(
     )
     assert any(path.startswith("/v1/batches/") for path in api_paths)
     assert not any(path.startswith("/v1/images/") for path in api_paths)
+
+    # Each thumbnail sits on its decoded ThumbHash until it loads; the page's decoder gives back the
+    # picture's layout (the halves), not just a colour.
+    backgrounds = browser.execute_script(
+        "return [...document.querySelectorAll('img.thumb')].map(i => i.style.backgroundImage)"
+    )
+    assert len(backgrounds) == 2 and all(b.startswith('url("data:image/png;base64,') for b in backgrounds)
+    width, height, rgba = browser.execute_script(
+        "const img = [...document.querySelectorAll('img.thumb')].find(i => i.alt === 'halves.png');"
+        "const d = thumbHashToRGBA(Uint8Array.from(atob(img.dataset.placeholder), c => c.charCodeAt(0)));"
+        "return [d.w, d.h, Array.from(d.rgba)];"
+    )
+    assert width == 32 and 20 <= height <= 24  # landscape: ThumbHash keeps the aspect approximately (451:300)
+    decoded = Image.frombytes("RGBA", (width, height), bytes(rgba)).convert("RGB")
+    left, right = decoded.getpixel((4, height // 2)), decoded.getpixel((27, height // 2))
+    assert isinstance(left, tuple) and isinstance(right, tuple)
+    assert left[0] > 150 > left[2] and right[2] > 150 > right[0], (left, right)
+    expected = halves.resize((width, height), Image.Resampling.BOX)
+    error = sum(
+        abs(a - b)
+        for p, q in zip(decoded.getdata(), expected.getdata(), strict=True)
+        for a, b in zip(p, q, strict=True)
+    ) / (width * height * 3)
+    assert error < 30, error  # mean absolute error per channel of a ~25-byte approximation
 
 
 def test_more_than_twenty_files_are_announced_and_twenty_uploaded(

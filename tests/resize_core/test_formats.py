@@ -6,7 +6,15 @@ import io
 from pathlib import Path
 
 import pytest
-from photo_resize import FEED_VARIANTS, FitMode, OutputFormat, ResizeOptions, VariantSpec, resize_image
+from photo_resize import (
+    FEED_VARIANTS,
+    Alternate,
+    FitMode,
+    OutputFormat,
+    ResizeOptions,
+    VariantSpec,
+    resize_image,
+)
 from PIL import Image, ImageStat
 
 FEED = ResizeOptions()
@@ -34,22 +42,90 @@ def _open(data: bytes) -> Image.Image:
         ("formats/iphone11pro_12mp.heic", "HEIF"),
     ],
 )
-def test_corpus_file_becomes_valid_jpeg_variants(corpus: Path, name: str, source_format: str) -> None:
+def test_corpus_file_becomes_valid_variants_in_every_format(
+    corpus: Path, name: str, source_format: str
+) -> None:
     result = resize_image((corpus / name).read_bytes(), FEED)
     assert result.source_format == source_format
-    assert [v.name for v in result.variants] == [spec.name for spec in FEED_VARIANTS]
+    assert [(v.name, v.format) for v in result.variants] == [
+        (spec.name, encoding.format) for spec in FEED_VARIANTS for encoding in spec.encodings
+    ]
+    sizes: dict[str, set[tuple[int, int]]] = {}
     for variant in result.variants:
         image = _open(variant.data)
-        assert image.format == "JPEG"
-        assert image.mode in ("RGB", "L")
+        assert image.format == variant.format.value.upper()
+        assert image.mode in (("RGB", "L") if variant.format is OutputFormat.JPEG else ("RGB", "RGBA"))
         assert image.size == (variant.width, variant.height)
         assert variant.width <= 1080
+        sizes.setdefault(variant.name, set()).add(image.size)
+    assert all(len(s) == 1 for s in sizes.values()), sizes  # every format of a variant has its geometry
+
+
+def test_an_alternate_is_the_same_picture_at_its_own_quality() -> None:
+    photo = Image.new("RGB", (1600, 1200))
+    photo.paste((200, 40, 40), (0, 0, 800, 1200))
+    photo.paste((40, 40, 200), (800, 0, 1600, 1200))
+    data = io.BytesIO()
+    photo.save(data, "JPEG", quality=95)
+    spec = VariantSpec(
+        name="w400",
+        width=400,
+        alternates=(Alternate(OutputFormat.AVIF, 60), Alternate(OutputFormat.WEBP, 80)),
+    )
+    result = resize_image(data.getvalue(), ResizeOptions(variants=(spec,)))
+    jpeg, avif, webp = result.variants
+    assert (jpeg.format, avif.format, webp.format) == (
+        OutputFormat.JPEG,
+        OutputFormat.AVIF,
+        OutputFormat.WEBP,
+    )
+    for variant in (avif, webp):
+        image = _open(variant.data).convert("RGB")
+        assert image.size == (400, 300)
+        left, right = image.getpixel((100, 150)), image.getpixel((300, 150))
+        assert isinstance(left, tuple) and isinstance(right, tuple)
+        assert left[0] > 150 > left[2] and right[2] > 150 > right[0]  # the same picture, not a blank
+    # Lower quality asked, fewer bytes given: the alternate's own quality is used.
+    lower = resize_image(
+        data.getvalue(),
+        ResizeOptions(
+            variants=(VariantSpec(name="w400", width=400, alternates=(Alternate(OutputFormat.AVIF, 5),)),)
+        ),
+    )
+    assert len(lower.variants[1].data) < len(avif.data)
+
+
+def test_a_frame_over_the_alternate_cap_comes_in_its_own_format_only() -> None:
+    """A 1080-wide strip of a tall panorama: JPEG only (AVIF would cost seconds and a GiB)."""
+    strip = io.BytesIO()
+    Image.new("RGB", (400, 4000), (90, 140, 60)).save(strip, "JPEG")
+    spec = VariantSpec(name="w1080", width=1080, alternates=(Alternate(OutputFormat.AVIF, 70),))
+    small = VariantSpec(name="w100", width=100, alternates=(Alternate(OutputFormat.AVIF, 70),))
+    result = resize_image(strip.getvalue(), ResizeOptions(variants=(spec, small)))
+    # 400x4000 is not enlarged: 1.6 MP, under the cap; a wider strip is over it.
+    assert [(v.name, v.format) for v in result.variants] == [
+        ("w1080", OutputFormat.JPEG),
+        ("w1080", OutputFormat.AVIF),
+        ("w100", OutputFormat.JPEG),
+        ("w100", OutputFormat.AVIF),
+    ]
+    wide = io.BytesIO()
+    Image.new("RGB", (1080, 4000), (90, 140, 60)).save(wide, "JPEG")  # 4.3 MP at 1080 wide
+    result = resize_image(wide.getvalue(), ResizeOptions(variants=(spec, small)))
+    assert [(v.name, v.format) for v in result.variants] == [
+        ("w1080", OutputFormat.JPEG),
+        ("w100", OutputFormat.JPEG),
+        ("w100", OutputFormat.AVIF),
+    ]
 
 
 def test_cmyk_is_converted_to_plausible_rgb(corpus: Path) -> None:
     cmyk = resize_image((corpus / "derived/seeding_cmyk_2400x1350.jpg").read_bytes(), FEED)
     rgb = resize_image((corpus / "camera/seeding-clemens-engelhardt_16mp_progressive.jpg").read_bytes(), FEED)
-    a, b = _open(cmyk.variants[1].data), _open(rgb.variants[1].data)
+    w640_jpeg = next(
+        i for i, v in enumerate(cmyk.variants) if v.name == "w640" and v.format is OutputFormat.JPEG
+    )
+    a, b = _open(cmyk.variants[w640_jpeg].data), _open(rgb.variants[w640_jpeg].data)
     assert a.mode == "RGB" and a.size == b.size
     # Same photo: inverted Adobe CMYK read the wrong way round would be a negative.
     means_a, means_b = ImageStat.Stat(a).mean, ImageStat.Stat(b).mean

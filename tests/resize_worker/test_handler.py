@@ -68,13 +68,21 @@ def test_photo_becomes_variants_then_a_ready_record_and_an_event(
     version = variants_version(etag, FEED_VARIANTS)
     assert (record.status, record.source_etag, record.version) == (Status.READY, etag, version)
     assert record.event_pending is False
-    assert [v.name for v in record.variants] == ["w1080", "w640", "thumb150"]
+    # Every format of a variant is listed (a client builds its srcset from them).
+    assert [(v.name, v.content_type) for v in record.variants] == [
+        ("w1080", "image/jpeg"),
+        ("w1080", "image/avif"),
+        ("w640", "image/jpeg"),
+        ("w640", "image/avif"),
+        ("thumb150", "image/jpeg"),
+    ]
     assert (record.width, record.height) == (1800, 1200)
     assert record.expires_at is None  # a ready record does not expire
     for variant in record.variants:
         head = s3.head_object(Bucket=MEDIA, Key=variant.key)
         assert variant.key.startswith(f"{keys.derived_prefix}{version}/")  # versioned, immutable keys
-        assert head["ContentType"] == "image/jpeg"
+        assert head["ContentType"] == variant.content_type
+        assert variant.key.endswith({"image/jpeg": ".jpg", "image/avif": ".avif"}[variant.content_type])
         assert "immutable" in head["CacheControl"]
         assert head["ContentLength"] == variant.size_bytes
     (event,) = world.events_seen()
@@ -308,9 +316,11 @@ def test_variants_are_upright(s3: Any, world: World, worker: ResizeWorker, uploa
     worker.handle_batch(sqs_event(s3_body(keys.source)))
     import io
 
-    (w640,) = [v for v in world.record(keys).variants if v.name == "w640"]
-    data = s3.get_object(Bucket=MEDIA, Key=w640.key)["Body"].read()
-    assert Image.open(io.BytesIO(data)).size == (640, 427)
+    w640 = [v for v in world.record(keys).variants if v.name == "w640"]
+    assert len(w640) == 2  # JPEG and AVIF
+    for variant in w640:
+        data = s3.get_object(Bucket=MEDIA, Key=variant.key)["Body"].read()
+        assert Image.open(io.BytesIO(data)).size == (640, 427)
 
 
 def test_settings_come_from_the_environment() -> None:

@@ -88,6 +88,38 @@ def test_the_response_headers_policy(templates: Templates, env: str) -> None:
 
 
 @pytest.mark.parametrize("env", ENVS)
+def test_an_own_domain_has_its_certificate_and_tls_1_2(templates: Templates, env: str) -> None:
+    cdn = ENVIRONMENTS[env].cdn
+    storage = templates[env]["Storage"]
+    config = _one(storage, "AWS::CloudFront::Distribution")["DistributionConfig"]
+    base = storage["Outputs"]["MediaBaseUrl"]["Value"]
+    if cdn.domain_names:
+        assert config["Aliases"] == list(cdn.domain_names)
+        assert config["ViewerCertificate"] == {
+            "AcmCertificateArn": cdn.certificate_arn,
+            "MinimumProtocolVersion": "TLSv1.2_2021",
+            "SslSupportMethod": "sni-only",
+        }
+        assert base == f"https://{cdn.domain_names[0]}"  # what the API puts in front of a key
+    else:
+        assert "Aliases" not in config and "ViewerCertificate" not in config
+        assert "DomainName" in json.dumps(base)
+    assert "MediaDistributionDomainName" in storage["Outputs"]  # where the DNS records point
+
+
+def test_an_own_domain_is_configured_whole() -> None:
+    from photo_pipeline_cdk.config import CdnConfig
+
+    with pytest.raises(ValueError, match="go together"):
+        CdnConfig(domain_names=("media.example.com",))
+    with pytest.raises(ValueError, match="us-east-1"):
+        CdnConfig(
+            domain_names=("media.example.com",),
+            certificate_arn="arn:aws:acm:eu-west-1:111122223333:certificate/x",
+        )
+
+
+@pytest.mark.parametrize("env", ENVS)
 def test_the_api_builds_cdn_urls(templates: Templates, env: str) -> None:
     functions = [
         f

@@ -19,6 +19,7 @@ from local_runner.issuer import LocalIssuer
 from mangum import Mangum
 from moto.server import ThreadedMotoServer
 from photo_contract.registry import table_definition
+from photo_contract.variants import FEED_VARIANTS
 from resize_worker.handler import aws_services
 from resize_worker.process import Outcome, process_object
 from resize_worker.settings import WorkerSettings
@@ -36,6 +37,7 @@ BUS = "api-events"
 SECRET = "test-secret-key-not-real"
 MAX_BYTES = 5 * 1024 * 1024
 ALLOWED_ORIGIN = "https://app.example"
+OUTPUTS = sum(len(spec.encodings) for spec in FEED_VARIANTS)  # objects (variant x format) per image
 
 
 @dataclass

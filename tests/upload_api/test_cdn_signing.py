@@ -24,7 +24,7 @@ from local_runner.inputs import camera_jpeg
 from local_runner.issuer import LocalIssuer
 from upload_api.cdn_signing import CdnSigner
 
-from tests.upload_api.conftest import HttpRuntime, LambdaRuntime, Runtime
+from tests.upload_api.conftest import OUTPUTS, HttpRuntime, LambdaRuntime, Runtime
 
 CDN = "https://d111111abcdef8.cloudfront.net"
 KEY_PAIR_ID = "K2JCJMDEHXQW5F"
@@ -134,6 +134,6 @@ def test_ready_images_carry_signed_urls_that_verify(
     worker(ticket["upload"]["fields"]["key"])
     image = api.call("GET", f"/v1/images/{ticket['image_id']}", token=token).body
     urls = [v["url"] for v in image["variants"]]
-    assert len(urls) == 3 and all(u.startswith(f"{CDN}/images/") for u in urls)
+    assert len(urls) == OUTPUTS and all(u.startswith(f"{CDN}/images/") for u in urls)
     assert all(verify(u, key.public_key(), now=time.time()) == "ok" for u in urls)
     assert len({urlsplit(u).query for u in urls}) == 1  # signed once for the image

@@ -161,9 +161,19 @@ def test_upload_then_status_pending_ready_and_private(api: Runtime, issuer: Loca
     worker(ticket["upload"]["fields"]["key"])
     ready = api.call("GET", image, token=token).body
     assert ready["status"] == "ready" and (ready["width"], ready["height"]) == (1200, 1800)
-    assert [v["name"] for v in ready["variants"]] == ["w1080", "w640", "thumb150"]
-    fetched = httpx.get(ready["variants"][2]["url"])  # a presigned GET, fetched over HTTP
-    assert fetched.status_code == 200 and fetched.content[:2] == b"\xff\xd8"
+    # Every format of every variant, so a client can build a srcset / <picture> from one reply.
+    assert [(v["name"], v["content_type"]) for v in ready["variants"]] == [
+        ("w1080", "image/jpeg"),
+        ("w1080", "image/avif"),
+        ("w640", "image/jpeg"),
+        ("w640", "image/avif"),
+        ("thumb150", "image/jpeg"),
+    ]
+    for variant in (ready["variants"][4], ready["variants"][3]):  # presigned GETs, fetched over HTTP
+        fetched = httpx.get(variant["url"])
+        assert fetched.status_code == 200
+        assert fetched.headers["content-type"] == variant["content_type"]
+    assert fetched.content[4:12] == b"ftypavif"
 
     other = api.call("GET", image, token=issuer.token("mallory"))
     assert other.status == 404 and other.body["code"] == "not_found"

@@ -13,7 +13,7 @@ import pytest
 from local_runner.inputs import camera_jpeg
 from local_runner.issuer import LocalIssuer
 
-from tests.upload_api.conftest import MEDIA, UPLOADS, Runtime
+from tests.upload_api.conftest import MEDIA, OUTPUTS, UPLOADS, Runtime
 
 
 def _owner() -> str:
@@ -107,7 +107,7 @@ def test_delete_removes_everything_and_is_idempotent(
         v["url"].split("?")[0].split(f"/{MEDIA}/", 1)[1]
         for v in api.call("GET", image, token=token).body["variants"]
     ]
-    assert len(variant_keys) == 3
+    assert len(variant_keys) == OUTPUTS
 
     assert api.call("DELETE", image, token=token).status == 204
 

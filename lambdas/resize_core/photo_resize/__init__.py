@@ -4,7 +4,7 @@ Pure on purpose: no boto3, no environment variables, no network. The resize Lamb
 the Pillow layer and the API container installs it from the same source.
 """
 
-from photo_contract.variants import FEED_VARIANTS, FitMode, OutputFormat, VariantSpec
+from photo_contract.variants import FEED_VARIANTS, Alternate, FitMode, OutputFormat, VariantSpec
 
 from photo_resize.core import resize_image
 from photo_resize.errors import ImageRejected, RejectReason
@@ -12,6 +12,7 @@ from photo_resize.spec import RenderedVariant, ResizeOptions, ResizeResult
 
 __all__ = [
     "FEED_VARIANTS",
+    "Alternate",
     "FitMode",
     "ImageRejected",
     "OutputFormat",

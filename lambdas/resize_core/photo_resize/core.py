@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from photo_contract.budget import working_set_bytes
-from photo_contract.variants import FitMode, OutputFormat, VariantSpec
+from photo_contract.variants import ALTERNATE_MAX_PIXELS, Alternate, FitMode, OutputFormat, VariantSpec
 from PIL import Image, ImageCms, ImageFilter, UnidentifiedImageError
 from thumbhash import rgba_to_thumb_hash
 
@@ -50,6 +50,8 @@ _PLACEHOLDER_SIDE = 32
 # the crop only when the busiest window has this much more edge energy than the centre one.
 _SMART_SIDE = 96
 _SMART_MARGIN = 1.15
+# libavif speed 0-10 (Pillow default 6): see encode_frame.
+AVIF_SPEED = 8
 
 
 @dataclass(frozen=True)
@@ -300,7 +302,7 @@ def _render_all(
     smallest full frame made (for the placeholder)."""
     # Full upright frames made so far, with their scale against the upright source.
     frames: list[tuple[Image.Image, float]] = [(base, shrink)]
-    rendered: dict[str, RenderedVariant] = {}
+    rendered: dict[str, list[RenderedVariant]] = {}
     for plan in sorted(plans, key=lambda p: p.scale, reverse=True):
         sufficient = [f for f in frames if f[1] >= plan.scale * (1 - 1e-6)] or frames[:1]
         source, factor = min(sufficient, key=lambda f: f[1])
@@ -309,9 +311,10 @@ def _render_all(
         image = _resize(source, factor, plan)
         if plan.spec.mode is FitMode.FIT:
             frames.append((image, plan.scale))
-        rendered[plan.spec.name] = _encode(colour(image), plan.spec, options)
+        # Converted in a call of its own: the converted copy is freed before the next variant is made.
+        rendered[plan.spec.name] = _encode_all(colour(image), plan.spec, options)
     smallest = min(frames, key=lambda f: f[1])[0]
-    return tuple(rendered[spec.name] for spec in options.variants), smallest
+    return tuple(v for spec in options.variants for v in rendered[spec.name]), smallest
 
 
 def _placeholder(frame: Image.Image, background: tuple[int, int, int]) -> tuple[str, str]:
@@ -380,24 +383,39 @@ def _resize(source: Image.Image, factor: float, plan: _Plan) -> Image.Image:
     return source.resize(plan.size, _RESAMPLE, box=box, reducing_gap=_REDUCING_GAP)
 
 
-def _encode(image: Image.Image, spec: VariantSpec, options: ResizeOptions) -> RenderedVariant:
-    if spec.format is OutputFormat.JPEG and image.mode == "RGBA":
+def _encode_all(image: Image.Image, spec: VariantSpec, options: ResizeOptions) -> list[RenderedVariant]:
+    """The variant in its own format, then in each alternate (unless the frame is over the cap)."""
+    encodings = spec.encodings
+    if image.size[0] * image.size[1] > ALTERNATE_MAX_PIXELS:
+        encodings = encodings[:1]
+    return [_encode(image, spec.name, encoding, options) for encoding in encodings]
+
+
+def _encode(image: Image.Image, name: str, encoding: Alternate, options: ResizeOptions) -> RenderedVariant:
+    if encoding.format is OutputFormat.JPEG and image.mode == "RGBA":
         flat = Image.new("RGB", image.size, options.background_rgb)
         flat.paste(image, mask=image.getchannel("A"))
         image = flat
-    elif spec.format is OutputFormat.WEBP and image.mode == "L":
+    elif encoding.format is not OutputFormat.JPEG and image.mode == "L":
         image = image.convert("RGB")
     image.info = {}  # no EXIF, GPS, XMP, ICC or comment ever leaves the pipeline
     buffer = io.BytesIO()
-    encode_variant(image, spec, buffer)
+    encode_frame(image, encoding, buffer)
     return RenderedVariant(
-        name=spec.name, width=image.size[0], height=image.size[1], format=spec.format, data=buffer.getvalue()
+        name=name, width=image.size[0], height=image.size[1], format=encoding.format, data=buffer.getvalue()
     )
 
 
-def encode_variant(image: Image.Image, spec: VariantSpec, out: IO[bytes]) -> None:
-    """The one encoder setting for every variant (the benchmark's floor uses it too)."""
-    if spec.format is OutputFormat.JPEG:
-        image.save(out, "JPEG", quality=spec.quality, optimize=False, progressive=False, exif=b"")
+def encode_frame(image: Image.Image, encoding: Alternate, out: IO[bytes]) -> None:
+    """The one encoder setting per format (the benchmarks' floor and formats table use it too).
+
+    AVIF runs on one thread at speed 8: a Lambda below 1,769 MB has less than one vCPU, so threads buy
+    nothing there, and speed 8 against Pillow's default 6 costs about 8% more bytes for a third of the
+    time at equal SSIM (``make bench``, formats table).
+    """
+    if encoding.format is OutputFormat.JPEG:
+        image.save(out, "JPEG", quality=encoding.quality, optimize=False, progressive=False, exif=b"")
+    elif encoding.format is OutputFormat.WEBP:
+        image.save(out, "WEBP", quality=encoding.quality, method=4, exif=b"", xmp=b"")
     else:
-        image.save(out, "WEBP", quality=spec.quality, method=4, exif=b"", xmp=b"")
+        image.save(out, "AVIF", quality=encoding.quality, speed=AVIF_SPEED, max_threads=1, exif=b"", xmp=b"")

@@ -76,7 +76,7 @@ def test_x86_64_layer_imports_and_resizes_on_the_lambda_python(tmp_path: Path, c
         import PIL, photo_resize
         assert PIL.__file__.startswith({str(layer)!r}), PIL.__file__
         result = resize_image(open({str(photo)!r}, "rb").read(), ResizeOptions())
-        print(sys.version_info[:2], [(v.name, v.width, v.height) for v in result.variants])
+        print(sys.version_info[:2], [(v.name, v.format.value, v.width, v.height) for v in result.variants])
         """
     )
     # -I: isolated (no user site, no PYTHONPATH); -S: no site-packages. Only the layer, as /opt/python.
@@ -85,7 +85,8 @@ def test_x86_64_layer_imports_and_resizes_on_the_lambda_python(tmp_path: Path, c
     )
     assert result.returncode == 0, result.stderr
     assert "(3, 13)" in result.stdout
-    assert "('w1080', 1080, 1620)" in result.stdout  # portrait: the EXIF rotation was applied
+    assert "('w1080', 'jpeg', 1080, 1620)" in result.stdout  # portrait: the EXIF rotation was applied
+    assert "('w1080', 'avif', 1080, 1620)" in result.stdout  # the layer's Pillow wheel encodes AVIF
 
 
 def test_function_asset_leaves_out_what_the_layer_and_runtime_provide(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ PORT ?= 8000
 SNAPSHOT_TAG := snapshot
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup browser unit test lint synth diff snapshots image bench demo serve redrive clean
+.PHONY: setup browser unit test lint synth diff snapshots image bench demo serve redrive reprocess clean
 
 # Each step says what it installs: the first run takes a few minutes and should not look hung. pip's
 # "Location … is ignored" warnings (this machine's pip configuration) are filtered; its exit status is kept.
@@ -89,6 +89,11 @@ image:
 # Replay ENV's dead-lettered upload events into its queue (SQS message move task; AWS credentials needed).
 redrive: setup
 	$(BIN)/python -m photo_pipeline_cdk.redrive --env $(ENV)
+
+# Re-make every original's variants with the environment's current spec: in AWS on its Step Functions
+# Distributed Map, or with LOCAL=1 on a running `make serve`. ARGS="--owner … --before … --dry-run".
+reprocess: setup
+	$(if $(LOCAL),$(BIN)/python -m local_runner.reprocess --env $(ENV) $(ARGS),$(BIN)/python -m photo_pipeline_cdk.reprocess --env $(ENV) $(ARGS))
 
 bench: setup
 	@set -o pipefail; $(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[bench]' 2>&1 \

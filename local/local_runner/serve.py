@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import logging
 import signal
 import sys
@@ -12,6 +14,7 @@ from photo_pipeline_cdk.config import environment_config
 
 from local_runner.inputs import REPO
 from local_runner.pipeline import PortInUseError, local_pipeline
+from local_runner.reprocess import SERVE_STATE
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,7 +36,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"S3/SQS emulator: {pipeline.resources.endpoint} (request log: {request_log})")
             print(f"API token for curl (12 h):\n{pipeline.token()}")
             print("Ctrl-C stops everything.", flush=True)
-            stop.wait()
+            # For `make reprocess LOCAL=1`: where this run's emulated resources are.
+            SERVE_STATE.parent.mkdir(parents=True, exist_ok=True)
+            SERVE_STATE.write_text(json.dumps(dataclasses.asdict(pipeline.resources)))
+            try:
+                stop.wait()
+            finally:
+                SERVE_STATE.unlink(missing_ok=True)
     except PortInUseError as busy:  # raised before anything started
         print(f"make serve: {busy}", file=sys.stderr)
         return 1

@@ -50,8 +50,16 @@ class ResizeConfig:
     max_source_bytes: int = DEFAULT_MAX_SOURCE_BYTES
     max_pixels: int = DEFAULT_MAX_PIXELS
     variants: tuple[VariantSpec, ...] = FEED_VARIANTS
+    # Reprocessing (make reprocess): its own function, at most this many at once, so it never takes the
+    # live upload queue's concurrency; the run fails when more than this share of items fail.
+    reprocess_concurrency: int = 10
+    reprocess_tolerated_failure_percentage: float = 5.0
 
     def __post_init__(self) -> None:
+        if not 1 <= self.reprocess_concurrency <= 1000:
+            raise ValueError(f"reprocess_concurrency must be 1..1000, got {self.reprocess_concurrency}")
+        if not 0 <= self.reprocess_tolerated_failure_percentage <= 100:
+            raise ValueError("reprocess_tolerated_failure_percentage must be 0..100")
         if not 128 <= self.memory_mib <= 10240:
             raise ValueError(f"memory_mib must be 128..10240, got {self.memory_mib}")
         if not 1 <= self.timeout_seconds <= 900:

@@ -15,7 +15,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from photo_contract import DERIVED_PREFIX, UPLOADS_PREFIX
-from photo_contract.budget import check_budget
+from photo_contract.budget import check_budget, min_timeout_seconds
 from photo_contract.runtime import (
     DEFAULT_MAX_PIXELS,
     DEFAULT_MAX_SOURCE_BYTES,
@@ -77,7 +77,10 @@ class PillowLayer(Construct):
 class ResizePipeline(Construct):
     """Resizes every original created under ``uploads/`` in ``uploads_bucket`` into ``media_bucket``.
 
-    Exposes ``.function``, ``.layer``, ``.queue``, ``.dead_letter_queue`` and ``.alarms``.
+    Exposes ``.function``, ``.layer``, ``.queue``, ``.dead_letter_queue`` and ``.alarms``, and
+    ``.reprocess_function``: the same code and grants, one original per invocation, for reprocessing
+    (``Reprocessing``), with a reserved concurrency of its own so a backfill never takes the live
+    queue's.
 
     :param queue: the queue of S3 upload events to consume. Default: a new encrypted queue with a DLQ
         and the bucket notification is created here (pass one when the buckets live in another stack,
@@ -90,6 +93,7 @@ class ResizePipeline(Construct):
     :param variants: what to make (default: 1080 and 640 px fit-to-width and a 150 px square, JPEG q85).
     :param registry_table: the image registry (``ImageRegistry.table``) the worker records each image in.
     :param event_bus: where its transitions are announced (``ImageRegistry.bus``).
+    :param reprocess_concurrency: the reprocess function's reserved concurrency (default 10).
     """
 
     def __init__(
@@ -115,6 +119,7 @@ class ResizePipeline(Construct):
         variants: tuple[VariantSpec, ...] = FEED_VARIANTS,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         asset_cache_dir: Path = DEFAULT_ASSET_CACHE,
+        reprocess_concurrency: int = 10,
     ) -> None:
         super().__init__(scope, construct_id)
         if not 2 <= reserved_concurrency <= 1000:
@@ -148,7 +153,10 @@ class ResizePipeline(Construct):
             asset_cache_dir=asset_cache_dir,
         ).layer
         self.function = self._build_function(
+            self,
             environment,
+            handler="resize_worker.handler.lambda_handler",
+            description="photo-pipeline: resize uploaded originals into feed variants",
             architecture=architecture,
             python_version=python_version,
             memory_mib=memory_mib,
@@ -157,8 +165,22 @@ class ResizePipeline(Construct):
             log_retention=log_retention,
             asset_cache_dir=asset_cache_dir,
         )
-        self._grant_buckets(uploads_bucket, media_bucket)
-        grant_registry_worker(self.function, registry_table, event_bus)
+        self.reprocess_function = self._build_function(
+            Construct(self, "Reprocess"),
+            environment,
+            handler="resize_worker.reprocess.lambda_handler",
+            description="photo-pipeline: reprocess one original with the current variant spec",
+            architecture=architecture,
+            python_version=python_version,
+            memory_mib=memory_mib,
+            timeout_seconds=min_timeout_seconds(memory_mib, 1),  # one image per invocation
+            reserved_concurrency=reprocess_concurrency,
+            log_retention=log_retention,
+            asset_cache_dir=asset_cache_dir,
+        )
+        for function in (self.function, self.reprocess_function):
+            self._grant_buckets(function, uploads_bucket, media_bucket)
+            grant_registry_worker(function, registry_table, event_bus)
         self._subscribe(batch_size, reserved_concurrency)
         self.alarms = self._build_alarms()
         self._acknowledge_findings(uploads_bucket, media_bucket, python_version)
@@ -184,8 +206,11 @@ class ResizePipeline(Construct):
 
     def _build_function(
         self,
+        scope: Construct,
         environment: WorkerEnvironment,
         *,
+        handler: str,
+        description: str,
         architecture: Architecture,
         python_version: str,
         memory_mib: int,
@@ -203,9 +228,9 @@ class ResizePipeline(Construct):
             provided=RUNTIME_PROVIDED | {"photo-pipeline-resize-core", "photo-pipeline-contract"},
         )
         return python_function(
-            self,
-            description="photo-pipeline: resize uploaded originals into feed variants",
-            handler="resize_worker.handler.lambda_handler",
+            scope,
+            description=description,
+            handler=handler,
             code=code,
             layers=[self.layer],
             memory_mib=memory_mib,
@@ -217,21 +242,24 @@ class ResizePipeline(Construct):
             asset_cache_dir=asset_cache_dir,
         )
 
-    def _grant_buckets(self, uploads_bucket: s3.IBucket, media_bucket: s3.IBucket) -> None:
+    @staticmethod
+    def _grant_buckets(
+        function: lambda_.IFunction, uploads_bucket: s3.IBucket, media_bucket: s3.IBucket
+    ) -> None:
         # Read originals (HEAD is GetObject; the version HEAD saw) and delete one only when it arrived
         # after its image was deleted; write variants and remove the ones a newer version or a delete
         # superseded; 404s for missing keys.
         grant_object_actions(
-            self.function,
+            function,
             uploads_bucket,
             UPLOADS_PREFIX,
             "s3:GetObject",
             "s3:GetObjectVersion",
             "s3:DeleteObjectVersion",
         )
-        grant_object_actions(self.function, media_bucket, DERIVED_PREFIX, "s3:PutObject", "s3:DeleteObject")
-        grant_listing(self.function, uploads_bucket, None)
-        grant_version_listing(self.function, uploads_bucket, UPLOADS_PREFIX)
+        grant_object_actions(function, media_bucket, DERIVED_PREFIX, "s3:PutObject", "s3:DeleteObject")
+        grant_listing(function, uploads_bucket, None)
+        grant_version_listing(function, uploads_bucket, UPLOADS_PREFIX)
 
     def _subscribe(self, batch_size: int, reserved_concurrency: int) -> None:
         self.function.add_event_source(
@@ -276,10 +304,18 @@ class ResizePipeline(Construct):
     def _acknowledge_findings(
         self, uploads_bucket: s3.IBucket, media_bucket: s3.IBucket, python: str
     ) -> None:
-        acknowledge_prefix_grants(
-            self.function,
-            uploads_bucket.arn_for_objects(f"{UPLOADS_PREFIX}*"),
-            media_bucket.arn_for_objects(f"{DERIVED_PREFIX}*"),
+        for function in (self.function, self.reprocess_function):
+            acknowledge_prefix_grants(
+                function,
+                uploads_bucket.arn_for_objects(f"{UPLOADS_PREFIX}*"),
+                media_bucket.arn_for_objects(f"{DERIVED_PREFIX}*"),
+            )
+        acknowledge_python_function(
+            self.reprocess_function,
+            python_version=python,
+            **{
+                "Serverless-LambdaDLQ": "Invoked by the Step Functions Map, which retries and records failed items.",
+            },
         )
         acknowledge_python_function(
             self.function,

@@ -27,6 +27,7 @@ from photo_pipeline_cdk.identity import UserDirectory
 from photo_pipeline_cdk.image_registry import ApiImageRepository
 from photo_pipeline_cdk.nag import acknowledge
 from photo_pipeline_cdk.registry import ImageRegistry
+from photo_pipeline_cdk.reprocessing import Reprocessing
 from photo_pipeline_cdk.resize import ResizePipeline
 from photo_pipeline_cdk.sources import DEFAULT_ASSET_CACHE
 from photo_pipeline_cdk.storage import PhotoBuckets
@@ -231,12 +232,13 @@ class ResizeStack(cdk.Stack):
         resize = config.resize
         self.add_stack_dependency(storage)
         registry_table, event_bus = storage.imported_registry(self)
+        self.pipeline_uploads_bucket = s3.Bucket.from_bucket_name(
+            self, "UploadsBucket", storage.import_value("UploadsBucketName")
+        )
         self.pipeline = ResizePipeline(
             self,
             "ResizePipeline",
-            uploads_bucket=s3.Bucket.from_bucket_name(
-                self, "UploadsBucket", storage.import_value("UploadsBucketName")
-            ),
+            uploads_bucket=self.pipeline_uploads_bucket,
             media_bucket=s3.Bucket.from_bucket_name(
                 self, "MediaBucket", storage.import_value("MediaBucketName")
             ),
@@ -259,6 +261,20 @@ class ResizeStack(cdk.Stack):
             variants=resize.variants,
             log_retention=_retention(config.log_retention_days),
             asset_cache_dir=asset_cache_dir,
+            reprocess_concurrency=resize.reprocess_concurrency,
+        )
+        self.reprocessing = Reprocessing(
+            self,
+            "Reprocessing",
+            function=self.pipeline.reprocess_function,
+            uploads_bucket=self.pipeline_uploads_bucket,
+            max_concurrency=resize.reprocess_concurrency,
+            tolerated_failure_percentage=resize.reprocess_tolerated_failure_percentage,
+            log_retention=_retention(config.log_retention_days),
+        )
+        # make reprocess finds the state machine here.
+        cdk.CfnOutput(
+            self, "ReprocessStateMachineArn", value=self.reprocessing.state_machine.state_machine_arn
         )
 
 

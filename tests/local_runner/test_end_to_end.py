@@ -11,6 +11,7 @@ import httpx
 import pytest
 from local_runner.demo import DemoResult
 from local_runner.pipeline import LocalPipeline
+from photo_contract.variants import FEED_VARIANTS
 from PIL import Image
 
 pytestmark = pytest.mark.slow  # the whole local pipeline over HTTP
@@ -52,7 +53,9 @@ def test_every_photo_is_ready_and_the_broken_file_rejected(demo_run: list[DemoRe
 
 def test_variants_are_upright_stripped_and_served(demo_run: list[DemoResult]) -> None:
     for result in (r for r in demo_run if r.status == "ready"):
-        assert [v["name"] for v in result.body["variants"]] == ["w1080", "w640", "thumb150"]
+        assert [(v["name"], v["content_type"]) for v in result.body["variants"]] == [
+            (spec.name, encoding.format.content_type) for spec in FEED_VARIANTS for encoding in spec.encodings
+        ]
         portrait = result.body["height"] > result.body["width"]
         assert portrait == (result.file.name in UPRIGHT_PORTRAIT), result.file.name
         for variant in result.body["variants"]:
@@ -60,6 +63,9 @@ def test_variants_are_upright_stripped_and_served(demo_run: list[DemoResult]) ->
             assert response.status_code == 200
             image = Image.open(io.BytesIO(response.content))
             assert image.size == (variant["width"], variant["height"])
+            assert (
+                response.headers["content-type"] == variant["content_type"] == Image.MIME[str(image.format)]
+            )
             assert dict(image.getexif()) == {} and "icc_profile" not in image.info
             if variant["name"] != "thumb150" and variant["width"] != variant["height"]:
                 assert (variant["height"] > variant["width"]) == portrait, (result.file.name, variant)

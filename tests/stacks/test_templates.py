@@ -117,7 +117,7 @@ def test_visibility_timeout_is_at_least_six_function_timeouts(templates: Templat
     (function,) = [
         f
         for f in _resources(templates[env]["Resize"], "AWS::Lambda::Function")
-        if "Layers" in f["Properties"]
+        if f["Properties"].get("Handler") == "resize_worker.handler.lambda_handler"
     ]
     assert main["Properties"]["VisibilityTimeout"] >= 6 * function["Properties"]["Timeout"]
 
@@ -153,8 +153,14 @@ def test_resize_function_settings(resize: Template) -> None:
     )
 
 
-def test_resize_role_reads_uploads_and_writes_media_only(templates: Templates) -> None:
-    (policy,) = _resources(templates["dev"]["Resize"], "AWS::IAM::Policy")
+@pytest.mark.parametrize("role", ["ResizePipelineFunction", "ResizePipelineReprocessFunction"])
+def test_resize_role_reads_uploads_and_writes_media_only(templates: Templates, role: str) -> None:
+    """The worker and the reprocess function: the same grants."""
+    (policy,) = [
+        p
+        for key, p in templates["dev"]["Resize"]["Resources"].items()
+        if p["Type"] == "AWS::IAM::Policy" and key.startswith(f"{role}ServiceRole")
+    ]
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     s3_statements = [s for s in statements if any(a.startswith("s3:") for a in _list(s["Action"]))]
     actions = {a for s in s3_statements for a in _list(s["Action"])}
@@ -185,13 +191,15 @@ def test_resize_role_reads_uploads_and_writes_media_only(templates: Templates) -
                 "s3:DeleteObjectVersion",
             ]
     sqs_actions = {a for s in statements for a in _list(s["Action"]) if a.startswith("sqs:")}
-    assert sqs_actions == {
+    consumer = {
         "sqs:ReceiveMessage",
         "sqs:ChangeMessageVisibility",
         "sqs:GetQueueUrl",
         "sqs:DeleteMessage",
         "sqs:GetQueueAttributes",
     }
+    # Only the worker consumes the upload queue; the reprocess function is invoked by the state machine.
+    assert sqs_actions == (consumer if role == "ResizePipelineFunction" else set())
 
 
 def _list(value: str | list[str]) -> list[str]:

@@ -1,0 +1,110 @@
+"""The reprocessing state machine as synthesized, per environment: a Distributed Map reading an S3
+listing of the originals, with the configured concurrency and failure tolerance, results to its own
+bucket, and IAM scoped to listing the uploads bucket and invoking its own function."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from photo_pipeline_cdk.config import ENVIRONMENTS
+
+pytestmark = pytest.mark.slow  # reads the templates of a full synth
+
+Templates = dict[str, dict[str, dict[str, Any]]]
+ENVS = ["dev", "staging", "prod"]
+
+
+def _by_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: r for k, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def _definition(state_machine: dict[str, Any]) -> dict[str, Any]:
+    """The ASL with each CloudFormation token replaced by a readable stand-in."""
+
+    def text(part: Any) -> str:
+        if isinstance(part, str):
+            return part
+        if "Ref" in part:
+            return f"<Ref {part['Ref']}>"
+        if "Fn::GetAtt" in part:
+            return f"<{'.'.join(part['Fn::GetAtt'])}>"
+        if "Fn::ImportValue" in part:
+            return f"<Import {part['Fn::ImportValue']}>"
+        return "<token>"
+
+    joined = state_machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+    return json.loads("".join(text(p) for p in joined))
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_a_distributed_map_over_the_originals(templates: Templates, env: str) -> None:
+    resize = templates[env]["Resize"]
+    config = ENVIRONMENTS[env].resize
+    (state_machine,) = _by_type(resize, "AWS::StepFunctions::StateMachine").values()
+    definition = _definition(state_machine)
+    (state,) = definition["States"].values()
+    assert state["Type"] == "Map"
+    assert state["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"}
+    reader = state["ItemReader"]
+    assert reader["Resource"].endswith(":states:::s3:listObjectsV2")
+    assert reader["Parameters"]["Prefix.$"] == "$.prefix"
+    assert "UploadsBucketName" in reader["Parameters"]["Bucket"]
+    assert state["MaxConcurrency"] == config.reprocess_concurrency
+    assert state["ToleratedFailurePercentage"] == config.reprocess_tolerated_failure_percentage
+    assert state["ResultWriter"]["Resource"].endswith(":states:::s3:putObject")
+    assert "Reports" in state["ResultWriter"]["Parameters"]["Bucket"]
+    (task,) = state["ItemProcessor"]["States"].values()
+    assert "ReprocessFunction" in task["Resource"]
+    assert state["ItemSelector"]["item.$"] == "$$.Map.Item.Value"
+    assert resize["Outputs"]["ReprocessStateMachineArn"]  # make reprocess finds it here
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_the_state_machine_can_list_originals_and_invoke_its_function_only(
+    templates: Templates, env: str
+) -> None:
+    resize = templates[env]["Resize"]
+    statements = [
+        s
+        for key, policy in _by_type(resize, "AWS::IAM::Policy").items()
+        if key.startswith("ReprocessingStateMachine")
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    by_action: dict[str, list[str]] = {}
+    for statement in statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        for action in actions:
+            by_action.setdefault(action, []).append(json.dumps(statement["Resource"]))
+    s3_actions = {a for a in by_action if a.startswith("s3:")}
+    assert s3_actions == {
+        "s3:ListBucket",
+        "s3:PutObject",
+        "s3:GetObject",
+        "s3:AbortMultipartUpload",
+        "s3:ListMultipartUploadParts",
+    }
+    assert all(
+        "UploadsBucketName" in r for r in by_action["s3:ListBucket"]
+    )  # listing, never reading originals
+    for action in s3_actions - {"s3:ListBucket"}:
+        assert all("Reports" in r and "Uploads" not in r for r in by_action[action]), action
+    assert all("ReprocessFunction" in r for r in by_action["lambda:InvokeFunction"])
+    assert not any(a.startswith(("dynamodb:", "events:")) for a in by_action)
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_reprocessing_has_its_own_concurrency(templates: Templates, env: str) -> None:
+    config = ENVIRONMENTS[env].resize
+    functions = {
+        f["Properties"]["Handler"]: f["Properties"]
+        for f in _by_type(templates[env]["Resize"], "AWS::Lambda::Function").values()
+        if "Handler" in f["Properties"]
+    }
+    reprocess = functions["resize_worker.reprocess.lambda_handler"]
+    worker = functions["resize_worker.handler.lambda_handler"]
+    assert reprocess["ReservedConcurrentExecutions"] == config.reprocess_concurrency
+    assert worker["ReservedConcurrentExecutions"] == config.reserved_concurrency
+    assert reprocess["Environment"] == worker["Environment"]  # the same spec, buckets and registry
+    assert reprocess["Timeout"] < worker["Timeout"]  # one image, not a batch

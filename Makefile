@@ -12,7 +12,7 @@ PORT ?= 8000
 SNAPSHOT_TAG := snapshot
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup browser unit test lint synth diff snapshots image bench demo serve redrive reprocess clean
+.PHONY: setup browser unit test lint synth diff snapshots dashboard-picture image bench demo serve redrive reprocess clean
 
 # Each step says what it installs: the first run takes a few minutes and should not look hung. pip's
 # "Location … is ignored" warnings (this machine's pip configuration) are filtered; its exit status is kept.
@@ -80,6 +80,7 @@ snapshots: setup
 		rm -rf cdk.out.$$env && cdk synth -c env=$$env -c image_tag=$(SNAPSHOT_TAG) -q -o cdk.out.$$env && \
 		$(BIN)/python -m tests.stacks.snapshots update $$env cdk.out.$$env; \
 	done
+	$(MAKE) --no-print-directory dashboard-picture
 
 # Build the API image and push it into ENV's ECR repository (needs AWS credentials and a Docker engine),
 # then `npx cdk deploy -c env=ENV -c image_tag=<printed tag> Service` rolls it out.
@@ -89,6 +90,10 @@ image:
 # Replay ENV's dead-lettered upload events into its queue (SQS message move task; AWS credentials needed).
 redrive: setup
 	$(BIN)/python -m photo_pipeline_cdk.redrive --env $(ENV)
+
+# The README's picture of the dashboard, drawn from prod's snapshot (make snapshots first).
+dashboard-picture: setup
+	$(BIN)/python -m local_runner.dashboard_picture tests/stacks/snapshots/prod/Operations.template.json docs/dashboard.png
 
 # Re-make every original's variants with the environment's current spec: in AWS on its Step Functions
 # Distributed Map, or with LOCAL=1 on a running `make serve`. ARGS="--owner … --before … --dry-run".

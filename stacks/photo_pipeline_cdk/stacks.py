@@ -22,6 +22,7 @@ from photo_contract.runtime import TOKEN_USE_ACCESS, ApiEnvironment
 from photo_pipeline_cdk.alarms import AlarmTopic, NotifyOnEveryAlarm
 from photo_pipeline_cdk.api import UploadApiFunction, UploadApiService
 from photo_pipeline_cdk.config import EnvironmentConfig
+from photo_pipeline_cdk.dashboard import PipelineDashboard
 from photo_pipeline_cdk.delivery import MediaDistribution
 from photo_pipeline_cdk.identity import UserDirectory
 from photo_pipeline_cdk.image_registry import ApiImageRepository
@@ -394,6 +395,49 @@ def _retention(days: int) -> logs.RetentionDays:
         raise ValueError(f"log_retention_days must be one of {sorted(_RETENTION)}, got {days}") from None
 
 
+class OperationsStack(cdk.Stack):
+    """The environment's dashboard, over the resources of the other stacks (last, so it sees them all)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        storage: StorageStack,
+        resize: ResizeStack,
+        api: ApiStack,
+        service: ServiceStack | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        worker_alarms = {alarm.node.id: alarm for alarm in resize.pipeline.alarms}
+        alarms = {
+            "api_5xx": api.api.server_errors_alarm,
+            "worker_errors": worker_alarms["ErrorsAlarm"],
+            "worker_throttles": worker_alarms["ThrottlesAlarm"],
+            "processing_failures": worker_alarms["ProcessingFailuresAlarm"],
+            "oldest_message": storage.events.oldest_message_alarm,
+            "dead_letters": storage.events.dead_letter_alarm,
+        }
+        if service is not None:
+            alarms["service_5xx"] = service.api.server_errors_alarm
+        self.dashboard = PipelineDashboard(
+            self,
+            "Dashboard",
+            dashboard_name=config.stack_prefix,
+            http_api=api.api.http_api,
+            worker=resize.pipeline.function,
+            worker_reserved_concurrency=config.resize.reserved_concurrency,
+            queue=storage.events.queue,
+            dead_letter_queue=storage.events.dead_letter_queue,
+            registry_table=storage.registry.table,
+            distribution=storage.delivery.distribution,
+            alarms=alarms,
+            service=service.api.service if service is not None else None,
+        )
+
+
 def build_photo_pipeline(
     app: cdk.App, config: EnvironmentConfig, *, asset_cache_dir: Path = DEFAULT_ASSET_CACHE
 ) -> list[cdk.Stack]:
@@ -427,18 +471,32 @@ def build_photo_pipeline(
         description=f"photo-pipeline {config.name}: upload API on Lambda (stateless)",
     )
     stacks: list[cdk.Stack] = [storage, resize, api]
+    service: ServiceStack | None = None
     if config.api.fargate.enabled and config.api.fargate.image_tag:
-        stacks.append(
-            ServiceStack(
-                app,
-                "Service",
-                config=config,
-                storage=storage,
-                env=env,
-                stack_name=f"{config.stack_prefix}-service",
-                description=f"photo-pipeline {config.name}: upload API on Fargate (stateless)",
-            )
+        service = ServiceStack(
+            app,
+            "Service",
+            config=config,
+            storage=storage,
+            env=env,
+            stack_name=f"{config.stack_prefix}-service",
+            description=f"photo-pipeline {config.name}: upload API on Fargate (stateless)",
         )
+        stacks.append(service)
+    stacks.append(
+        OperationsStack(
+            app,
+            "Operations",
+            config=config,
+            storage=storage,
+            resize=resize,
+            api=api,
+            service=service,
+            env=env,
+            stack_name=f"{config.stack_prefix}-operations",
+            description=f"photo-pipeline {config.name}: dashboard (stateless)",
+        )
+    )
     for stack in stacks:
         cdk.Tags.of(stack).add("photo-pipeline:environment", config.name)
         # Every alarm of every stack tells the environment's alarm topic, on ALARM and on OK.

@@ -339,3 +339,22 @@ def test_settings_come_from_the_environment() -> None:
     assert [(v.name, v.format.value) for v in settings.resize.variants] == [("a", "webp")]
     with pytest.raises(ValueError, match="MEDIA_BUCKET"):
         WorkerSettings.from_env({})
+
+
+def test_a_rejection_is_counted_by_its_reason(
+    s3: Any, worker: ResizeWorker, upload: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The dashboard's "rejections by reason": an EMF record of its own, with the reason as a dimension."""
+    keys = upload(s3, b"plain text, not an image", image_id=_ids(1)[0])
+    capsys.readouterr()
+    worker.handle_batch(sqs_event(s3_body(keys.source)))
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    (by_reason,) = [r for r in records if "RejectionsByReason" in r]
+    (directive,) = by_reason["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "PhotoPipeline"
+    assert set(directive["Dimensions"][0]) == {"service", "reason"}
+    assert (by_reason["reason"], by_reason["service"], by_reason["RejectionsByReason"]) == (
+        "not_an_image",
+        "resize",
+        [1.0],
+    )

@@ -41,8 +41,8 @@ def test_ecr_repository_scans_on_push_with_immutable_tags_and_a_lifecycle(templa
 
 
 def test_dev_keeps_only_the_lambda_api(templates: Templates) -> None:
-    assert set(templates["dev"]) == {"Storage", "Resize", "Api"}
-    assert set(templates["prod"]) == {"Storage", "Resize", "Api", "Service"}
+    assert set(templates["dev"]) == {"Storage", "Resize", "Api", "Operations"}
+    assert set(templates["prod"]) == {"Storage", "Resize", "Api", "Service", "Operations"}
 
 
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])

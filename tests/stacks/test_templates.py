@@ -235,7 +235,7 @@ def test_prod_retains_data_and_dev_does_not(templates: Templates) -> None:
 
 def test_construct_ids_do_not_carry_the_environment(templates: Templates) -> None:
     # Same logical IDs in every environment: moving config between environments never replaces resources.
-    for stack in ("Storage", "Resize", "Api"):
+    for stack in ("Storage", "Resize", "Api", "Operations"):
         ids = [set(templates[env][stack]["Resources"]) for env in ("dev", "staging", "prod")]
         assert ids[0] == ids[1] == ids[2]
 

@@ -41,6 +41,7 @@ LAMBDA_MEMORY_VARIABLE = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
 # The resize function's own metrics (Powertools EMF; dimension service=RESIZE_SERVICE_NAME), alarmed on.
 METRICS_NAMESPACE = "PhotoPipeline"
 PROCESSING_FAILURES_METRIC = "ProcessingFailures"
+REJECTIONS_BY_REASON_METRIC = "RejectionsByReason"  # with a "reason" dimension besides "service"
 
 
 def check_upload_expiry(seconds: int) -> None:

@@ -6,14 +6,19 @@ import os
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger, Metrics, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 from photo_contract.registry import Registry
-from photo_contract.runtime import METRICS_NAMESPACE, PROCESSING_FAILURES_METRIC, RESIZE_SERVICE_NAME
+from photo_contract.runtime import (
+    METRICS_NAMESPACE,
+    PROCESSING_FAILURES_METRIC,
+    REJECTIONS_BY_REASON_METRIC,
+    RESIZE_SERVICE_NAME,
+)
 
 from resize_worker.events import uploaded_objects
 from resize_worker.process import Outcome, Services, Status, process_object
@@ -81,6 +86,15 @@ def _count(outcome: Outcome) -> None:
         metrics.add_metric(name="ResizeMillis", unit=MetricUnit.Milliseconds, value=outcome.millis)
     elif outcome.status is Status.REJECTED:
         metrics.add_metric(name="ImagesRejected", unit=MetricUnit.Count, value=1)
+        # Also by reason (the dashboard's "rejections by reason"): a metric with a dimension of its own.
+        with single_metric(
+            name=REJECTIONS_BY_REASON_METRIC,
+            unit=MetricUnit.Count,
+            value=1,
+            namespace=METRICS_NAMESPACE,
+            default_dimensions={"service": RESIZE_SERVICE_NAME},
+        ) as by_reason:
+            by_reason.add_dimension(name="reason", value=outcome.detail)
         if outcome.failure:
             metrics.add_metric(name=PROCESSING_FAILURES_METRIC, unit=MetricUnit.Count, value=1)
 

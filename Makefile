@@ -12,7 +12,7 @@ PORT ?= 8000
 SNAPSHOT_TAG := snapshot
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup browser unit test lint synth diff snapshots dashboard-picture image bench demo serve redrive reprocess clean
+.PHONY: setup browser unit test lint synth diff snapshots dashboard-picture image bench demo serve redrive reprocess cost clean
 
 # Each step says what it installs: the first run takes a few minutes and should not look hung. pip's
 # "Location … is ignored" warnings (this machine's pip configuration) are filtered; its exit status is kept.
@@ -94,6 +94,11 @@ redrive: setup
 # The README's picture of the dashboard, drawn from prod's snapshot (make snapshots first).
 dashboard-picture: setup
 	$(BIN)/python -m local_runner.dashboard_picture tests/stacks/snapshots/prod/Operations.template.json docs/dashboard.png
+
+# What ENV costs: idle, per million images, and the API runtime by traffic (tables + docs/cost-ENV.png),
+# from its snapshot templates, make bench's results and prices.toml. No network.
+cost: setup
+	$(BIN)/python -m photo_pipeline_cdk.cost --env $(ENV)
 
 # Re-make every original's variants with the environment's current spec: in AWS on its Step Functions
 # Distributed Map, or with LOCAL=1 on a running `make serve`. ARGS="--owner … --before … --dry-run".

@@ -17,12 +17,15 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
+import platform
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from photo_resize import FEED_VARIANTS as FEED_WITH_ALTERNATES
@@ -34,6 +37,7 @@ CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 FEED_VARIANTS = tuple(replace(spec, alternates=()) for spec in FEED_WITH_ALTERNATES)
 OPTIONS = ResizeOptions(variants=FEED_VARIANTS)
 BIG = "canon-eos-5d-mk3_22mp.jpg"
+RESULTS = Path(__file__).resolve().parent / "results" / "resize.json"
 
 
 def core(data: bytes) -> None:
@@ -157,6 +161,23 @@ def main() -> int:
     print(
         f"\ntargets (core <= 1.6x floor, tutorial >= 5x core, core peak <= 48 MiB): {'met' if targets_met else 'NOT met'}"
     )
+    # For the cost model (make cost): the core's milliseconds per photo on this machine.
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "date": datetime.now(UTC).date().isoformat(),
+                "machine": f"{platform.machine()}, {os.cpu_count()} cores (shared)",
+                "photos": len(rows),
+                "core_ms_per_photo": round(total["core"] * 1000 / len(rows), 1),
+                "floor_ms_per_photo": round(total["floor"] * 1000 / len(rows), 1),
+                "core_peak_rss_mib": round(core_peak, 1),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    print(f"wrote {RESULTS}")
     return 0
 
 

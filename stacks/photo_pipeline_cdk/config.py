@@ -98,6 +98,11 @@ class FargateConfig:
     # Required when enabled: the ALB serves HTTPS only (port 80 answers with a redirect, never a task).
     certificate_arn: str | None = None
     deletion_protection: bool = False  # the ALB cannot be deleted by accident (prod)
+    # Fargate Spot: tasks beyond on_demand_base go to Spot and on-demand in the ratio spot_weight :
+    # on_demand_weight (0: on-demand only). make cost shows what it saves.
+    spot_weight: int = 0
+    on_demand_weight: int = 1
+    on_demand_base: int = 1
     # The API image to run, from `-c image_tag=…` (make image pushes one and prints its tag). None: the
     # Service stack is left out, so a first deploy never rolls out an image that does not exist yet.
     image_tag: str | None = None
@@ -218,6 +223,7 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
                 max_tasks=2,
                 nat_gateways=1,
                 certificate_arn=_EXAMPLE_CERTIFICATE.format(region="eu-west-1", id="staging-api"),
+                spot_weight=3,  # staging: one on-demand task, the rest mostly Spot
             )
         ),
     ),

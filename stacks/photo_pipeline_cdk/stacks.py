@@ -374,6 +374,9 @@ class ServiceStack(cdk.Stack):
             memory_mib=fargate.memory_mib,
             nat_gateways=fargate.nat_gateways,
             log_retention=_retention(config.log_retention_days),
+            spot_weight=fargate.spot_weight,
+            on_demand_weight=fargate.on_demand_weight,
+            on_demand_base=fargate.on_demand_base,
         )
         storage.grant_cdn_signing(self, self.api.service.task_definition.task_role, config)
         cdk.CfnOutput(self, "ServiceUrl", value=self.api.url)

@@ -259,3 +259,24 @@ def test_image_tag_comes_from_the_context(tmp_path: Any) -> None:
     (task,) = _resources(template, "AWS::ECS::TaskDefinition")
     image = json.dumps(task["Properties"]["ContainerDefinitions"][0]["Image"])
     assert ":abc1234" in image
+
+
+@pytest.mark.parametrize("env", ["staging", "prod"])
+def test_fargate_spot_weights_come_from_config(templates: Templates, env: str) -> None:
+    fargate = ENVIRONMENTS[env].api.fargate
+    (service,) = [
+        r for r in templates[env]["Service"]["Resources"].values() if r["Type"] == "AWS::ECS::Service"
+    ]
+    strategy = service["Properties"].get("CapacityProviderStrategy")
+    if fargate.spot_weight:
+        assert strategy == [
+            {
+                "Base": fargate.on_demand_base,
+                "CapacityProvider": "FARGATE",
+                "Weight": fargate.on_demand_weight,
+            },
+            {"CapacityProvider": "FARGATE_SPOT", "Weight": fargate.spot_weight},
+        ]
+        assert "LaunchType" not in service["Properties"]
+    else:
+        assert strategy is None and service["Properties"]["LaunchType"] == "FARGATE"

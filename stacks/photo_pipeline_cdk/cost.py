@@ -1,0 +1,568 @@
+"""What an environment costs: idle, per million images, and the API runtime question (Lambda + API
+Gateway against Fargate + ALB against ECS on EC2), from its config, its synthesized templates, the
+numbers ``make bench`` measured, and prices kept as data (``prices.toml``: region, date, sources). No
+network.
+
+    make cost ENV=prod     # or: python -m photo_pipeline_cdk.cost --env prod [--templates DIR] [--plot PNG]
+
+Every figure that is an assumption rather than a price or a measurement is a field of ``Assumptions``,
+printed with the tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import tomllib
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from photo_contract.variants import VariantSpec
+
+from photo_pipeline_cdk.config import EnvironmentConfig, FargateConfig, environment_config
+
+PRICES = Path(__file__).with_name("prices.toml")
+REPO = Path(__file__).resolve().parents[2]
+SECONDS_PER_MONTH = 730 * 3600
+
+# Every resource type the stacks synthesize, and where the model prices it: an idle line, a usage line
+# (per image or per request), or why it costs nothing by itself. A type missing here fails a test, so a
+# new resource cannot be forgotten.
+RESOURCE_LINES: dict[str, str] = {
+    "AWS::EC2::NatGateway": "idle: NAT gateways",
+    "AWS::EC2::EIP": "idle: public IPv4 addresses",
+    "AWS::ElasticLoadBalancingV2::LoadBalancer": "idle: load balancer (and its public IPv4 addresses)",
+    "AWS::ECS::Service": "idle: Fargate tasks (minimum count)",
+    "AWS::ECS::TaskDefinition": "idle: Fargate tasks (minimum count)",
+    "AWS::ECS::Cluster": "idle: Container Insights metrics",
+    "AWS::CloudWatch::Alarm": "idle: alarms",
+    "AWS::CloudWatch::Dashboard": "idle: dashboard",
+    "AWS::SecretsManager::Secret": "idle: secrets",
+    "AWS::ECR::Repository": "idle: API image storage",
+    "AWS::Lambda::Function": "usage: Lambda GB-seconds and requests",
+    "AWS::Lambda::LayerVersion": "free: layer storage is part of Lambda's code storage allowance",
+    "AWS::Lambda::EventSourceMapping": "usage: SQS requests",
+    "AWS::Lambda::Permission": "free: a policy",
+    "AWS::ApiGatewayV2::Api": "usage: API Gateway requests",
+    "AWS::ApiGatewayV2::Stage": "usage: API Gateway requests",
+    "AWS::ApiGatewayV2::Integration": "usage: API Gateway requests",
+    "AWS::ApiGatewayV2::Route": "usage: API Gateway requests",
+    "AWS::S3::Bucket": "usage: S3 storage and requests",
+    "AWS::S3::BucketPolicy": "free: a policy",
+    "Custom::S3BucketNotifications": "free: a deploy-time custom resource (its Lambda runs on deploy only)",
+    "AWS::SQS::Queue": "usage: SQS requests",
+    "AWS::SQS::QueuePolicy": "free: a policy",
+    "AWS::DynamoDB::GlobalTable": "usage: DynamoDB requests and storage",
+    "AWS::Events::EventBus": "usage: EventBridge events",
+    "AWS::Events::EventBusPolicy": "free: a policy",
+    "AWS::Events::Archive": "usage: EventBridge events (archive storage is per GB, a few KB per image)",
+    "AWS::Events::Rule": "usage: EventBridge events",
+    "AWS::CloudFront::Distribution": "usage: CDN data out and requests",
+    "AWS::CloudFront::CachePolicy": "free: configuration",
+    "AWS::CloudFront::OriginAccessControl": "free: configuration",
+    "AWS::CloudFront::ResponseHeadersPolicy": "free: configuration",
+    "AWS::CloudFront::PublicKey": "free: configuration",
+    "AWS::CloudFront::KeyGroup": "free: configuration",
+    "AWS::Cognito::UserPool": "usage: Cognito monthly active users (free under 10,000 on Lite)",
+    "AWS::Cognito::UserPoolClient": "free: configuration",
+    "AWS::Logs::LogGroup": "usage: CloudWatch Logs ingestion",
+    "AWS::EC2::FlowLog": "usage: CloudWatch Logs ingestion",
+    "AWS::StepFunctions::StateMachine": "usage: reprocessing runs",
+    "AWS::SNS::Topic": "free: alarm notifications stay far inside the free tier",
+    "AWS::SNS::Subscription": "free: configuration",
+    "AWS::SNS::TopicPolicy": "free: a policy",
+    "AWS::IAM::Role": "free: IAM",
+    "AWS::IAM::Policy": "free: IAM",
+    "AWS::EC2::VPC": "free: the VPC itself",
+    "AWS::EC2::Subnet": "free: the VPC itself",
+    "AWS::EC2::RouteTable": "free: the VPC itself",
+    "AWS::EC2::Route": "free: the VPC itself",
+    "AWS::EC2::SubnetRouteTableAssociation": "free: the VPC itself",
+    "AWS::EC2::InternetGateway": "free: the VPC itself",
+    "AWS::EC2::VPCGatewayAttachment": "free: the VPC itself",
+    "AWS::EC2::VPCEndpoint": "free: the S3 gateway endpoint (gateway endpoints cost nothing)",
+    "AWS::EC2::SecurityGroup": "free: the VPC itself",
+    "AWS::EC2::SecurityGroupIngress": "free: the VPC itself",
+    "AWS::EC2::SecurityGroupEgress": "free: the VPC itself",
+    "AWS::ElasticLoadBalancingV2::Listener": "idle: load balancer (and its public IPv4 addresses)",
+    "AWS::ElasticLoadBalancingV2::TargetGroup": "idle: load balancer (and its public IPv4 addresses)",
+    "AWS::ApplicationAutoScaling::ScalableTarget": "free: configuration",
+    "AWS::ApplicationAutoScaling::ScalingPolicy": "free: configuration",
+    "AWS::ECS::ClusterCapacityProviderAssociations": "free: configuration",
+}
+
+
+@dataclass(frozen=True)
+class Prices:
+    data: Mapping[str, Mapping[str, Any]]
+
+    def __call__(self, section: str, key: str) -> float:
+        return float(self.data[section][key])
+
+    @property
+    def hours(self) -> float:
+        return float(self.data["meta"]["hours_per_month"])
+
+
+def load_prices(path: Path = PRICES) -> Prices:
+    return Prices(tomllib.loads(path.read_text()))
+
+
+@dataclass(frozen=True)
+class Measured:
+    """From ``make bench``'s results files (bench/results/)."""
+
+    core_ms_per_photo: float  # resize path, JPEG variants (resize_bench)
+    alternate_ms_per_photo: float  # encoding the spec's alternates (formats_bench)
+    variant_kib_per_photo: float  # every variant file of the spec (formats_bench medians)
+    date: str
+
+
+def load_measured(results: Path, variants: tuple[VariantSpec, ...]) -> Measured:
+    resize = json.loads((results / "resize.json").read_text())
+    formats = json.loads((results / "formats.json").read_text())
+
+    def row(name: str, label: str) -> dict[str, Any]:
+        return next(r for r in formats["rows"] if r["variant"] == name and r["format"] == label)
+
+    def label(format_name: str) -> str:
+        return {"jpeg": "jpeg", "webp": "webp m4", "avif": "avif s8"}[format_name]
+
+    alternate_ms = 0.0
+    kib = 0.0
+    for spec in variants:
+        for index, encoding in enumerate(spec.encodings):
+            known = [r for r in formats["rows"] if r["variant"] == spec.name]
+            measured = row(spec.name, label(encoding.format.value)) if known else None
+            if measured is None:
+                continue  # a variant the formats table does not have: its size is not counted
+            kib += measured["kib"]
+            if index > 0:
+                alternate_ms += measured["encode_ms"]
+    return Measured(
+        core_ms_per_photo=float(resize["core_ms_per_photo"]),
+        alternate_ms_per_photo=alternate_ms,
+        variant_kib_per_photo=kib,
+        date=str(resize["date"]),
+    )
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    """What the model assumes rather than measures or looks up; each is printed with the tables."""
+
+    original_mib: float = 3.0  # an average phone photo as uploaded
+    graviton_speed: float = 1.0  # a Lambda arm64 core against this machine's core, per image
+    io_ms_per_image: float = 150.0  # the worker's S3 and DynamoDB round trips per image
+    api_requests_per_image: float = 0.3  # one POST per 20-photo post and five batch status reads
+    api_ms_per_request: float = 40.0  # warm API Lambda per request (the load benchmark will measure)
+    requests_per_vcpu_second: float = 200.0  # one Fargate/EC2 vCPU of the API (ditto)
+    peak_to_average: float = 3.0  # capacity is sized for the peak hour
+    requests_per_new_connection: float = 10.0  # keep-alive: ALB new-connection LCUs
+    dynamodb_writes_per_image: float = 8.0  # write units: pending transaction, ready update, event flag
+    dynamodb_reads_per_image: float = 3.0  # read units: the worker's get, the batch status reads
+    log_kib_per_image: float = 1.0
+    container_insights_metrics: int = 20  # per cluster
+
+
+@dataclass(frozen=True)
+class Line:
+    item: str
+    quantity: str
+    monthly_usd: float
+    note: str = ""
+
+
+def resource_counts(templates: Mapping[str, Mapping[str, Any]]) -> Counter[str]:
+    return Counter(r["Type"] for t in templates.values() for r in t.get("Resources", {}).values())
+
+
+def load_templates(directory: Path) -> dict[str, dict[str, Any]]:
+    return {
+        p.name.removesuffix(".template.json"): json.loads(p.read_text())
+        for p in directory.glob("*.template.json")
+    }
+
+
+def task_hour_usd(fargate: FargateConfig, prices: Prices, *, spot: bool = False) -> float:
+    on_demand = (fargate.cpu / 1024) * prices("fargate", "arm64_per_vcpu_hour") + (
+        fargate.memory_mib / 1024
+    ) * prices("fargate", "arm64_per_gb_hour")
+    return on_demand * (1 - prices("fargate", "spot_discount")) if spot else on_demand
+
+
+def fargate_tasks_usd(
+    fargate: FargateConfig, tasks: int, prices: Prices, *, spot_weight: int | None = None
+) -> float:
+    """Monthly cost of ``tasks`` tasks under the capacity strategy (base on demand, the rest by weight)."""
+    weight = fargate.spot_weight if spot_weight is None else spot_weight
+    base = min(tasks, fargate.on_demand_base) if weight else tasks
+    rest = tasks - base
+    spot_share = weight / (weight + fargate.on_demand_weight) if weight else 0.0
+    on_demand_tasks = base + rest * (1 - spot_share)
+    spot_tasks = rest * spot_share
+    return prices.hours * (
+        on_demand_tasks * task_hour_usd(fargate, prices)
+        + spot_tasks * task_hour_usd(fargate, prices, spot=True)
+    )
+
+
+def idle_lines(
+    config: EnvironmentConfig, counts: Counter[str], prices: Prices, assume: Assumptions
+) -> list[Line]:
+    hours = prices.hours
+    albs = counts["AWS::ElasticLoadBalancingV2::LoadBalancer"]
+    fargate = config.api.fargate
+    lines = [
+        Line(
+            "NAT gateways",
+            f"{counts['AWS::EC2::NatGateway']} x {hours:.0f} h",
+            counts["AWS::EC2::NatGateway"] * hours * prices("vpc", "nat_gateway_per_hour"),
+        ),
+        Line(
+            "Load balancer",
+            f"{albs} x {hours:.0f} h",
+            albs * hours * prices("alb", "per_hour"),
+            "idle LCUs are about zero",
+        ),
+        Line(
+            "Public IPv4 addresses",
+            f"{counts['AWS::EC2::EIP']} NAT + {2 * albs} ALB (2 AZs)",
+            (counts["AWS::EC2::EIP"] + 2 * albs) * hours * prices("vpc", "public_ipv4_per_hour"),
+        ),
+    ]
+    if counts["AWS::ECS::Service"]:
+        lines.append(
+            Line(
+                "Fargate tasks (minimum)",
+                f"{fargate.min_tasks} x {fargate.cpu / 1024:g} vCPU / {fargate.memory_mib / 1024:g} GB arm64"
+                + (f", Spot weight {fargate.spot_weight}" if fargate.spot_weight else ""),
+                fargate_tasks_usd(fargate, fargate.min_tasks, prices),
+            )
+        )
+        lines.append(
+            Line(
+                "Container Insights",
+                f"~{assume.container_insights_metrics} metrics per cluster",
+                counts["AWS::ECS::Cluster"]
+                * assume.container_insights_metrics
+                * prices("cloudwatch", "custom_metric_per_month"),
+                "estimate",
+            )
+        )
+    lines += [
+        Line(
+            "Alarms",
+            f"{counts['AWS::CloudWatch::Alarm']} standard",
+            counts["AWS::CloudWatch::Alarm"] * prices("cloudwatch", "alarm_per_month"),
+        ),
+        Line(
+            "Dashboard",
+            f"{counts['AWS::CloudWatch::Dashboard']}",
+            counts["AWS::CloudWatch::Dashboard"] * prices("cloudwatch", "dashboard_per_month"),
+            "free if the account has fewer than 3",
+        ),
+        Line(
+            "Secrets",
+            f"{counts['AWS::SecretsManager::Secret']}",
+            counts["AWS::SecretsManager::Secret"] * prices("secrets_manager", "per_secret_month"),
+        ),
+        Line("API image storage (ECR)", "~0.5 GB", 0.5 * prices("ecr", "storage_per_gb_month"), "estimate"),
+        Line(
+            "Lambda, API Gateway, SQS, S3, DynamoDB, EventBridge, CloudFront, Step Functions, Cognito",
+            "pay per use",
+            0.0,
+            "nothing while idle (empty buckets and table)",
+        ),
+    ]
+    return lines
+
+
+def worker_ms_per_image(
+    config: EnvironmentConfig, measured: Measured, prices: Prices, assume: Assumptions
+) -> float:
+    """One image on the resize Lambda: the measured compute, stretched below one vCPU, plus the I/O."""
+    compute = (measured.core_ms_per_photo + measured.alternate_ms_per_photo) / assume.graviton_speed
+    stretch = max(1.0, prices("lambda", "mb_per_vcpu") / config.resize.memory_mib)
+    return compute * stretch + assume.io_ms_per_image
+
+
+def per_million_images(
+    config: EnvironmentConfig, measured: Measured, prices: Prices, assume: Assumptions, *, api_memory_mib: int
+) -> list[Line]:
+    million = 1_000_000
+    resize = config.resize
+    gb_second = prices("lambda", f"{resize.architecture.value}_per_gb_second")
+    worker_ms = worker_ms_per_image(config, measured, prices, assume)
+    worker_gbs = million * worker_ms / 1000 * resize.memory_mib / 1024
+    objects = sum(len(spec.encodings) for spec in resize.variants)
+    api_requests = million * assume.api_requests_per_image
+    api_gbs = api_requests * assume.api_ms_per_request / 1000 * api_memory_mib / 1024
+    stored_gb = million * (assume.original_mib * 1024 + measured.variant_kib_per_photo) / 1024 / 1024
+    return [
+        Line(
+            "Resize Lambda compute",
+            f"{worker_ms:.0f} ms x {resize.memory_mib} MB = {worker_gbs:,.0f} GB-s",
+            worker_gbs * gb_second,
+            f"{resize.architecture.value}",
+        ),
+        Line(
+            "Resize Lambda invocations",
+            f"{million / resize.batch_size:,.0f} (batches of {resize.batch_size})",
+            million / resize.batch_size / million * prices("lambda", "per_million_requests"),
+        ),
+        Line(
+            "API requests (Lambda + API Gateway)",
+            f"{api_requests:,.0f}",
+            api_requests
+            / million
+            * (prices("api_gateway", "http_per_million_requests") + prices("lambda", "per_million_requests"))
+            + api_gbs * prices("lambda", "arm64_per_gb_second"),
+        ),
+        Line(
+            "S3 PUTs",
+            f"{1 + objects} per image (original + {objects} variant files)",
+            million * (1 + objects) / 1000 * prices("s3", "put_per_thousand"),
+        ),
+        Line(
+            "S3 GETs",
+            "2 per image (HEAD + GET of the original)",
+            million * 2 / 1000 * prices("s3", "get_per_thousand"),
+        ),
+        Line(
+            "SQS requests",
+            "1.2 per image (send; receive and delete per batch)",
+            million * 1.2 / million * prices("sqs", "per_million_requests"),
+        ),
+        Line(
+            "DynamoDB",
+            f"{assume.dynamodb_writes_per_image:g} WRU + {assume.dynamodb_reads_per_image:g} RRU per image",
+            assume.dynamodb_writes_per_image * prices("dynamodb", "write_per_million")
+            + assume.dynamodb_reads_per_image * prices("dynamodb", "read_per_million"),
+        ),
+        Line("EventBridge events", "1 per image", prices("eventbridge", "custom_events_per_million")),
+        Line(
+            "CloudWatch Logs",
+            f"{assume.log_kib_per_image:g} KiB per image",
+            million * assume.log_kib_per_image / 1024 / 1024 * prices("cloudwatch", "logs_ingest_per_gb"),
+        ),
+        Line(
+            "S3 storage, per month they are kept",
+            f"{stored_gb:,.0f} GB (original + variants)",
+            stored_gb * prices("s3", "standard_per_gb_month"),
+            "recurring",
+        ),
+    ]
+
+
+@dataclass(frozen=True)
+class RuntimeCosts:
+    lambda_api: float
+    fargate: float
+    fargate_spot: float
+    ec2: float
+
+
+def api_runtime_costs(
+    requests: float, config: EnvironmentConfig, prices: Prices, assume: Assumptions, *, api_memory_mib: int
+) -> RuntimeCosts:
+    """Monthly cost of serving ``requests`` API requests a month on each runtime (the API only)."""
+    fargate = config.api.fargate
+    hours = prices.hours
+    per_request = (
+        prices("api_gateway", "http_per_million_requests") + prices("lambda", "per_million_requests")
+    ) / 1_000_000 + assume.api_ms_per_request / 1000 * api_memory_mib / 1024 * prices(
+        "lambda", "arm64_per_gb_second"
+    )
+    lambda_api = requests * per_request
+
+    average_rps = requests / SECONDS_PER_MONTH
+    peak_rps = average_rps * assume.peak_to_average
+    vcpu = fargate.cpu / 1024
+    tasks = max(fargate.min_tasks, math.ceil(peak_rps / (assume.requests_per_vcpu_second * vcpu)))
+    lcus = average_rps / assume.requests_per_new_connection / prices("alb", "new_connections_per_lcu_second")
+    network = hours * (
+        prices("alb", "per_hour")
+        + lcus * prices("alb", "per_lcu_hour")
+        + fargate.nat_gateways * prices("vpc", "nat_gateway_per_hour")
+        + (fargate.nat_gateways + 2) * prices("vpc", "public_ipv4_per_hour")
+    )
+    spot_weight = fargate.spot_weight or 3  # the comparison shows a Spot mix even where it is off
+    per_instance = min(
+        math.floor(prices("ec2", "vcpu") * 1024 / fargate.cpu),
+        math.floor(prices("ec2", "memory_gib") * 1024 / fargate.memory_mib),
+    )
+    instances = max(min(2, fargate.min_tasks), math.ceil(tasks / per_instance))
+    return RuntimeCosts(
+        lambda_api=lambda_api,
+        fargate=network + fargate_tasks_usd(fargate, tasks, prices, spot_weight=0),
+        fargate_spot=network + fargate_tasks_usd(fargate, tasks, prices, spot_weight=spot_weight),
+        ec2=network + instances * hours * prices("ec2", "per_hour"),
+    )
+
+
+def break_even(
+    cost: Callable[[float], RuntimeCosts], other: str, *, low: float = 1e4, high: float = 1e11
+) -> float | None:
+    """The smallest monthly request count at which Lambda costs more than ``other`` (log-grid scan)."""
+    steps = 2000
+    for i in range(steps + 1):
+        requests: float = low * (high / low) ** (i / steps)
+        costs = cost(requests)
+        if costs.lambda_api > float(getattr(costs, other)):
+            return requests
+    return None
+
+
+def api_memory_from(templates: Mapping[str, Mapping[str, Any]]) -> int:
+    for template in templates.values():
+        for resource in template.get("Resources", {}).values():
+            props = resource.get("Properties", {})
+            if (
+                resource["Type"] == "AWS::Lambda::Function"
+                and props.get("Handler") == "upload_api.lambda_handler.handler"
+            ):
+                return int(props.get("MemorySize", 128))
+    raise ValueError("no API function in the templates")
+
+
+def _table(title: str, lines: list[Line]) -> Any:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", header_style="bold")
+    table.add_column("item")
+    table.add_column("quantity")
+    table.add_column("USD / month", justify="right")
+    table.add_column("note")
+    for line in lines:
+        table.add_row(line.item, line.quantity, f"{line.monthly_usd:,.2f}", line.note)
+    table.add_row(
+        "[bold]total[/bold]", "", f"[bold]{sum(line.monthly_usd for line in lines):,.2f}[/bold]", ""
+    )
+    return table
+
+
+def plot(
+    cost: Callable[[float], RuntimeCosts], out: Path, title: str, marks: dict[str, float | None]
+) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    grid = [1e5 * (1e10 / 1e5) ** (i / 400) for i in range(401)]
+    costs = [cost(r) for r in grid]
+    figure, axes = plt.subplots(figsize=(9, 5.5), dpi=110)
+    for attribute, label in (
+        ("lambda_api", "Lambda + API Gateway"),
+        ("fargate", "Fargate + ALB"),
+        ("fargate_spot", "Fargate (Spot mix) + ALB"),
+        ("ec2", "ECS on EC2 + ALB"),
+    ):
+        axes.plot(grid, [getattr(c, attribute) for c in costs], label=label)
+    for label, requests in marks.items():
+        if requests is not None:
+            axes.axvline(requests, color="grey", linestyle=":", linewidth=1)
+            axes.annotate(
+                label, (requests, 1), rotation=90, fontsize=8, color="grey", va="bottom", ha="right"
+            )
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("API requests per month")
+    axes.set_ylabel("USD per month (API runtime only)")
+    axes.set_title(title)
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out)
+    plt.close(figure)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    parser = argparse.ArgumentParser(description="What an environment costs (no network).")
+    parser.add_argument("--env", required=True)
+    parser.add_argument("--templates", type=Path, help="synthesized templates (default: the snapshots)")
+    parser.add_argument("--results", type=Path, default=REPO / "bench" / "results")
+    parser.add_argument("--plot", type=Path, help="default: docs/cost-<env>.png")
+    args = parser.parse_args(argv)
+    config = environment_config(args.env)
+    templates = load_templates(args.templates or REPO / "tests" / "stacks" / "snapshots" / args.env)
+    prices = load_prices()
+    assume = Assumptions()
+    measured = load_measured(args.results, config.resize.variants)
+    api_memory = api_memory_from(templates)
+    console = Console(highlight=False, width=130)
+    meta = prices.data["meta"]
+    console.print(
+        f"[bold]{config.stack_prefix}[/bold]: prices {meta['region']} {meta['date']} (prices.toml), "
+        f"measured {measured.date} (bench/results)"
+    )
+    console.print(
+        _table(
+            "Idle: the environment with no traffic",
+            idle_lines(config, resource_counts(templates), prices, assume),
+        )
+    )
+    console.print(
+        _table(
+            "Per million uploaded images",
+            per_million_images(config, measured, prices, assume, api_memory_mib=api_memory),
+        )
+    )
+
+    def cost(requests: float) -> RuntimeCosts:
+        return api_runtime_costs(requests, config, prices, assume, api_memory_mib=api_memory)
+
+    runtimes = Table(
+        title="The API runtime: monthly cost by requests a month", title_justify="left", header_style="bold"
+    )
+    for column in (
+        "requests / month",
+        "Lambda + API GW",
+        "Fargate + ALB",
+        "Fargate Spot mix + ALB",
+        "ECS on EC2 + ALB",
+    ):
+        runtimes.add_column(column, justify="right")
+    for requests in (1e5, 1e6, 1e7, 3e7, 1e8, 3e8, 1e9):
+        c = cost(requests)
+        runtimes.add_row(
+            f"{requests:,.0f}", *(f"{v:,.0f}" for v in (c.lambda_api, c.fargate, c.fargate_spot, c.ec2))
+        )
+    console.print(runtimes)
+    marks = {
+        f"vs {name}": break_even(cost, attribute)
+        for name, attribute in (("Fargate", "fargate"), ("Fargate Spot", "fargate_spot"), ("EC2", "ec2"))
+    }
+    for label, crossing in marks.items():
+        console.print(
+            f"break-even, Lambda {label}: "
+            + (
+                f"{crossing:,.0f} requests a month ({crossing / SECONDS_PER_MONTH:.1f} per second on average)"
+                if crossing
+                else "none in range"
+            )
+        )
+    console.print("assumptions: " + ", ".join(f"{f.name}={getattr(assume, f.name)}" for f in fields(assume)))
+    out = args.plot or REPO / "docs" / f"cost-{args.env}.png"
+    plot(
+        cost,
+        out,
+        f"{config.stack_prefix}: the API runtime by traffic ({meta['region']}, {meta['date']} prices)",
+        marks,
+    )
+    console.print(f"plot: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""The cost model: its arithmetic on a small case worked by hand, every resource type the stacks make
+has a line, and `make cost` prints its three tables and writes its plot."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from photo_pipeline_cdk.config import ENVIRONMENTS, FargateConfig
+from photo_pipeline_cdk.cost import (
+    RESOURCE_LINES,
+    Assumptions,
+    Prices,
+    api_runtime_costs,
+    break_even,
+    fargate_tasks_usd,
+    idle_lines,
+    load_prices,
+    main,
+    resource_counts,
+)
+
+from tests.conftest import REPO
+
+SNAPSHOTS = REPO / "tests" / "stacks" / "snapshots"
+
+# Round prices, so the expected figures below can be checked with a pencil.
+ROUND = Prices(
+    {
+        "meta": {"hours_per_month": 1000},
+        "lambda": {"arm64_per_gb_second": 0.00001, "per_million_requests": 0.20, "mb_per_vcpu": 1024},
+        "api_gateway": {"http_per_million_requests": 1.00},
+        "alb": {"per_hour": 0.02, "per_lcu_hour": 0.01, "new_connections_per_lcu_second": 25},
+        "vpc": {"nat_gateway_per_hour": 0.05, "public_ipv4_per_hour": 0.005},
+        "fargate": {"arm64_per_vcpu_hour": 0.04, "arm64_per_gb_hour": 0.004, "spot_discount": 0.7},
+        "ec2": {"vcpu": 2, "memory_gib": 8, "per_hour": 0.1},
+        "cloudwatch": {"alarm_per_month": 0.10, "dashboard_per_month": 3.0, "custom_metric_per_month": 0.3},
+        "secrets_manager": {"per_secret_month": 0.4},
+        "ecr": {"storage_per_gb_month": 0.1},
+    }
+)
+
+
+def test_the_api_runtimes_by_hand() -> None:
+    staging = ENVIRONMENTS["staging"]
+    fargate = replace(
+        staging.api.fargate,
+        min_tasks=1,
+        max_tasks=4,
+        cpu=1024,
+        memory_mib=2048,
+        nat_gateways=1,
+        spot_weight=0,
+    )
+    config = replace(staging, api=replace(staging.api, fargate=fargate))
+    assume = Assumptions(
+        api_ms_per_request=100, requests_per_vcpu_second=1e9, requests_per_new_connection=1e12
+    )
+    costs = api_runtime_costs(10_000_000, config, ROUND, assume, api_memory_mib=1024)
+    # Lambda: 10 M x (1.00 + 0.20) / M + 10 M x 0.1 s x 1 GB x 0.00001 = 12 + 10 = 22.
+    assert costs.lambda_api == pytest.approx(22.0)
+    # Network: 1000 h x (ALB 0.02 + NAT 0.05 + 3 IPv4 x 0.005) = 85; one task: 1000 h x (0.04 + 2 x 0.004) = 48.
+    assert costs.fargate == pytest.approx(85.0 + 48.0)
+    # EC2: max(min(2, 1), ceil(1 task / 2 per instance)) = 1 instance x 1000 h x 0.1 = 100.
+    assert costs.ec2 == pytest.approx(85.0 + 100.0)
+    # Spot mix with one task: the on-demand base is that task.
+    assert costs.fargate_spot == pytest.approx(costs.fargate)
+    # Lambda costs more than Fargate's 133 from about 133 / 2.2 per million = 60.5 M requests a month.
+    crossing = break_even(
+        lambda r: api_runtime_costs(r, config, ROUND, assume, api_memory_mib=1024), "fargate"
+    )
+    assert crossing == pytest.approx(60.5e6, rel=0.01)
+
+
+def test_a_spot_mix_by_hand() -> None:
+    fargate = FargateConfig(cpu=1024, memory_mib=2048, spot_weight=3, on_demand_weight=1, on_demand_base=1)
+    task = 1000 * (0.04 + 2 * 0.004)  # 48 a month on demand
+    # 4 tasks: 1 base on demand, the other 3 split 1:3 -> 1.75 on demand, 2.25 on Spot at 30%.
+    assert fargate_tasks_usd(fargate, 4, ROUND) == pytest.approx(1.75 * task + 2.25 * task * 0.3)
+    assert fargate_tasks_usd(fargate, 4, ROUND, spot_weight=0) == pytest.approx(4 * task)
+
+
+def test_idle_lines_count_what_the_templates_hold() -> None:
+    counts = Counter(
+        {
+            "AWS::EC2::NatGateway": 2,
+            "AWS::EC2::EIP": 2,
+            "AWS::ElasticLoadBalancingV2::LoadBalancer": 1,
+            "AWS::CloudWatch::Alarm": 10,
+            "AWS::CloudWatch::Dashboard": 1,
+        }
+    )
+    lines = {
+        line.item: line.monthly_usd for line in idle_lines(ENVIRONMENTS["dev"], counts, ROUND, Assumptions())
+    }
+    assert lines["NAT gateways"] == pytest.approx(2 * 1000 * 0.05)
+    assert lines["Public IPv4 addresses"] == pytest.approx((2 + 2) * 1000 * 0.005)
+    assert lines["Alarms"] == pytest.approx(1.0) and lines["Dashboard"] == pytest.approx(3.0)
+    assert "Fargate tasks (minimum)" not in lines  # no service in these counts
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_every_resource_type_the_stacks_make_has_a_line(env: str) -> None:
+    templates = {p.name: json.loads(p.read_text()) for p in (SNAPSHOTS / env).glob("*.template.json")}
+    missing = set(resource_counts(templates)) - set(RESOURCE_LINES)
+    assert not missing, f"price these in photo_pipeline_cdk.cost.RESOURCE_LINES: {sorted(missing)}"
+
+
+def test_the_prices_say_where_and_when() -> None:
+    meta = load_prices().data["meta"]
+    assert (
+        meta["region"]
+        and meta["date"]
+        and all(s.startswith("https://aws.amazon.com/") for s in meta["sources"])
+    )
+
+
+def test_make_cost_prints_three_tables_and_writes_the_plot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plot = tmp_path / "cost.png"
+    assert main(["--env", "prod", "--plot", str(plot)]) == 0
+    out = capsys.readouterr().out
+    for title in ("Idle: the environment with no traffic", "Per million uploaded images", "The API runtime"):
+        assert title in out
+    assert "break-even, Lambda vs Fargate:" in out and "NAT gateways" in out
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

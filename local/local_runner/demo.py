@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import io
 import logging
+import os
 import sys
 import time
 from collections import Counter
@@ -240,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         help="run the resize handler in a subprocess on the Lambda's Python with only the built layer",
     )
     args = parser.parse_args(argv)
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no CloudWatch here: no EMF lines
     console = Console(width=MAX_COLUMNS, highlight=False)
     logging.getLogger("resize").setLevel(logging.WARNING)  # the worker's per-image JSON logs: table below
     config = environment_config(args.env)

@@ -342,9 +342,14 @@ def test_settings_come_from_the_environment() -> None:
 
 
 def test_a_rejection_is_counted_by_its_reason(
-    s3: Any, worker: ResizeWorker, upload: Any, capsys: pytest.CaptureFixture[str]
+    s3: Any,
+    worker: ResizeWorker,
+    upload: Any,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The dashboard's "rejections by reason": an EMF record of its own, with the reason as a dimension."""
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)  # the local runner sets it
     keys = upload(s3, b"plain text, not an image", image_id=_ids(1)[0])
     capsys.readouterr()
     worker.handle_batch(sqs_event(s3_body(keys.source)))

@@ -6,8 +6,8 @@ import os
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics, single_metric
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -86,15 +86,12 @@ def _count(outcome: Outcome) -> None:
         metrics.add_metric(name="ResizeMillis", unit=MetricUnit.Milliseconds, value=outcome.millis)
     elif outcome.status is Status.REJECTED:
         metrics.add_metric(name="ImagesRejected", unit=MetricUnit.Count, value=1)
-        # Also by reason (the dashboard's "rejections by reason"): a metric with a dimension of its own.
-        with single_metric(
-            name=REJECTIONS_BY_REASON_METRIC,
-            unit=MetricUnit.Count,
-            value=1,
-            namespace=METRICS_NAMESPACE,
-            default_dimensions={"service": RESIZE_SERVICE_NAME},
-        ) as by_reason:
-            by_reason.add_dimension(name="reason", value=outcome.detail)
+        # Also by reason (the dashboard's "rejections by reason"): a metric with a dimension of its own,
+        # flushed at once (EphemeralMetrics keeps its own set; it honours POWERTOOLS_METRICS_DISABLED).
+        by_reason = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=RESIZE_SERVICE_NAME)
+        by_reason.add_dimension(name="reason", value=outcome.detail)
+        by_reason.add_metric(name=REJECTIONS_BY_REASON_METRIC, unit=MetricUnit.Count, value=1)
+        by_reason.flush_metrics()
         if outcome.failure:
             metrics.add_metric(name=PROCESSING_FAILURES_METRIC, unit=MetricUnit.Count, value=1)
 

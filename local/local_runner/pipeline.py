@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
 import time
@@ -25,6 +26,7 @@ from local_runner.emulator import REGION, LocalAws, LocalResources, local_sessio
 from local_runner.issuer import LocalIssuer
 from local_runner.page import add_upload_page
 from local_runner.worker import Handler, QueueWorker
+from local_runner.worker_pool import WorkerPool
 
 DEMO_USER = "demo-user"
 
@@ -69,9 +71,12 @@ def local_pipeline(
     handler_factory: Callable[[LocalResources], Handler] | None = None,
     visibility_timeout_seconds: int = 2,
     request_log: Path | None = None,
+    worker_processes: int | None = None,
 ) -> Iterator[LocalPipeline]:
     """``handler_factory`` replaces the in-process resize handler (the --lambda-like subprocess runner);
-    the emulator's request log goes to ``request_log`` (or nowhere)."""
+    the emulator's request log goes to ``request_log`` (or nowhere). The resize handler runs in
+    ``worker_processes`` processes (default: the function's reserved concurrency, capped by the cores,
+    as Lambda would run that many invocations at once); 1 runs it in this process."""
     port = _check_port(api_port) if api_port else _free_port()
     api_url = f"http://127.0.0.1:{port}"
     aws = LocalAws(config, visibility_timeout_seconds=visibility_timeout_seconds, request_log=request_log)
@@ -79,6 +84,8 @@ def local_pipeline(
     issuer = LocalIssuer()
     server: uvicorn.Server | None = None
     worker: QueueWorker | None = None
+    pool: WorkerPool | None = None
+    processes = worker_processes or min(config.resize.reserved_concurrency, os.cpu_count() or 1)
     try:
         # The same contract the stacks write, read by the same readers the deployed functions use.
         api_env = ApiEnvironment(
@@ -106,16 +113,18 @@ def local_pipeline(
         if upload_page:
             add_upload_page(app, issuer.token(DEMO_USER, ttl_seconds=12 * 3600))
         server = _start_api(app, port)
+        # Lambda sets the memory variable itself; locally the config's value stands in.
+        environment = {
+            **worker_environment(config, resources).to_env(),
+            LAMBDA_MEMORY_VARIABLE: str(config.resize.memory_mib),
+        }
         if handler_factory is not None:
             handler = handler_factory(resources)
+        elif processes > 1:
+            pool = WorkerPool(environment=environment, endpoint=resources.endpoint, processes=processes)
+            handler = pool.handler
         else:
-            settings = WorkerSettings.from_env(
-                # Lambda sets the memory variable itself; locally the config's value stands in.
-                {
-                    **worker_environment(config, resources).to_env(),
-                    LAMBDA_MEMORY_VARIABLE: str(config.resize.memory_mib),
-                }
-            )
+            settings = WorkerSettings.from_env(environment)
             services = aws_services(settings, session=local_session(), endpoint_url=resources.endpoint)
             handler = ResizeWorker(services=services, settings=settings).handle_batch
         worker = QueueWorker(
@@ -124,12 +133,17 @@ def local_pipeline(
             queue_arn=resources.queue_arn,
             handler=handler,
             batch_size=config.resize.batch_size,
+            concurrency=processes if handler_factory is None else 1,
         )
+        if pool is not None:
+            pool.wait_ready()  # the processes have imported Pillow and boto3 before the first upload
         worker.start()
         yield LocalPipeline(aws, resources, api_url, issuer, worker)
     finally:
         if worker is not None:
             worker.stop()
+        if pool is not None:
+            pool.close()
         if server is not None:
             server.should_exit = True
             time.sleep(0.2)

@@ -35,43 +35,74 @@ def lambda_sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str
 
 
 class QueueWorker:
+    """``concurrency`` pollers, like the concurrent invocations Lambda's SQS poller makes (up to the
+    mapping's maximum concurrency): each receives up to ``batch_size`` messages, hands them to the
+    handler and deletes what succeeded. With more than one poller a batch is no larger than an even
+    share of what is waiting, so twenty messages spread over the pollers instead of filling one."""
+
     def __init__(
-        self, *, sqs: Any, queue_url: str, queue_arn: str, handler: Handler, batch_size: int = 10
+        self,
+        *,
+        sqs: Any,
+        queue_url: str,
+        queue_arn: str,
+        handler: Handler,
+        batch_size: int = 10,
+        concurrency: int = 1,
     ) -> None:
         self._sqs = sqs
         self._queue_url = queue_url
         self._queue_arn = queue_arn
         self._handler = handler
         self._batch_size = batch_size
+        self._concurrency = max(1, concurrency)
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="resize-worker", daemon=True)
+        self._threads = [
+            threading.Thread(target=self._run, name=f"resize-poller-{i}", daemon=True)
+            for i in range(self._concurrency)
+        ]
+        self._count_lock = threading.Lock()
         self.batches = 0
         self.failed_records = 0
 
     def start(self) -> None:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=15)
+        for thread in self._threads:
+            thread.join(timeout=15)
+
+    def _batch_limit(self) -> int:
+        if self._concurrency == 1:
+            return self._batch_size
+        waiting = int(
+            self._sqs.get_queue_attributes(
+                QueueUrl=self._queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+            )["Attributes"]["ApproximateNumberOfMessages"]
+        )
+        return max(1, min(self._batch_size, -(-waiting // self._concurrency)))
 
     def poll_once(self, wait_seconds: int = 1) -> int:
         """One receive + invoke + delete cycle; returns how many messages were received."""
         received = self._sqs.receive_message(
             QueueUrl=self._queue_url,
-            MaxNumberOfMessages=self._batch_size,
+            MaxNumberOfMessages=self._batch_limit(),
             WaitTimeSeconds=wait_seconds,
             AttributeNames=["All"],
         ).get("Messages", [])
         if not received:
             return 0
-        self.batches += 1
+        with self._count_lock:
+            self.batches += 1
         try:
             response = self._handler(lambda_sqs_event(received, self._queue_arn))
             failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
         except Exception:  # the whole invocation failed: Lambda would retry every record
             failed = {m["MessageId"] for m in received}
-        self.failed_records += len(failed)
+        with self._count_lock:
+            self.failed_records += len(failed)
         done = [m for m in received if m["MessageId"] not in failed]
         if done:
             self._sqs.delete_message_batch(

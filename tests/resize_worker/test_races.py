@@ -85,3 +85,38 @@ def test_a_deleted_image_never_becomes_ready(world: World, settings: WorkerSetti
     assert world.record(keys).status is Status.DELETED
     assert s3.list_objects_v2(Bucket=MEDIA).get("KeyCount", 0) == 0
     assert s3.list_object_versions(Bucket=UPLOADS).get("Versions", []) == []  # the late original went too
+
+
+def test_a_duplicate_delivery_processed_at_the_same_time_keeps_the_committed_set(
+    world: World, settings: WorkerSettings
+) -> None:
+    """SQS delivers at least once: a second worker renders the same version while the first commits.
+    Its write loses, and the keys it would clean up are the committed set's own (a version names its
+    keys): they must stay."""
+    s3 = world.s3
+    keys = ImageKeys(owner=OWNER, image_id=IMAGE_ID, extension="jpg")
+    world.register(keys)
+    s3.put_object(Bucket=UPLOADS, Key=keys.source, Body=camera_jpeg("d.jpg", (1600, 1200)).data)
+    event = sqs_event(s3_body(keys.source))
+    first = ResizeWorker(services=world.services(), settings=settings)
+    second_services = world.services()
+    real_get = second_services.registry.get
+    stale = real_get(OWNER, IMAGE_ID)  # what the second worker read before the first committed
+    reads = []
+
+    def get_then_commit_first(owner: str, image_id: str) -> Any:
+        reads.append(image_id)
+        if len(reads) == 1:
+            assert first.handle_batch(event) == {"batchItemFailures": []}  # the first commits now
+            return stale
+        return real_get(owner, image_id)
+
+    second_services.registry.get = get_then_commit_first  # type: ignore[method-assign]
+    response = ResizeWorker(services=second_services, settings=settings).handle_batch(event)
+
+    assert response == {"batchItemFailures": []}
+    record = world.record(keys)
+    assert record.status is Status.READY
+    present = {o["Key"] for o in s3.list_objects_v2(Bucket=MEDIA).get("Contents", [])}
+    assert present == {v.key for v in record.variants}  # every committed variant is still there
+    assert [e["detail-type"] for e in world.events_seen()] == ["Image Ready"]  # announced once

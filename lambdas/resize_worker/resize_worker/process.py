@@ -10,6 +10,7 @@ Superseded variants are removed after the record has moved, never before.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -131,7 +132,7 @@ def process_object(services: Services, settings: WorkerSettings, *, bucket: str,
     if _current_etag(s3, bucket, key) != etag:
         # Re-uploaded while we worked: the newer version's event records it (LastModified has only
         # second resolution, so the registry's ordering alone cannot tell two uploads a second apart).
-        _delete_keys(s3, settings.media_bucket, [v.key for v in variants])
+        _discard(services, settings.media_bucket, keys, version, variants)
         return Outcome(Status.SUPERSEDED, key, "a newer version was uploaded meanwhile")
     done = Completion(
         status=ImageStatus.READY,
@@ -146,7 +147,11 @@ def process_object(services: Services, settings: WorkerSettings, *, bucket: str,
         dominant_color=result.dominant_color or None,
     )
     if not _commit(services, settings.media_bucket, keys, done):
-        return Outcome(Status.SUPERSEDED, key, "a newer version or a delete was recorded first")
+        return Outcome(
+            Status.SUPERSEDED,
+            key,
+            "another version, a delete or a duplicate of this event was recorded first",
+        )
     return Outcome(Status.READY, key, millis=(time.perf_counter() - started) * 1000)
 
 
@@ -168,7 +173,11 @@ def _reject(
         detail=detail[:500],
     )
     if not _commit(services, settings.media_bucket, keys, done):
-        return Outcome(Status.SUPERSEDED, keys.source, "a newer version or a delete was recorded first")
+        return Outcome(
+            Status.SUPERSEDED,
+            keys.source,
+            "another version, a delete or a duplicate of this event was recorded first",
+        )
     return Outcome(Status.REJECTED, keys.source, reason.value)
 
 
@@ -176,7 +185,7 @@ def _commit(services: Services, media_bucket: str, keys: ImageKeys, done: Comple
     """The conditional write, then the cleanup it allows, then the event."""
     written = services.registry.complete(keys.owner, keys.image_id, done, now=_now())
     if not written.written:
-        _delete_keys(services.s3, media_bucket, [v.key for v in done.variants])
+        _discard(services, media_bucket, keys, done.version, done.variants)
         return False
     previous = written.previous
     if previous is not None and previous.variants:
@@ -186,6 +195,18 @@ def _commit(services: Services, media_bucket: str, keys: ImageKeys, done: Comple
     if record is not None and record.version == done.version:
         _announce(services, record)
     return True
+
+
+def _discard(
+    services: Services, media_bucket: str, keys: ImageKeys, version: str, variants: Sequence[VariantRecord]
+) -> None:
+    """Remove the output of a write that lost, unless the record names this very version: then a
+    duplicate delivery of the same event committed first, and these keys (a version names its keys)
+    are the record's own set."""
+    record = services.registry.get(keys.owner, keys.image_id)
+    if record is not None and record.version == version:
+        return
+    _delete_keys(services.s3, media_bucket, [v.key for v in variants])
 
 
 def _announce(services: Services, record: ImageRecord) -> None:

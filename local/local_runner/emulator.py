@@ -49,14 +49,15 @@ class LocalResources:
 
 
 class LocalAws:
-    """Start, lay out, stop. ``visibility_timeout_seconds`` is short here so that a poison message
-    reaches the DLQ in seconds rather than the deployed 6x-function-timeout."""
+    """Start, lay out, stop. ``visibility_timeout_seconds`` (30 s by default: longer than any local batch,
+    as the deployed 6x-function-timeout is, so a message is not handed to a second worker while the
+    first still works on it); tests of the dead-letter path pass a short one."""
 
     def __init__(
         self,
         config: EnvironmentConfig,
         *,
-        visibility_timeout_seconds: int = 2,
+        visibility_timeout_seconds: int = 30,
         request_log: Path | None = None,
     ) -> None:
         self._config = config

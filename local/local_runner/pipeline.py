@@ -69,7 +69,7 @@ def local_pipeline(
     api_port: int = 0,
     upload_page: bool = False,
     handler_factory: Callable[[LocalResources], Handler] | None = None,
-    visibility_timeout_seconds: int = 2,
+    visibility_timeout_seconds: int = 30,
     request_log: Path | None = None,
     worker_processes: int | None = None,
 ) -> Iterator[LocalPipeline]:

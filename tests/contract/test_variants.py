@@ -74,3 +74,10 @@ def test_each_format_names_its_file() -> None:
         ("webp", "image/webp"),
         ("avif", "image/avif"),
     ]
+
+
+def test_the_aspect_range_survives_json_and_changes_the_version() -> None:
+    clamped = (VariantSpec(name="w1080", width=1080, min_aspect=0.8, max_aspect=1.91),)
+    assert variants_from_json(variants_to_json(clamped)) == clamped
+    plain = (VariantSpec(name="w1080", width=1080),)
+    assert variants_version("etag", clamped) != variants_version("etag", plain)

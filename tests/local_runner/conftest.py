@@ -13,7 +13,8 @@ from photo_pipeline_cdk.config import environment_config
 def pipeline() -> Iterator[LocalPipeline]:
     """The same servers `make demo` runs: moto on loopback, the API (with its upload page), the worker."""
     logging.getLogger("resize").setLevel(logging.WARNING)
-    with local_pipeline(environment_config("dev"), upload_page=True) as running:
+    # A 2 s visibility timeout: the poison-message test sees the DLQ after 5 receives in seconds.
+    with local_pipeline(environment_config("dev"), upload_page=True, visibility_timeout_seconds=2) as running:
         yield running
 
 

@@ -126,7 +126,7 @@ def test_photos_get_thumbnails_and_a_non_image_is_refused_alone(
     expected = halves.resize((width, height), Image.Resampling.BOX)
     error = sum(
         abs(a - b)
-        for p, q in zip(decoded.getdata(), expected.getdata(), strict=True)
+        for p, q in zip(decoded.get_flattened_data(), expected.get_flattened_data(), strict=True)
         for a, b in zip(p, q, strict=True)
     ) / (width * height * 3)
     assert error < 30, error  # mean absolute error per channel of a ~25-byte approximation

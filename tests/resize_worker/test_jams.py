@@ -57,19 +57,37 @@ def _rejection(world: World) -> Any:
 )
 def test_a_strip_beyond_jpeg_limits_is_rejected_once(
     s3: Any,
-    worker: ResizeWorker,
+    world: World,
+    settings: WorkerSettings,
     _upload: Any,
     _rejection: Any,
     size: tuple[int, int],
     fmt: str,
     content_type: str,
 ) -> None:
+    """With plain fit-to-width variants (the feed's own crop a strip to 4:5 and never get here)."""
+    plain = tuple(replace(spec, min_aspect=None, max_aspect=None) for spec in FEED_VARIANTS)
+    worker = ResizeWorker(
+        services=world.services(), settings=replace(settings, resize=ResizeOptions(variants=plain))
+    )
     keys = _upload(s3, _encoded(size, fmt), content_type)
     response = worker.handle_batch(sqs_event(s3_body(keys.source)))
     assert response == {"batchItemFailures": []}  # acknowledged: no retry, nothing for the DLQ
     rejection = _rejection(s3, keys)
     assert rejection.reason == "output_too_large"
     assert "65500" in rejection.detail
+
+
+def test_the_feed_variants_crop_a_strip_instead(
+    s3: Any, world: World, worker: ResizeWorker, _upload: Any
+) -> None:
+    keys = _upload(s3, _encoded((100, 70_000), "PNG"), "image/png")
+    assert worker.handle_batch(sqs_event(s3_body(keys.source))) == {"batchItemFailures": []}
+    record = world.record(keys)
+    assert record.status.value == "ready"
+    assert {(v.name, v.width, v.height) for v in record.variants if v.name == "w1080"} == {
+        ("w1080", 100, 125)
+    }
 
 
 def test_a_webp_variant_has_its_own_limit(

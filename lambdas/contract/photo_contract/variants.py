@@ -63,6 +63,10 @@ class VariantSpec:
     format: OutputFormat = OutputFormat.JPEG
     quality: int = 85
     alternates: tuple[Alternate, ...] = ()
+    # FIT only: the aspect (width / height) the output may have; a picture outside the range is
+    # centre-cropped to its nearest bound first. None: any aspect (plain fit-to-width).
+    min_aspect: float | None = None
+    max_aspect: float | None = None
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.replace("-", "").replace("_", "").isalnum():
@@ -75,6 +79,11 @@ class VariantSpec:
             raise ValueError(f"variant {self.name}: {self.mode.value} needs a height")
         if not 1 <= self.quality <= 100:
             raise ValueError(f"variant {self.name}: quality must be 1..100, got {self.quality}")
+        if (self.min_aspect is not None or self.max_aspect is not None) and self.mode is not FitMode.FIT:
+            raise ValueError(f"variant {self.name}: an aspect range applies to fit variants only")
+        low, high = self.min_aspect or 0.0, self.max_aspect or float("inf")
+        if not 0 <= low <= high:
+            raise ValueError(f"variant {self.name}: need 0 < min_aspect <= max_aspect, got {low}..{high}")
         formats = [self.format, *(a.format for a in self.alternates)]
         if len(set(formats)) != len(formats):
             raise ValueError(
@@ -87,13 +96,30 @@ class VariantSpec:
         return (Alternate(self.format, self.quality), *self.alternates)
 
 
+# An Instagram-style feed shows a post between 4:5 (portrait, 1080x1350) and 1.91:1 (landscape): a
+# taller or wider picture is centre-cropped to that range rather than shown as a 1080x1631 strip.
+FEED_MIN_ASPECT = 4 / 5
+FEED_MAX_ASPECT = 1.91
+
 # The feed's default set: full-width post, grid/preview, square thumbnail. The two large sizes also come
 # as AVIF at the quality whose SSIM matches JPEG q85 (make bench, formats table): 28% fewer bytes for
 # about 0.16 + 0.07 s more encoding, which one CDN view of the pair pays back. The thumbnail stays JPEG
 # only: 1.7 KiB saved per view is worth less than the request fee it rides on.
 FEED_VARIANTS: tuple[VariantSpec, ...] = (
-    VariantSpec(name="w1080", width=1080, alternates=(Alternate(OutputFormat.AVIF, 76),)),
-    VariantSpec(name="w640", width=640, alternates=(Alternate(OutputFormat.AVIF, 75),)),
+    VariantSpec(
+        name="w1080",
+        width=1080,
+        alternates=(Alternate(OutputFormat.AVIF, 76),),
+        min_aspect=FEED_MIN_ASPECT,
+        max_aspect=FEED_MAX_ASPECT,
+    ),
+    VariantSpec(
+        name="w640",
+        width=640,
+        alternates=(Alternate(OutputFormat.AVIF, 75),),
+        min_aspect=FEED_MIN_ASPECT,
+        max_aspect=FEED_MAX_ASPECT,
+    ),
     VariantSpec(name="thumb150", width=150, height=150, mode=FitMode.COVER),
 )
 
@@ -111,8 +137,13 @@ def _variant_json(v: VariantSpec) -> dict[str, object]:
         "format": v.format.value,
         "quality": v.quality,
     }
-    if v.alternates:  # absent when empty: a spec without alternates keeps the version it always had
+    # Absent when unset: a spec without them keeps the version (the digest of this JSON) it always had.
+    if v.alternates:
         item["alternates"] = [{"format": a.format.value, "quality": a.quality} for a in v.alternates]
+    if v.min_aspect is not None:
+        item["min_aspect"] = v.min_aspect
+    if v.max_aspect is not None:
+        item["max_aspect"] = v.max_aspect
     return item
 
 
@@ -128,6 +159,8 @@ def variants_from_json(text: str) -> tuple[VariantSpec, ...]:
             alternates=tuple(
                 Alternate(OutputFormat(a["format"]), int(a["quality"])) for a in item.get("alternates", [])
             ),
+            min_aspect=None if item.get("min_aspect") is None else float(item["min_aspect"]),
+            max_aspect=None if item.get("max_aspect") is None else float(item["max_aspect"]),
         )
         for item in json.loads(text)
     )

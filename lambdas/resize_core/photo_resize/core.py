@@ -165,13 +165,40 @@ def _upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
     return (size[1], size[0]) if orientation in _SWAPS_AXES else size
 
 
+@dataclass(frozen=True)
+class _Frame:
+    """An already-made picture: ``scale`` output pixels per upright source pixel, showing ``region``
+    (left, top, right, bottom) of the upright source."""
+
+    image: Image.Image
+    scale: float
+    region: tuple[float, float, float, float]
+
+    def covers(self, crop: tuple[float, float, float, float]) -> bool:
+        slack = 0.5  # rounding of a crop box, in source pixels
+        left, top, right, bottom = self.region
+        return (
+            crop[0] >= left - slack
+            and crop[1] >= top - slack
+            and crop[2] <= right + slack
+            and crop[3] <= bottom + slack
+        )
+
+
 def _plan(spec: VariantSpec, upright: tuple[int, int]) -> _Plan:
     width, height = upright
     if spec.mode is FitMode.FIT:
-        box_h = spec.height if spec.height is not None else height
-        scale = min(spec.width / width, box_h / height, 1.0)
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        return _Plan(spec, size, (0.0, 0.0, float(width), float(height)))
+        # The aspect range first: a picture taller or wider than allowed is centre-cropped to it.
+        crop_w, crop_h = float(width), float(height)
+        if spec.min_aspect is not None and width / height < spec.min_aspect:
+            crop_h = width / spec.min_aspect
+        elif spec.max_aspect is not None and width / height > spec.max_aspect:
+            crop_w = height * spec.max_aspect
+        left, top = (width - crop_w) / 2, (height - crop_h) / 2
+        box_h = spec.height if spec.height is not None else crop_h
+        scale = min(spec.width / crop_w, box_h / crop_h, 1.0)
+        size = (max(1, round(crop_w * scale)), max(1, round(crop_h * scale)))
+        return _Plan(spec, size, (left, top, left + crop_w, top + crop_h))
     assert spec.height is not None  # VariantSpec guarantees it for COVER and SMART
     target_ratio = spec.width / spec.height
     crop_w = min(float(width), height * target_ratio)
@@ -300,20 +327,29 @@ def _render_all(
 ) -> tuple[tuple[RenderedVariant, ...], Image.Image]:
     """Largest first, each from the smallest already-made full frame that covers it. Also returns the
     smallest full frame made (for the placeholder)."""
-    # Full upright frames made so far, with their scale against the upright source.
-    frames: list[tuple[Image.Image, float]] = [(base, shrink)]
+    # Frames made so far: each with its scale against the upright source and the region of the upright
+    # source it shows (a fit variant with an aspect range shows a centre crop). A plan may be made from
+    # any frame that covers its crop at enough resolution; smart crop chooses within a whole frame.
+    whole = (0.0, 0.0, base.size[0] / shrink, base.size[1] / shrink)
+    frames: list[_Frame] = [_Frame(base, shrink, whole)]
     rendered: dict[str, list[RenderedVariant]] = {}
     for plan in sorted(plans, key=lambda p: p.scale, reverse=True):
-        sufficient = [f for f in frames if f[1] >= plan.scale * (1 - 1e-6)] or frames[:1]
-        source, factor = min(sufficient, key=lambda f: f[1])
+        sufficient = [
+            f
+            for f in frames
+            if f.scale >= plan.scale * (1 - 1e-6)
+            and f.covers(plan.crop)
+            and (plan.spec.mode is not FitMode.SMART or f.region == whole)
+        ] or frames[:1]
+        frame = min(sufficient, key=lambda f: f.scale)
         if plan.spec.mode is FitMode.SMART:
-            plan = _smart_crop(source, factor, plan)
-        image = _resize(source, factor, plan)
+            plan = _smart_crop(frame.image, frame.scale, plan)
+        image = _resize(frame, plan)
         if plan.spec.mode is FitMode.FIT:
-            frames.append((image, plan.scale))
+            frames.append(_Frame(image, plan.scale, plan.crop))
         # Converted in a call of its own: the converted copy is freed before the next variant is made.
         rendered[plan.spec.name] = _encode_all(colour(image), plan.spec, options)
-    smallest = min(frames, key=lambda f: f[1])[0]
+    smallest = min(frames, key=lambda f: f.scale).image
     return tuple(v for spec in options.variants for v in rendered[spec.name]), smallest
 
 
@@ -375,9 +411,18 @@ def _smart_crop(source: Image.Image, factor: float, plan: _Plan) -> _Plan:
     return _Plan(plan.spec, plan.size, crop)
 
 
-def _resize(source: Image.Image, factor: float, plan: _Plan) -> Image.Image:
-    left, top, right, bottom = (c * factor for c in plan.crop)
-    box = (left, top, min(right, float(source.size[0])), min(bottom, float(source.size[1])))
+def _resize(frame: _Frame, plan: _Plan) -> Image.Image:
+    source, factor = frame.image, frame.scale
+    origin_x, origin_y = frame.region[0], frame.region[1]
+    left, top, right, bottom = plan.crop
+    left, right = (left - origin_x) * factor, (right - origin_x) * factor
+    top, bottom = (top - origin_y) * factor, (bottom - origin_y) * factor
+    box = (
+        max(left, 0.0),
+        max(top, 0.0),
+        min(right, float(source.size[0])),
+        min(bottom, float(source.size[1])),
+    )
     if plan.size == source.size and box == (0.0, 0.0, float(source.size[0]), float(source.size[1])):
         return source
     return source.resize(plan.size, _RESAMPLE, box=box, reducing_gap=_REDUCING_GAP)

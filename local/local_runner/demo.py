@@ -12,6 +12,7 @@ import argparse
 import io
 import logging
 import os
+import statistics
 import sys
 import time
 from collections import Counter
@@ -233,6 +234,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=REPO / "demo-output")
     parser.add_argument(
+        "--workers",
+        type=int,
+        help="resize worker processes (default: reserved concurrency, capped by the cores)",
+    )
+    parser.add_argument(
         "--corpus", type=Path, default=CORPUS, help="photos to use; when absent, the demo makes its own"
     )
     parser.add_argument(
@@ -250,9 +256,12 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     handler_factory = _lambda_like_factory(config, console) if args.lambda_like else None
     request_log = args.out / "emulator.log"
-    with local_pipeline(config, handler_factory=handler_factory, request_log=request_log) as pipeline:
+    with local_pipeline(
+        config, handler_factory=handler_factory, request_log=request_log, worker_processes=args.workers
+    ) as pipeline:
         console.print(f"S3/SQS emulator {pipeline.resources.endpoint} (request log: {request_log})")
         console.print(f"API {pipeline.api_url}; worker polling the upload-event queue")
+        pipeline_processes = pipeline.worker.concurrency
         results = run_client(pipeline, files, console=Console(stderr=True, width=MAX_COLUMNS))
         console.print(result_table(results))
         sheet = contact_sheet(results, args.out)
@@ -267,6 +276,12 @@ def main(argv: list[str] | None = None) -> int:
         f"expected), {len(results)} files"
     )
     console.print(f"contact sheet: {sheet}")
+    done = sorted(r.seconds for r in results if r.status != "pending")
+    if done:
+        console.print(
+            f"upload→done: median {statistics.median(done):.2f} s, last {done[-1]:.2f} s "
+            f"({pipeline_processes} worker processes)"
+        )
     console.print(
         f"wall time: {wall:.1f} s (servers up, {len(files)} uploads, every variant made, servers down)"
     )

@@ -65,6 +65,10 @@ class QueueWorker:
         self.batches = 0
         self.failed_records = 0
 
+    @property
+    def concurrency(self) -> int:
+        return self._concurrency
+
     def start(self) -> None:
         for thread in self._threads:
             thread.start()

@@ -81,14 +81,14 @@ def resize_image(data: bytes, options: ResizeOptions) -> ResizeResult:
         _check_memory_budget(image, options)  # after the draft: the size the decoder will really make
         # Everything happens inside the block: Pillow frees a closed image's pixels.
         base = _decode(image)
-        if orientation in _TRANSPOSE:
-            base = base.transpose(_TRANSPOSE[orientation])
         # Colour is converted per variant, after the downscale: on a 50 MP frame a conversion is a
         # second full-size copy (and most of a second of CPU); on the variants it costs almost nothing.
         colour = _SrgbConversion.of(base)
-        # Plans are in upright source pixels; the draft made the base smaller by this much.
-        shrink = base.size[0] / upright[0]
-        variants, smallest = _render_all(base, plans, shrink, options, colour)
+        # Plans are in upright source pixels; the draft (and the pre-transpose downscale) made the base
+        # smaller by this much.
+        base, shrink = _upright(base, orientation, upright, largest.scale)
+        whole = (0.0, 0.0, float(upright[0]), float(upright[1]))
+        variants, smallest = _render_all(_Frame(base, shrink, whole), plans, options, colour)
         placeholder, average = _placeholder(colour(smallest), options.background_rgb)
     return ResizeResult(
         source_format=source_format,
@@ -233,6 +233,29 @@ def _check_memory_budget(image: Image.Image, options: ResizeOptions) -> None:
         )
 
 
+def _upright(
+    stored: Image.Image, orientation: int, upright: tuple[int, int], scale: float
+) -> tuple[Image.Image, float]:
+    """The decoded frame turned upright, and its scale against the upright source. When a downscale
+    comes anyway, it is done first, to the whole frame at the largest variant's scale, so the transpose
+    moves that many pixels instead of the decoded frame's (23 ms on a 16 MP EXIF-8 photo)."""
+    swapped = orientation in _SWAPS_AXES
+    shrink = (stored.size[1] if swapped else stored.size[0]) / upright[0]
+    if orientation not in _TRANSPOSE:
+        return stored, shrink
+    if scale < shrink * (1 - 1e-6):
+        target = (max(1, round(upright[0] * scale)), max(1, round(upright[1] * scale)))
+        info = stored.info
+        stored = stored.resize(
+            (target[1], target[0]) if swapped else target, _RESAMPLE, reducing_gap=_REDUCING_GAP
+        )
+        stored.info = info
+        shrink = target[0] / upright[0]
+    turned = stored.transpose(_TRANSPOSE[orientation])
+    turned.info = stored.info
+    return turned, shrink
+
+
 def _draft(image: Image.Image, largest: _Plan, upright: tuple[int, int], orientation: int) -> None:
     """Ask a JPEG decoder for the smallest DCT scale that still covers the largest variant."""
     if image.format != "JPEG":
@@ -323,15 +346,15 @@ def _is_srgb(profile: ImageCms.ImageCmsProfile) -> bool:
 
 
 def _render_all(
-    base: Image.Image, plans: list[_Plan], shrink: float, options: ResizeOptions, colour: _SrgbConversion
+    base: _Frame, plans: list[_Plan], options: ResizeOptions, colour: _SrgbConversion
 ) -> tuple[tuple[RenderedVariant, ...], Image.Image]:
-    """Largest first, each from the smallest already-made full frame that covers it. Also returns the
-    smallest full frame made (for the placeholder)."""
+    """Largest first, each from the smallest already-made frame that covers it. Also returns the
+    smallest frame made (for the placeholder)."""
     # Frames made so far: each with its scale against the upright source and the region of the upright
     # source it shows (a fit variant with an aspect range shows a centre crop). A plan may be made from
     # any frame that covers its crop at enough resolution; smart crop chooses within a whole frame.
-    whole = (0.0, 0.0, base.size[0] / shrink, base.size[1] / shrink)
-    frames: list[_Frame] = [_Frame(base, shrink, whole)]
+    whole = base.region
+    frames: list[_Frame] = [base]
     rendered: dict[str, list[RenderedVariant]] = {}
     for plan in sorted(plans, key=lambda p: p.scale, reverse=True):
         sufficient = [
@@ -425,6 +448,13 @@ def _resize(frame: _Frame, plan: _Plan) -> Image.Image:
     )
     if plan.size == source.size and box == (0.0, 0.0, float(source.size[0]), float(source.size[1])):
         return source
+    if abs(box[2] - box[0] - plan.size[0]) < 0.5 and abs(box[3] - box[1] - plan.size[1]) < 0.5:
+        # Already at the right scale (a crop of a frame made for this size): cut, do not resample.
+        x, y = (
+            min(round(box[0]), source.size[0] - plan.size[0]),
+            min(round(box[1]), source.size[1] - plan.size[1]),
+        )
+        return source.crop((x, y, x + plan.size[0], y + plan.size[1]))
     return source.resize(plan.size, _RESAMPLE, box=box, reducing_gap=_REDUCING_GAP)
 
 

@@ -89,8 +89,13 @@ def _acknowledge_api_grants(
 class UploadApiFunction(Construct):
     """The API on Lambda behind an API Gateway HTTP API: every path goes to the app (which verifies
     tokens, so errors have one shape), CORS preflights from the configured origins, stage throttling and
-    JSON access logs. Exposes ``.function``, ``.http_api``, ``.url``.
+    JSON access logs. Exposes ``.function``, ``.alias`` (what API Gateway invokes), ``.http_api``,
+    ``.url``.
 
+    :param snap_start: Lambda SnapStart on published versions (default on): a cold start restores the
+        initialized app instead of importing FastAPI, pydantic and boto3 again. Nothing in the snapshot
+        must be unique: image ids draw on ``os.urandom`` per call, the token keys and the CDN signing key
+        are fetched on first use (after a restore), and no connection is opened during init.
     :param environment: what the function is told (buckets, limits, token issuer, CORS origins), as the
         runtime contract spells it; its own checks (e.g. the 15-minute cap on upload expiry) run at synth.
     :param quota_table: where the per-owner form counters live (``environment.quota_table`` names it).
@@ -114,13 +119,21 @@ class UploadApiFunction(Construct):
         throttle_burst: int = 100,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         asset_cache_dir: Path = DEFAULT_ASSET_CACHE,
+        snap_start: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         if throttle_rate_per_second < 1 or throttle_burst < 1:
             raise ValueError(f"throttling must be positive, got {throttle_rate_per_second}/{throttle_burst}")
         self.function = self._build_function(
-            environment, architecture, python_version, memory_mib, log_retention, asset_cache_dir
+            environment, architecture, python_version, memory_mib, log_retention, asset_cache_dir, snap_start
         )
+        # API Gateway calls this alias of the newest published version: SnapStart restores published
+        # versions only (the app and its clients built before the snapshot, not on each cold start).
+        self.alias = lambda_.Alias(self, "Live", alias_name="live", version=self.function.current_version)
+        if snap_start:
+            cdk.Annotations.of(self.function).acknowledge_warning(
+                "@aws-cdk/aws-lambda:snapStartRequirePublish", "Published: current_version, behind the alias."
+            )
         grant_api_access(
             self.function,
             uploads_bucket=uploads_bucket,
@@ -142,6 +155,7 @@ class UploadApiFunction(Construct):
         memory_mib: int,
         log_retention: logs.RetentionDays,
         asset_cache_dir: Path,
+        snap_start: bool,
     ) -> lambda_.Function:
         src = runtime_sources()
         code = PythonAssetSpec(
@@ -161,6 +175,7 @@ class UploadApiFunction(Construct):
             environment=environment.to_env(),
             log_retention=log_retention,
             asset_cache_dir=asset_cache_dir,
+            snap_start=snap_start,
         )
 
     def _build_http_api(self, environment: ApiEnvironment) -> apigwv2.HttpApi:
@@ -180,7 +195,7 @@ class UploadApiFunction(Construct):
         http_api.add_routes(
             path="/{proxy+}",
             methods=[apigwv2.HttpMethod.ANY],
-            integration=integrations.HttpLambdaIntegration("Lambda", self.function),
+            integration=integrations.HttpLambdaIntegration("Lambda", self.alias),
         )
         return http_api
 

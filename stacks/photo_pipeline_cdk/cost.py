@@ -46,6 +46,8 @@ RESOURCE_LINES: dict[str, str] = {
     "AWS::ECR::Repository": "idle: API image storage",
     "AWS::Lambda::Function": "usage: Lambda GB-seconds and requests",
     "AWS::Lambda::LayerVersion": "free: layer storage is part of Lambda's code storage allowance",
+    "AWS::Lambda::Version": "idle: SnapStart snapshot cache (for a SnapStart function's version)",
+    "AWS::Lambda::Alias": "free: a name for a version",
     "AWS::Lambda::EventSourceMapping": "usage: SQS requests",
     "AWS::Lambda::Permission": "free: a policy",
     "AWS::ApiGatewayV2::Api": "usage: API Gateway requests",
@@ -212,8 +214,24 @@ def fargate_tasks_usd(
     )
 
 
+def snap_start_gb(templates: Mapping[str, Mapping[str, Any]]) -> float:
+    """Memory of every SnapStart function, in GB: what its cached snapshot is billed by."""
+    return sum(
+        float(r["Properties"].get("MemorySize", 128)) / 1024
+        for t in templates.values()
+        for r in t.get("Resources", {}).values()
+        if r["Type"] == "AWS::Lambda::Function"
+        and r["Properties"].get("SnapStart", {}).get("ApplyOn") == "PublishedVersions"
+    )
+
+
 def idle_lines(
-    config: EnvironmentConfig, counts: Counter[str], prices: Prices, assume: Assumptions
+    config: EnvironmentConfig,
+    counts: Counter[str],
+    prices: Prices,
+    assume: Assumptions,
+    *,
+    snap_start_gb: float = 0.0,
 ) -> list[Line]:
     hours = prices.hours
     albs = counts["AWS::ElasticLoadBalancingV2::LoadBalancer"]
@@ -273,6 +291,12 @@ def idle_lines(
             counts["AWS::SecretsManager::Secret"] * prices("secrets_manager", "per_secret_month"),
         ),
         Line("API image storage (ECR)", "~0.5 GB", 0.5 * prices("ecr", "storage_per_gb_month"), "estimate"),
+        Line(
+            "SnapStart snapshot cache",
+            f"{snap_start_gb:g} GB (the API function's live version)",
+            snap_start_gb * hours * 3600 * prices("lambda", "snapstart_cache_per_gb_second"),
+            "plus a restore fee per cold start",
+        ),
         Line(
             "Lambda, API Gateway, SQS, S3, DynamoDB, EventBridge, CloudFront, Step Functions, Cognito",
             "pay per use",
@@ -509,7 +533,9 @@ def main(argv: list[str] | None = None) -> int:
     console.print(
         _table(
             "Idle: the environment with no traffic",
-            idle_lines(config, resource_counts(templates), prices, assume),
+            idle_lines(
+                config, resource_counts(templates), prices, assume, snap_start_gb=snap_start_gb(templates)
+            ),
         )
     )
     console.print(

@@ -54,6 +54,7 @@ def python_function(
     layers: Sequence[lambda_.ILayerVersion] = (),
     reserved_concurrency: int | None = None,
     recursive_loop: lambda_.RecursiveLoop | None = None,
+    snap_start: bool = False,
 ) -> lambda_.Function:
     """``scope``/Function with its own ``scope``/Logs group, X-Ray tracing, the spec's runtime and
     architecture, and code built by the local bundler (no Docker)."""
@@ -73,4 +74,5 @@ def python_function(
         tracing=lambda_.Tracing.ACTIVE,
         log_group=logs.LogGroup(scope, "Logs", retention=log_retention),
         environment=dict(environment),
+        snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snap_start else None,
     )

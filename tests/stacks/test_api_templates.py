@@ -280,3 +280,23 @@ def test_fargate_spot_weights_come_from_config(templates: Templates, env: str) -
         assert "LaunchType" not in service["Properties"]
     else:
         assert strategy is None and service["Properties"]["LaunchType"] == "FARGATE"
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_the_api_runs_snapstart_behind_an_alias_and_the_worker_does_not(
+    templates: Templates, env: str
+) -> None:
+    api = templates[env]["Api"]["Resources"]
+    functions = {
+        r["Properties"]["Handler"]: r["Properties"]
+        for t in templates[env].values()
+        for r in t["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function" and "Handler" in r["Properties"]
+    }
+    assert functions["upload_api.lambda_handler.handler"]["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+    assert "SnapStart" not in functions["resize_worker.handler.lambda_handler"]  # a queue consumer
+    (alias_id,) = [k for k, r in api.items() if r["Type"] == "AWS::Lambda::Alias"]
+    assert api[alias_id]["Properties"]["Name"] == "live"
+    assert "FunctionVersion" in api[alias_id]["Properties"]  # a published version, not $LATEST
+    (integration,) = [r for r in api.values() if r["Type"] == "AWS::ApiGatewayV2::Integration"]
+    assert integration["Properties"]["IntegrationUri"] == {"Ref": alias_id}  # API Gateway calls the alias

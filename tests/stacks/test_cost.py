@@ -31,7 +31,12 @@ SNAPSHOTS = REPO / "tests" / "stacks" / "snapshots"
 ROUND = Prices(
     {
         "meta": {"hours_per_month": 1000},
-        "lambda": {"arm64_per_gb_second": 0.00001, "per_million_requests": 0.20, "mb_per_vcpu": 1024},
+        "lambda": {
+            "arm64_per_gb_second": 0.00001,
+            "per_million_requests": 0.20,
+            "mb_per_vcpu": 1024,
+            "snapstart_cache_per_gb_second": 0.000001,
+        },
         "api_gateway": {"http_per_million_requests": 1.00},
         "alb": {"per_hour": 0.02, "per_lcu_hour": 0.01, "new_connections_per_lcu_second": 25},
         "vpc": {"nat_gateway_per_hour": 0.05, "public_ipv4_per_hour": 0.005},
@@ -94,12 +99,14 @@ def test_idle_lines_count_what_the_templates_hold() -> None:
         }
     )
     lines = {
-        line.item: line.monthly_usd for line in idle_lines(ENVIRONMENTS["dev"], counts, ROUND, Assumptions())
+        line.item: line.monthly_usd
+        for line in idle_lines(ENVIRONMENTS["dev"], counts, ROUND, Assumptions(), snap_start_gb=0.5)
     }
     assert lines["NAT gateways"] == pytest.approx(2 * 1000 * 0.05)
     assert lines["Public IPv4 addresses"] == pytest.approx((2 + 2) * 1000 * 0.005)
     assert lines["Alarms"] == pytest.approx(1.0) and lines["Dashboard"] == pytest.approx(3.0)
     assert "Fargate tasks (minimum)" not in lines  # no service in these counts
+    assert lines["SnapStart snapshot cache"] == pytest.approx(0.5 * 1000 * 3600 * 0.000001)  # 1.80
 
 
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])

@@ -114,6 +114,7 @@ bench: setup
 	$(BIN)/python bench/crop_bench.py
 	$(BIN)/python bench/formats_bench.py
 	$(BIN)/python bench/cold_start_bench.py
+	$(BIN)/python bench/load_bench.py
 
 # The whole pipeline on loopback: S3/SQS emulator, API, resize worker, 20 uploads, contact sheet.
 demo: setup

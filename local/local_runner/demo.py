@@ -30,7 +30,7 @@ from rich.table import Table
 
 from local_runner.emulator import LocalResources
 from local_runner.inputs import CORPUS, REPO, DemoFile, demo_files
-from local_runner.pipeline import LocalPipeline, local_pipeline
+from local_runner.pipeline import DEMO_USER, LocalPipeline, local_pipeline
 from local_runner.worker import Handler
 
 MAX_COLUMNS = 100
@@ -59,9 +59,11 @@ def run_client(
     *,
     timeout_seconds: float = 300,
     console: Console | None = None,
+    poll_seconds: float = 0.1,
+    owner: str = DEMO_USER,
 ) -> list[DemoResult]:
     api = httpx.Client(
-        base_url=pipeline.api_url, headers={"Authorization": f"Bearer {pipeline.token()}"}, timeout=30
+        base_url=pipeline.api_url, headers={"Authorization": f"Bearer {pipeline.token(owner)}"}, timeout=30
     )
     items = [{"content_type": f.content_type, "size_bytes": len(f.data), "filename": f.name} for f in files]
     reply = api.post("/v1/uploads", json={"items": items})
@@ -110,7 +112,7 @@ def run_client(
                     result.body, result.status = image, image["status"]
                     result.finished_at = time.perf_counter()
                     progress.advance(processing)
-            time.sleep(0.1)
+            time.sleep(poll_seconds)
     return results
 
 

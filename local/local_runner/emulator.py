@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
-import logging
+import os
+import socket
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import boto3
-from moto.server import ThreadedMotoServer
 from photo_contract import UPLOADS_PREFIX
 from photo_contract.events import EVENT_SOURCE
 from photo_contract.registry import table_definition
@@ -62,8 +65,7 @@ class LocalAws:
     ) -> None:
         self._config = config
         self._visibility = visibility_timeout_seconds
-        _quiet_request_log(request_log)
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server = _MotoProcess(request_log)
         self.resources: LocalResources | None = None
 
     def client(self, service: str) -> Any:
@@ -74,8 +76,8 @@ class LocalAws:
         self._server.start()
         host, port = self._server.get_host_and_port()
         endpoint = f"http://{host}:{port}"
-        # moto keeps one state per process, shared by every server in it (tests start several): each
-        # server's resources carry its port, so no two pipelines share a bucket, queue, table or bus.
+        # Each server's resources carry its port (a habit from when moto shared one state per process):
+        # the names say which pipeline they belong to.
         prefix = f"{self._config.stack_prefix}-{port}"
         s3 = local_client("s3", endpoint)
         sqs = local_client("sqs", endpoint)
@@ -140,20 +142,51 @@ class LocalAws:
         self._server.stop()
 
 
-def _quiet_request_log(path: Path | None) -> None:
-    """moto server logs one line per request through werkzeug (about 530 per demo, one a second under
-    `make serve`), and werkzeug prints them itself when nothing handles them: into a file, or nowhere."""
-    log = logging.getLogger("werkzeug")
-    log.propagate = False
-    for handler in list(log.handlers):
-        log.removeHandler(handler)
-        handler.close()
-    if path is None:
-        log.addHandler(logging.NullHandler())
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    log.setLevel(logging.INFO)
-    log.addHandler(logging.FileHandler(path, mode="w", encoding="utf-8"))
+class _MotoProcess:
+    """moto's server in a process of its own, on a free loopback port: its request handling does not
+    compete for this process's interpreter lock with the API, the queue pollers and the clients (in
+    one process, the emulator was what held the worker processes back). Its request log (one line per
+    request, werkzeug's) goes to ``request_log`` or nowhere."""
+
+    def __init__(self, request_log: Path | None) -> None:
+        self._request_log = request_log
+        self._process: subprocess.Popen[bytes] | None = None
+        self._port = 0
+
+    def start(self) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self._port = int(probe.getsockname()[1])
+        if self._request_log is not None:
+            self._request_log.parent.mkdir(parents=True, exist_ok=True)
+        log_path = self._request_log or Path(os.devnull)
+        with log_path.open("wb") as log:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self._port)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"the moto server exited at start (log: {log_path})")
+            try:
+                with socket.create_connection(("127.0.0.1", self._port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("the moto server did not start within 30 s")
+
+    def get_host_and_port(self) -> tuple[str, int]:
+        return "127.0.0.1", self._port
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
 
 
 def _create_bus(events: Any, sqs: Any, name: str) -> tuple[str, str]:

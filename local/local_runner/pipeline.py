@@ -126,7 +126,7 @@ def local_pipeline(
         else:
             settings = WorkerSettings.from_env(environment)
             services = aws_services(settings, session=local_session(), endpoint_url=resources.endpoint)
-            handler = ResizeWorker(services=services, settings=settings).handle_batch
+            handler = _forgetting_metrics(ResizeWorker(services=services, settings=settings).handle_batch)
         worker = QueueWorker(
             sqs=aws.client("sqs"),
             queue_url=resources.queue_url,
@@ -148,6 +148,20 @@ def local_pipeline(
             server.should_exit = True
             time.sleep(0.2)
         aws.stop()
+
+
+def _forgetting_metrics(handle: Handler) -> Handler:
+    """Lambda's decorator flushes the worker's metrics after each invocation; locally they are dropped
+    (Powertools would print them itself once 100 values piled up, disabled or not)."""
+    from resize_worker.handler import metrics
+
+    def handler(event: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return handle(event)
+        finally:
+            metrics.clear_metrics()
+
+    return handler
 
 
 def worker_environment(config: EnvironmentConfig, resources: LocalResources) -> WorkerEnvironment:

@@ -76,7 +76,8 @@ class QueueWorker:
     def stop(self) -> None:
         self._stop.set()
         for thread in self._threads:
-            thread.join(timeout=15)
+            if thread.ident is not None:  # started (a failed start must not hide its own error)
+                thread.join(timeout=15)
 
     def _batch_limit(self) -> int:
         if self._concurrency == 1:

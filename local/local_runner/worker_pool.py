@@ -29,7 +29,12 @@ def _start(environment: dict[str, str], endpoint: str) -> None:
 
 
 def _handle(event: dict[str, Any]) -> dict[str, Any]:
+    from resize_worker.handler import metrics
+
     result: dict[str, Any] = _worker.handle_batch(event)
+    # Lambda's decorator flushes the metrics after each invocation; here they would pile up until
+    # Powertools prints them itself at 100 values (it does so even when metrics are disabled).
+    metrics.clear_metrics()
     return result
 
 

@@ -85,8 +85,8 @@ def test_x86_64_layer_imports_and_resizes_on_the_lambda_python(tmp_path: Path, c
     )
     assert result.returncode == 0, result.stderr
     assert "(3, 13)" in result.stdout
-    assert "('w1080', 'jpeg', 1080, 1620)" in result.stdout  # portrait: the EXIF rotation was applied
-    assert "('w1080', 'avif', 1080, 1620)" in result.stdout  # the layer's Pillow wheel encodes AVIF
+    assert "('w1080', 'jpeg', 1080, 1350)" in result.stdout  # portrait (EXIF rotation applied), 4:5 crop
+    assert "('w1080', 'avif', 1080, 1350)" in result.stdout  # the layer's Pillow wheel encodes AVIF
 
 
 def test_function_asset_leaves_out_what_the_layer_and_runtime_provide(tmp_path: Path) -> None:

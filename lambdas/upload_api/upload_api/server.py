@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from typing import Any
 
 import uvicorn
 from photo_contract.runtime import SERVER_KEEP_ALIVE_SECONDS, container_port
@@ -19,8 +20,13 @@ from upload_api.wiring import build_app
 GRACEFUL_SECONDS = 20
 
 
+def app_from_env() -> Any:
+    """The app from the environment: also a factory for ``uvicorn --factory --workers N``."""
+    return build_app(ApiSettings.from_env(os.environ))
+
+
 def main() -> None:
-    app = build_app(ApiSettings.from_env(os.environ))
+    app = app_from_env()
     # uvicorn handles SIGTERM itself, then restores this handler and re-raises the signal once the
     # graceful shutdown is done: by then the work is finished, so the exit is a clean 0, not 143.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

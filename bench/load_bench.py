@@ -1,0 +1,303 @@
+"""Load on loopback, bounded (a fixed time per cell, then it stops): the API on both runtimes and an
+end-to-end burst through the whole local pipeline.
+
+1. The Fargate path: the container's app under uvicorn (``--workers 1`` and ``2``), N concurrent
+   clients, each looping ``POST /v1/uploads`` (20 items) then ``GET /v1/batches/{id}``; requests/s and
+   p50/p99 per route. The backing services are the emulator (moto over HTTP), so its speed is in every
+   figure: these are relative numbers, for choosing a worker count, not AWS latencies.
+2. The Lambda path: the same requests through the Lambda handler (Mangum) in-process, one at a time:
+   per-invocation latency.
+3. A burst: ``--burst`` uploads (generated photos, posts of 20, five clients at once) through the local pipeline
+   with its parallel worker: images per second, upload->done p50/p99, and proof that nothing was lost
+   (every accepted upload ready or rejected, none pending, the DLQ empty).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+from local_runner.demo import run_client
+from local_runner.emulator import REGION, LocalAws, local_session
+from local_runner.inputs import camera_jpeg
+from local_runner.issuer import LocalIssuer
+from local_runner.pipeline import local_pipeline
+from photo_contract.runtime import ApiEnvironment
+from photo_pipeline_cdk.config import environment_config
+
+ITEMS = [{"content_type": "image/jpeg", "size_bytes": 2_000_000, "filename": f"p{i}.jpg"} for i in range(20)]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def api_environment(aws: LocalAws, issuer: LocalIssuer) -> dict[str, str]:
+    resources = aws.resources
+    assert resources is not None
+    env = ApiEnvironment(
+        uploads_bucket=resources.uploads_bucket,
+        media_bucket=resources.media_bucket,
+        registry_table=resources.registry_table,
+        event_bus_name=resources.event_bus_name,
+        jwt_issuer=issuer.issuer,
+        jwt_audience=issuer.audience,
+        jwks_json=issuer.jwks_json,
+        region=REGION,
+        endpoint_url=resources.endpoint,
+        quota_table=resources.quota_table,
+        forms_per_minute=1_000_000,  # the load is the point here, not the per-owner cap
+    ).to_env()
+    session = local_session()
+    credentials = session.get_credentials()
+    assert credentials is not None
+    return {
+        **os.environ,
+        **env,
+        "AWS_ACCESS_KEY_ID": credentials.access_key,
+        "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
+        "AWS_DEFAULT_REGION": REGION,
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def uvicorn_server(env: dict[str, str], workers: int) -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "uvicorn", "--factory", "upload_api.server:app_from_env",
+            "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level", "warning",
+        ],
+        env=env,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+async def drive(url: str, tokens: list[str], seconds: float, scenario: str) -> dict[str, list[float]]:
+    """Each client loops its scenario until the time is up: ``healthz`` (the framework's floor),
+    ``unauthorized`` (a POST without a token: what a rejected request costs), ``upload`` (POST 20
+    items, then read the batch: DynamoDB, i.e. the emulator, in the loop)."""
+    latencies: dict[str, list[float]] = {}
+    errors = 0
+    deadline = time.monotonic() + seconds
+
+    def timed(route: str, started: float) -> None:
+        latencies.setdefault(route, []).append(time.perf_counter() - started)
+
+    async def client(token: str) -> None:
+        nonlocal errors
+        headers = {"Authorization": f"Bearer {token}"} if scenario == "upload" else {}
+        async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as http:
+            while time.monotonic() < deadline:
+                start = time.perf_counter()
+                if scenario == "healthz":
+                    reply = await http.get("/healthz")
+                    timed("GET /healthz", start)
+                    errors += reply.status_code != 200
+                elif scenario == "unauthorized":
+                    reply = await http.post("/v1/uploads", json={"items": ITEMS})
+                    timed("POST /v1/uploads, no token (401)", start)
+                    errors += reply.status_code != 401
+                else:
+                    reply = await http.post("/v1/uploads", json={"items": ITEMS})
+                    timed("POST /v1/uploads (20 items)", start)
+                    if reply.status_code not in (200, 201):
+                        errors += 1
+                        continue
+                    start = time.perf_counter()
+                    status = await http.get(f"/v1/batches/{reply.json()['batch_id']}")
+                    timed("GET /v1/batches/{id}", start)
+                    errors += status.status_code != 200
+
+    await asyncio.gather(*(client(t) for t in tokens))
+    latencies["errors"] = [float(errors)]
+    return latencies
+
+
+def api_load(seconds: float) -> list[dict[str, Any]]:
+    config = environment_config("dev")
+    issuer = LocalIssuer()
+    aws = LocalAws(config)
+    aws.start()
+    rows = []
+    try:
+        env = api_environment(aws, issuer)
+        for workers in (1, 2):
+            with uvicorn_server(env, workers) as url:
+                for scenario in ("healthz", "unauthorized", "upload"):
+                    for clients in (4, 8):
+                        tokens = [issuer.token(f"load-{workers}-{clients}-{i}") for i in range(clients)]
+                        result = asyncio.run(drive(url, tokens, seconds, scenario))
+                        errors = int(result.pop("errors")[0])
+                        for route, values in result.items():
+                            rows.append(
+                                {
+                                    "runtime": f"uvicorn, {workers} worker{'s' if workers > 1 else ''}",
+                                    "clients": clients,
+                                    "route": route,
+                                    "requests_per_second": round(len(values) / seconds, 1),
+                                    "p50_ms": round(percentile(values, 0.5) * 1000, 1),
+                                    "p99_ms": round(percentile(values, 0.99) * 1000, 1),
+                                    "errors": errors,
+                                }
+                            )
+                            print(json.dumps(rows[-1]), flush=True)
+        rows += lambda_latency(env, issuer)
+    finally:
+        aws.stop()
+    return rows
+
+
+def lambda_latency(env: dict[str, str], issuer: LocalIssuer, count: int = 100) -> list[dict[str, Any]]:
+    """The Lambda path in-process: Mangum over the same app, one invocation at a time."""
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        from mangum import Mangum
+        from upload_api.settings import ApiSettings
+        from upload_api.wiring import build_app
+
+        handler = Mangum(build_app(ApiSettings.from_env(os.environ)), lifespan="off")
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    token = issuer.token("lambda-load")
+    body = json.dumps({"items": ITEMS})
+    times = []
+    errors = 0
+    for _ in range(count):
+        event = {
+            "version": "2.0", "routeKey": "$default", "rawPath": "/v1/uploads", "rawQueryString": "",
+            "headers": {"authorization": f"Bearer {token}", "content-type": "application/json",
+                        "content-length": str(len(body))},
+            "requestContext": {"http": {"method": "POST", "path": "/v1/uploads", "sourceIp": "127.0.0.1",
+                                        "protocol": "HTTP/1.1", "userAgent": "load"},
+                               "requestId": "r", "stage": "$default", "accountId": "1", "apiId": "a",
+                               "domainName": "d", "domainPrefix": "d", "time": "t", "timeEpoch": 0},
+            "body": body, "isBase64Encoded": False,
+        }  # fmt: skip
+        start = time.perf_counter()
+        response = handler(event, None)  # type: ignore[arg-type]
+        times.append(time.perf_counter() - start)
+        errors += response["statusCode"] not in (200, 201)
+    row = {
+        "runtime": "Lambda handler (Mangum), in-process",
+        "clients": 1,
+        "route": "POST /v1/uploads",
+        "requests_per_second": round(count / sum(times), 1),
+        "p50_ms": round(percentile(times, 0.5) * 1000, 1),
+        "p99_ms": round(percentile(times, 0.99) * 1000, 1),
+        "errors": errors,
+    }
+    print(json.dumps(row), flush=True)
+    return [row]
+
+
+def lambda_only() -> None:
+    aws = LocalAws(environment_config("dev"))
+    aws.start()
+    try:
+        issuer = LocalIssuer()
+        lambda_latency(api_environment(aws, issuer), issuer)
+    finally:
+        aws.stop()
+
+
+def burst(count: int) -> dict[str, Any]:
+    """``count`` uploads in posts of 20, all posts at once, through the local pipeline."""
+    config = environment_config("dev")
+    photos = [camera_jpeg(f"burst-{i}.jpg", (1600, 1200), hue=(i * 37) % 360) for i in range(count)]
+    posts = [photos[i : i + 20] for i in range(0, count, 20)]
+    with local_pipeline(config) as pipeline:
+        start = time.perf_counter()
+        from concurrent.futures import ThreadPoolExecutor
+
+        # Five clients at a time (a post each): more made the emulator miss the API's 3 s DynamoDB
+        # timeout, and the API answered 503 dependency_unavailable, as it should.
+        with ThreadPoolExecutor(max_workers=5) as pool:
+            results = [
+                r
+                # One owner per post: one owner's forms-per-minute cap would (rightly) refuse 500 forms.
+                for post in pool.map(
+                    lambda n: run_client(
+                        pipeline, posts[n], timeout_seconds=600, poll_seconds=1.0, owner=f"burst-{n}"
+                    ),
+                    range(len(posts)),
+                )
+                for r in post
+            ]
+        wall = time.perf_counter() - start
+        sqs = pipeline.aws.client("sqs")
+        dead = int(
+            sqs.get_queue_attributes(
+                QueueUrl=pipeline.resources.dead_letter_queue_url,
+                AttributeNames=["ApproximateNumberOfMessages"],
+            )["Attributes"]["ApproximateNumberOfMessages"]
+        )
+    seconds = [r.seconds for r in results if r.status != "pending"]
+    outcome = {
+        "uploads": count,
+        "ready": sum(r.status == "ready" for r in results),
+        "rejected": sum(r.status == "rejected" for r in results),
+        "pending": sum(r.status == "pending" for r in results),
+        "dead_letters": dead,
+        "wall_s": round(wall, 1),
+        "images_per_second": round(count / wall, 1),
+        "upload_to_done_p50_s": round(percentile(seconds, 0.5), 2),
+        "upload_to_done_p99_s": round(percentile(seconds, 0.99), 2),
+        "worker_processes": pipeline.worker.concurrency,
+    }
+    print(json.dumps(outcome), flush=True)
+    return outcome
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=8.0, help="per API cell")
+    parser.add_argument("--burst", type=int, default=500)
+    parser.add_argument("--only", choices=("api", "lambda", "burst"), help="run one part")
+    args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} cores; API cells {args.seconds:g} s each; burst of {args.burst}")
+    if args.only in (None, "api"):
+        api_load(args.seconds)
+    if args.only == "lambda":
+        lambda_only()
+    if args.only in ("api", "lambda"):
+        return 0
+    outcome = burst(args.burst)
+    lost = outcome["pending"] + outcome["dead_letters"]
+    print("nothing lost" if lost == 0 else f"LOST: {lost}")
+    return 0 if lost == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -101,7 +101,9 @@ cost: setup
 	$(BIN)/python -m photo_pipeline_cdk.cost --env $(ENV)
 
 # Re-make every original's variants with the environment's current spec: in AWS on its Step Functions
-# Distributed Map, or with LOCAL=1 on a running `make serve`. ARGS="--owner … --before … --dry-run".
+# Distributed Map, or with LOCAL=1 on a running `make serve` (the default for dev; LOCAL= for dev in AWS).
+# ARGS="--owner … --before … --dry-run".
+LOCAL ?= $(if $(filter dev,$(ENV)),1,)
 reprocess: setup
 	$(if $(LOCAL),$(BIN)/python -m local_runner.reprocess --env $(ENV) $(ARGS),$(BIN)/python -m photo_pipeline_cdk.reprocess --env $(ENV) $(ARGS))
 

@@ -1,5 +1,6 @@
-"""`make reprocess ENV=dev LOCAL=1`: re-make every original's variants with the environment's current
-spec, on the local pipeline of a running `make serve`.
+"""`make reprocess ENV=dev` (dev runs locally by default; `LOCAL=1` for any environment): re-make every
+original's variants with the environment's current spec, on the local pipeline of a running
+`make serve`.
 
 The same per-item code as the Distributed Map in AWS (``resize_worker.reprocess.reprocess_item``), fed
 the same item shape from a listing of the emulated uploads bucket, with the configured concurrency and

@@ -6,7 +6,7 @@ Distributed Map (``Reprocessing``).
 
 Deploy the changed spec first (the function reads it). This finds the state machine through the resize
 stack's outputs, starts an execution and prints its ARN and how to follow it; the Map does the rest
-in AWS. Needs AWS credentials for the account. Locally: ``make reprocess ENV=dev LOCAL=1``.
+in AWS. Needs AWS credentials for the account. Locally: ``make reprocess ENV=dev`` (``LOCAL=`` sends dev to AWS).
 """
 
 from __future__ import annotations

@@ -77,3 +77,25 @@ def test_a_spec_change_reaches_every_image_and_a_second_run_skips_all(
 def test_without_a_running_pipeline_it_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert reprocess.main(["--state", str(tmp_path / "absent.json")]) == 2
     assert "start `make serve` first" in capsys.readouterr().out
+
+
+def test_make_reprocess_for_dev_runs_the_local_driver(tmp_path: Path) -> None:
+    """Dev reprocesses locally by default: the make target reaches the local driver (which then says
+    that no local pipeline runs at this state file)."""
+    import shutil
+    import subprocess
+
+    from tests.conftest import REPO
+
+    make = shutil.which("make")
+    assert make is not None
+    result = subprocess.run(
+        [make, "--no-print-directory", "reprocess", "ENV=dev", f"ARGS=--state {tmp_path / 'absent.json'}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "start `make serve` first" in result.stdout

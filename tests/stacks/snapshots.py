@@ -17,11 +17,15 @@ from typing import Any
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 _ASSET_HASH = re.compile(r"[0-9a-f]{64}")
+# A Lambda version's logical id ends in a hash of its function, asset hash included.
+_VERSION_HASH = re.compile(r"(CurrentVersion[0-9A-F]{8})[0-9a-f]{32}")
 
 
 def masked(template: dict[str, Any]) -> dict[str, Any]:
-    """Asset hashes change with every source edit; what the snapshot guards is everything else."""
-    return json.loads(_ASSET_HASH.sub("ASSET-HASH", json.dumps(template)))
+    """Asset hashes change with every source edit (and so does the id of the Lambda version made from
+    the asset); what the snapshot guards is everything else."""
+    text = _VERSION_HASH.sub(r"\1VERSION-HASH", _ASSET_HASH.sub("ASSET-HASH", json.dumps(template)))
+    return json.loads(text)
 
 
 def synthesized(assembly: Path) -> dict[str, dict[str, Any]]:

@@ -4,8 +4,9 @@ original's variants with the environment's current spec, on the local pipeline o
 
 The same per-item code as the Distributed Map in AWS (``resize_worker.reprocess.reprocess_item``), fed
 the same item shape from a listing of the emulated uploads bucket, with the configured concurrency and
-failure tolerance; results go where the Map's ResultWriter puts them (``reports/reprocess/…`` in the
-uploads bucket). Without a running `make serve` there is nothing to reprocess: it says so.
+failure tolerance. Results go under ``reports/reprocess/``: in AWS the Map writes them to a reports
+bucket of its own, here they go to the emulated uploads bucket. Without a running `make serve` there is
+nothing to reprocess: it says so.
 """
 
 from __future__ import annotations

@@ -129,20 +129,16 @@ def load_measured(results: Path, variants: tuple[VariantSpec, ...]) -> Measured:
     resize = json.loads((results / "resize.json").read_text())
     formats = json.loads((results / "formats.json").read_text())
 
-    def row(name: str, label: str) -> dict[str, Any]:
-        return next(r for r in formats["rows"] if r["variant"] == name and r["format"] == label)
-
-    def label(format_name: str) -> str:
-        return {"jpeg": "jpeg", "webp": "webp m4", "avif": "avif s8"}[format_name]
-
+    # The rows made with the core's own encoder settings, by (variant, format).
+    labels = {"jpeg": "jpeg", "webp m4": "webp", "avif s8": "avif"}
+    rows = {(r["variant"], labels[r["format"]]): r for r in formats["rows"] if r["format"] in labels}
     alternate_ms = 0.0
     kib = 0.0
     for spec in variants:
         for index, encoding in enumerate(spec.encodings):
-            known = [r for r in formats["rows"] if r["variant"] == spec.name]
-            measured = row(spec.name, label(encoding.format.value)) if known else None
+            measured = rows.get((spec.name, encoding.format.value))
             if measured is None:
-                continue  # a variant the formats table does not have: its size is not counted
+                continue  # a variant or format the formats table does not have: not counted
             kib += measured["kib"]
             if index > 0:
                 alternate_ms += measured["encode_ms"]

@@ -1,32 +1,45 @@
-"""Cold start, in fresh processes: what a Lambda init costs for each function, next to bare boto3.
+"""Cold start of the built Lambda packages, as Lambda runs them: what each function's init costs.
+
+The packages are the stacks' own assets built for x86_64 (the architecture this machine runs; boto3 is
+added, as the real runtime provides it), run by the function's Python version (``-I -S``: nothing on
+``sys.path`` but the standard library, the package and the layer), each in a new interpreter:
 
 - bare:   ``import boto3`` + one S3 client (the floor any of our functions pays);
+- bare + FastAPI: the same, then ``import fastapi, mangum`` (the floor of any FastAPI app on Lambda);
 - api:    ``import upload_api.lambda_handler`` (the FastAPI app built, behind Mangum), then its first
           request (GET /healthz as an API Gateway v2 event, no network);
 - worker: ``import resize_worker.handler`` and its worker built (clients made), then a batch holding
-          S3's test event (parsed; nothing to fetch).
+          S3's test event (parsed; nothing to fetch);
+- "source only": the same package without its bytecode (``-B`` and an empty ``pycache_prefix``), which is
+          what Lambda did on every cold start before the assets shipped ``__pycache__`` (its code
+          directories are read-only, so nothing compiled there is ever kept).
 
-Each round runs the three in a shuffled order, each in a new interpreter (``python -c``, the same
-environment variables the deployed functions get); a cell is the median of the rounds. Ratios are
-against ``bare`` in the same run. SnapStart is not measurable here (it restores a snapshot in AWS).
+Each round runs every probe in a shuffled order; a cell is the median of the rounds. Ratios are against
+``bare`` in the same run. SnapStart is not measurable here (it restores a snapshot in AWS).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import random
 import statistics
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 from local_runner.issuer import LocalIssuer
+from local_runner.lambda_like import build_api_asset, build_lambda_assets, find_python
 from photo_contract.runtime import LAMBDA_MEMORY_VARIABLE, ApiEnvironment, WorkerEnvironment
+from photo_pipeline_cdk.config import environment_config
 
 PROBE = """
-import json, time
+import json, sys, time
 start = time.perf_counter()
+sys.path += {paths!r}
 {setup}
 ready = time.perf_counter()
 {first}
@@ -35,6 +48,8 @@ print(json.dumps([ready - start, done - ready]))
 """
 
 BARE = ("import boto3\nboto3.client('s3', region_name='eu-west-1')", "pass")
+# The framework's own floor: what any FastAPI app on Lambda pays before its first line of code.
+FRAMEWORK = ("import boto3\nboto3.client('s3', region_name='eu-west-1')\nimport fastapi, mangum", "pass")
 API = (
     "from upload_api.lambda_handler import handler",
     "handler({'version': '2.0', 'routeKey': '$default', 'rawPath': '/healthz', 'rawQueryString': '', "
@@ -79,9 +94,25 @@ def environment() -> dict[str, str]:
     }
 
 
-def run(code: tuple[str, str], env: dict[str, str]) -> tuple[float, float]:
-    script = PROBE.format(setup=code[0], first=code[1])
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
+@dataclasses.dataclass(frozen=True)
+class Probe:
+    code: tuple[str, str]
+    paths: tuple[Path, ...]  # the package, then the layer (as /var/task, /opt/python)
+    source_only: bool = False
+
+
+def run(python: Path, probe: Probe, env: dict[str, str], empty_cache: Path) -> tuple[float, float]:
+    script = PROBE.format(setup=probe.code[0], first=probe.code[1], paths=[str(p) for p in probe.paths])
+    no_bytecode = ["-B", "-X", f"pycache_prefix={empty_cache}"] if probe.source_only else []
+    out = subprocess.run(
+        [str(python), "-I", "-S", *no_bytecode, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-3000:])
     init, first = json.loads(out.stdout.strip().splitlines()[-1])
     return float(init), float(first)
 
@@ -90,22 +121,39 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
+    config = environment_config("dev")
+    python = find_python(config.resize.python_version)
+    if python is None:
+        print(f"python{config.resize.python_version} is not installed (pyenv install it)", file=sys.stderr)
+        return 2
+    api_package = build_api_asset(config)
+    layer, worker_package = build_lambda_assets(config)
+    probes = {
+        "bare": Probe(BARE, (api_package,)),
+        "bare + FastAPI": Probe(FRAMEWORK, (api_package,)),
+        "api": Probe(API, (api_package,)),
+        "api, source only": Probe(API, (api_package,), source_only=True),
+        "worker": Probe(WORKER, (worker_package, layer)),
+        "worker, source only": Probe(WORKER, (worker_package, layer), source_only=True),
+    }
     env = environment()
-    probes = {"bare": BARE, "api": API, "worker": WORKER}
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in probes}
-    for _ in range(args.rounds):
-        order = list(probes)
-        random.shuffle(order)
-        for name in order:
-            times[name].append(run(probes[name], env))
+    with tempfile.TemporaryDirectory() as empty_cache:
+        for _ in range(args.rounds):
+            order = list(probes)
+            random.shuffle(order)
+            for name in order:
+                times[name].append(run(python, probes[name], env, Path(empty_cache)))
     bare = statistics.median(i + f for i, f in times["bare"])
-    print(f"cold start in fresh processes, medians of {args.rounds} shuffled rounds")
-    print(f"{'function':8} {'init ms':>8} {'first ms':>9} {'total ms':>9} {'× bare':>7}")
+    print(
+        f"cold start of the built x86_64 packages on {python.name}, medians of {args.rounds} shuffled rounds"
+    )
+    print(f"{'function':20} {'init ms':>8} {'first ms':>9} {'total ms':>9} {'× bare':>7}")
     for name in probes:
         init = statistics.median(i for i, _ in times[name])
         first = statistics.median(f for _, f in times[name])
         total = statistics.median(i + f for i, f in times[name])
-        print(f"{name:8} {init * 1000:8.0f} {first * 1000:9.1f} {total * 1000:9.0f} {total / bare:7.2f}")
+        print(f"{name:20} {init * 1000:8.0f} {first * 1000:9.1f} {total * 1000:9.0f} {total / bare:7.2f}")
     return 0
 
 

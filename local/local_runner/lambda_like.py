@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from photo_pipeline_cdk.bundling import PythonAssetSpec, build_python_asset
+from photo_pipeline_cdk.bundling import PythonAssetSpec, build_python_asset, find_python
 from photo_pipeline_cdk.config import Architecture, EnvironmentConfig
 from photo_pipeline_cdk.sources import DEFAULT_ASSET_CACHE, runtime_sources
 
@@ -40,12 +39,14 @@ with open(out, "w") as f:
 """
 
 
-def find_python(version: str) -> Path | None:
-    found = shutil.which(f"python{version}")
-    if found and "/shims/" not in found:
-        return Path(found)
-    candidates = sorted(Path.home().glob(f".pyenv/versions/{version}.*/bin/python{version}"))
-    return candidates[-1] if candidates else None
+__all__ = ["SubprocessLambda", "build_api_asset", "build_lambda_assets", "find_python"]
+
+
+def _built(spec: PythonAssetSpec, cache_dir: Path) -> Path:
+    target = cache_dir / spec.cache_key()
+    if not target.is_dir():
+        build_python_asset(spec, target)
+    return target
 
 
 def build_lambda_assets(
@@ -69,13 +70,19 @@ def build_lambda_assets(
         python_version=python,
         provided=frozenset({"photo-pipeline-resize-core", "photo-pipeline-contract"}),
     )
-    built = []
-    for spec in (layer, function):
-        target = cache_dir / spec.cache_key()
-        if not target.is_dir():
-            build_python_asset(spec, target)
-        built.append(target)
-    return built[0] / "python", built[1]
+    return _built(layer, cache_dir) / "python", _built(function, cache_dir)
+
+
+def build_api_asset(config: EnvironmentConfig, cache_dir: Path = DEFAULT_ASSET_CACHE) -> Path:
+    """The API function's package for x86_64, boto3 included (the real runtime provides it)."""
+    src = runtime_sources()
+    spec = PythonAssetSpec(
+        projects=(src.upload_api, src.contract),
+        constraints=src.constraints,
+        architecture=Architecture.X86_64,
+        python_version=config.resize.python_version,  # one Python version for every function
+    )
+    return _built(spec, cache_dir)
 
 
 class SubprocessLambda:

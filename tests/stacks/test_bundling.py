@@ -8,7 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from photo_pipeline_cdk.bundling import PythonAssetSpec, build_python_asset
+from photo_pipeline_cdk.bundling import PythonAssetSpec, build_python_asset, find_python
 from photo_pipeline_cdk.config import Architecture
 from photo_pipeline_cdk.sources import runtime_sources
 
@@ -52,21 +52,30 @@ def test_source_edit_changes_the_hash_but_pycache_does_not(tmp_path: Path) -> No
 
 
 def _python(version: str) -> Path:
-    candidates = sorted(Path.home().glob(f".pyenv/versions/{version}.*/bin/python{version}"))
-    found = shutil.which(f"python{version}")
-    if found and "/shims/" not in found:  # a pyenv shim may exist without that version selected
-        candidates.insert(0, Path(found))
-    if not candidates:
+    found = find_python(version)
+    if found is None:
         pytest.skip(
             f"python{version} is not installed (pyenv install {version}) — cannot run the layer on it"
         )
-    return candidates[-1]
+    return found
+
+
+def test_find_python_answers_for_the_version_asked_or_none() -> None:
+    assert find_python("3.99") is None
+    found = find_python("3.11")  # the interpreter running these tests is a 3.11
+    assert found is not None
+    probe = [str(found), "-c", "import sys; print(sys.version_info[:2])"]
+    assert subprocess.run(probe, capture_output=True, text=True, check=True).stdout.strip() == "(3, 11)"
 
 
 def test_x86_64_layer_imports_and_resizes_on_the_lambda_python(tmp_path: Path, corpus: Path) -> None:
     layer = tmp_path / "layer"
     build_python_asset(_layer(Architecture.X86_64), layer)
-    assert not list(layer.rglob("__pycache__"))
+    # Bytecode for the runtime's Python only, named as Lambda mounts the layer (/opt/python/...).
+    caches = list(layer.rglob("*.pyc"))
+    assert caches
+    assert all(".cpython-313." in p.name for p in caches)
+    assert all(p.parent.name == "__pycache__" for p in caches)
     photo = corpus / "camera" / "canon-eos-1000d_10mp_orient6.jpg"
     script = textwrap.dedent(
         f"""
@@ -80,11 +89,21 @@ def test_x86_64_layer_imports_and_resizes_on_the_lambda_python(tmp_path: Path, c
         """
     )
     # -I: isolated (no user site, no PYTHONPATH); -S: no site-packages. Only the layer, as /opt/python.
+    # -B: write nothing, as in Lambda's read-only /opt; -v: say where each module's code came from.
     result = subprocess.run(
-        [str(_python("3.13")), "-I", "-S", "-c", script], capture_output=True, text=True, check=False
+        [str(_python("3.13")), "-I", "-S", "-B", "-v", "-c", script],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert "(3, 13)" in result.stdout
+    # Every module of the layer that ran came from its shipped bytecode; none was compiled from source.
+    loaded = [line for line in result.stderr.splitlines() if line.startswith("# code object from")]
+    from_layer = [line for line in loaded if str(layer) in line]
+    assert any("/photo_resize/__pycache__/core.cpython-313.pyc" in line for line in from_layer)
+    assert any("/PIL/__pycache__/Image.cpython-313.pyc" in line for line in from_layer)
+    assert all(".pyc" in line for line in from_layer)
     assert "('w1080', 'jpeg', 1080, 1350)" in result.stdout  # portrait (EXIF rotation applied), 4:5 crop
     assert "('w1080', 'avif', 1080, 1350)" in result.stdout  # the layer's Pillow wheel encodes AVIF
 
@@ -103,6 +122,9 @@ def test_function_asset_leaves_out_what_the_layer_and_runtime_provide(tmp_path: 
     build_python_asset(spec, out)
     names = {p.name for p in out.iterdir()}
     assert {"resize_worker", "aws_lambda_powertools"} <= names
+    # Compiled with the runtime's Python, with the file names Lambda will show in tracebacks.
+    compiled = out / "resize_worker" / "__pycache__" / "handler.cpython-313.pyc"
+    assert b"/var/task/resize_worker/handler.py" in compiled.read_bytes()
     assert not names & {"PIL", "photo_resize", "photo_contract", "boto3", "botocore"}
 
 

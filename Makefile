@@ -12,7 +12,7 @@ PORT ?= 8000
 SNAPSHOT_TAG := snapshot
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup browser unit test lint synth diff snapshots dashboard-picture image bench demo serve redrive reprocess cost clean
+.PHONY: setup browser unit test lint synth diff snapshots dashboard-picture image bench load burst demo serve redrive reprocess cost clean
 
 # Each step says what it installs: the first run takes a few minutes and should not look hung. pip's
 # "Location … is ignored" warnings (this machine's pip configuration) are filtered; its exit status is kept.
@@ -117,6 +117,14 @@ bench: setup
 	$(BIN)/python bench/formats_bench.py
 	$(BIN)/python bench/cold_start_bench.py
 	$(BIN)/python bench/load_bench.py
+
+# The load benchmark's parts on their own (bounded: fixed seconds per cell, a fixed number of uploads).
+load: setup
+	$(BIN)/python bench/load_bench.py --only api
+	$(BIN)/python bench/load_bench.py --only lambda
+
+burst: setup
+	$(BIN)/python bench/load_bench.py --only burst $(if $(N),--burst $(N),)
 
 # The whole pipeline on loopback: S3/SQS emulator, API, resize worker, 20 uploads, contact sheet.
 demo: setup

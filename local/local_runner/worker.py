@@ -57,6 +57,9 @@ class QueueWorker:
         self._batch_size = batch_size
         self._concurrency = max(1, concurrency)
         self._stop = threading.Event()
+        # How many pollers are inside the handler; stop() waits for none, never for a receive.
+        self._in_handler = 0
+        self._handler_exits = threading.Condition()
         self._threads = [
             threading.Thread(target=self._run, name=f"resize-poller-{i}", daemon=True)
             for i in range(self._concurrency)
@@ -73,11 +76,13 @@ class QueueWorker:
         for thread in self._threads:
             thread.start()
 
-    def stop(self) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            if thread.ident is not None:  # started (a failed start must not hide its own error)
-                thread.join(timeout=15)
+    def stop(self, timeout_seconds: float = 15) -> None:
+        """Stop polling: a poller inside the handler finishes its batch (and deletes what succeeded);
+        one still waiting on a receive is not waited for, and whatever it then receives it leaves on the
+        queue, to be delivered again after the visibility timeout (as when Lambda stops polling)."""
+        with self._handler_exits:
+            self._stop.set()
+            self._handler_exits.wait_for(lambda: self._in_handler == 0, timeout=timeout_seconds)
 
     def _batch_limit(self) -> int:
         if self._concurrency == 1:
@@ -99,13 +104,27 @@ class QueueWorker:
         ).get("Messages", [])
         if not received:
             return 0
-        with self._count_lock:
-            self.batches += 1
+        with self._handler_exits:
+            if self._stop.is_set():
+                return 0  # stopped while receiving: left on the queue, never handled
+            self._in_handler += 1
         try:
-            response = self._handler(lambda_sqs_event(received, self._queue_arn))
-            failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
-        except Exception:  # the whole invocation failed: Lambda would retry every record
-            failed = {m["MessageId"] for m in received}
+            with self._count_lock:
+                self.batches += 1
+            try:
+                response = self._handler(lambda_sqs_event(received, self._queue_arn))
+                failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+            except Exception:  # the whole invocation failed: Lambda would retry every record
+                failed = {m["MessageId"] for m in received}
+            self._settle(received, failed)
+        finally:
+            with self._handler_exits:
+                self._in_handler -= 1
+                self._handler_exits.notify_all()
+        return len(received)
+
+    def _settle(self, received: list[dict[str, Any]], failed: set[str]) -> None:
+        """Delete what succeeded; the failed records become visible again (and, in the end, go to the DLQ)."""
         with self._count_lock:
             self.failed_records += len(failed)
         done = [m for m in received if m["MessageId"] not in failed]
@@ -114,12 +133,13 @@ class QueueWorker:
                 QueueUrl=self._queue_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
             )
-        return len(received)
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
                 self.poll_once()
             except Exception:  # the emulator hiccuped: a dead worker would silently stop the pipeline
+                if self._stop.is_set():
+                    return  # the emulator went down after stop(): nothing to report
                 logger.exception("polling the queue failed; retrying in a second")
                 self._stop.wait(1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -73,3 +74,57 @@ def test_the_worker_survives_a_failed_receive() -> None:
         time.sleep(0.05)
     worker.stop()
     assert sqs.deleted == ["rh-a"]
+
+
+def test_stop_lets_a_batch_in_the_handler_finish_and_delete() -> None:
+    sqs = FakeSqs([_messages("a")])
+    entered, release = threading.Event(), threading.Event()
+
+    def handler(event: dict[str, Any]) -> dict[str, Any]:
+        entered.set()
+        release.wait(10)
+        return {"batchItemFailures": []}
+
+    worker = _worker(sqs, handler)
+    worker.start()
+    assert entered.wait(10)
+    stopper = threading.Thread(target=worker.stop)
+    stopper.start()
+    stopper.join(0.3)
+    assert stopper.is_alive()  # still waiting for the batch in the handler
+    release.set()
+    stopper.join(10)
+    assert not stopper.is_alive()
+    assert sqs.deleted == ["rh-a"]
+
+
+class SlowReceiveSqs(FakeSqs):
+    """A long poll that is still waiting when stop() is called, then receives a message."""
+
+    def __init__(self, waiting: threading.Event, answer: threading.Event) -> None:
+        super().__init__([])
+        self._waiting, self._answer = waiting, answer
+
+    def receive_message(self, **_: Any) -> dict[str, Any]:
+        self.receives += 1
+        if self.receives > 1:
+            return {}
+        self._waiting.set()
+        self._answer.wait(10)
+        return {"Messages": _messages("late")}
+
+
+def test_a_message_received_after_stop_is_neither_handled_nor_deleted() -> None:
+    waiting, answer = threading.Event(), threading.Event()
+    sqs = SlowReceiveSqs(waiting, answer)
+    handled: list[dict[str, Any]] = []
+    worker = _worker(sqs, lambda event: handled.append(event) or {"batchItemFailures": []})
+    worker.start()
+    assert waiting.wait(10)
+    worker.stop()  # returns without waiting for the receive
+    answer.set()
+    deadline = time.monotonic() + 5
+    while worker._threads[0].is_alive() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not worker._threads[0].is_alive()
+    assert handled == [] and sqs.deleted == [] and worker.batches == 0

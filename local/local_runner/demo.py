@@ -291,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     if done:
         console.print(
             f"upload→done: median {statistics.median(done):.2f} s, last {done[-1]:.2f} s "
-            f"({pipeline_processes} worker processes)"
+            f"({pipeline_processes} worker process{'' if pipeline_processes == 1 else 'es'})"
         )
     console.print(
         f"wall time: {wall:.1f} s (servers up, {len(files)} uploads, every variant made, servers down)"

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from photo_pipeline_cdk.bundling import find_python
+from photo_pipeline_cdk.config import DEFAULT_PYTHON_VERSION
 
 from tests.conftest import REPO
 from tests.stacks.conftest import ENVIRONMENTS, cdk_cli
@@ -96,10 +98,23 @@ def test_resize_layer_is_aarch64_on_arm64(assemblies: dict[str, Path]) -> None:
     assert int.from_bytes(header[18:20], "little") == 183  # EM_AARCH64
 
 
-def test_no_asset_ships_pycache(assemblies: dict[str, Path]) -> None:
+def test_assets_ship_bytecode_of_the_runtimes_python_only(assemblies: dict[str, Path]) -> None:
+    """Every module compiled once, by the Lambda runtime's Python (3.13), beside its source: nothing
+    compiled by the machine that ran synth, nothing missing (Lambda could not write it)."""
+    expected = f"cpython-{DEFAULT_PYTHON_VERSION.replace('.', '')}"
+    if find_python(DEFAULT_PYTHON_VERSION) is None:
+        pytest.skip(f"python{DEFAULT_PYTHON_VERSION} is not installed here: synth ships source only")
     for assembly in assemblies.values():
-        assert not [p for p in assembly.glob("asset.*/**/__pycache__")]
-        assert not [p for p in assembly.glob("asset.*/**/*.pyc")]
+        for asset in assembly.glob("asset.*"):
+            compiled = list(asset.rglob("*.pyc"))
+            sources = [p for p in asset.rglob("*.py") if p.parent.name != "__pycache__"]
+            if not sources:
+                continue  # a Docker image context or a non-Python asset
+            assert compiled, asset
+            assert {p.name.split(".")[1] for p in compiled} == {expected}, asset
+            assert all(p.parent.name == "__pycache__" for p in compiled)
+            for source in sources:
+                assert (source.parent / "__pycache__" / f"{source.stem}.{expected}.pyc").is_file(), source
 
 
 def test_api_function_asset_holds_no_local_only_piece(assemblies: dict[str, Path]) -> None:

@@ -1,7 +1,8 @@
 """Load on loopback, bounded (a fixed time per cell, then it stops): the API on both runtimes and an
 end-to-end burst through the whole local pipeline.
 
-1. The Fargate path: the container's app under uvicorn (``--workers 1`` and ``2``), N concurrent
+1. The Fargate path: the container's app under uvicorn (``--workers 1`` and ``2``, and ``2`` with
+   TCP_NODELAY restored: see ``nodelay.py``), N concurrent
    clients, each looping ``POST /v1/uploads`` (20 items) then ``GET /v1/batches/{id}``; requests/s and
    p50/p99 per route. The backing services are the emulator (moto over HTTP), so its speed is in every
    figure: these are relative numbers, for choosing a worker count, not AWS latencies.
@@ -24,6 +25,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -35,6 +37,7 @@ from local_runner.pipeline import local_pipeline
 from photo_contract.runtime import ApiEnvironment
 from photo_pipeline_cdk.config import environment_config
 
+BENCH = Path(__file__).resolve().parent
 ITEMS = [{"content_type": "image/jpeg", "size_bytes": 2_000_000, "filename": f"p{i}.jpg"} for i in range(20)]
 
 
@@ -78,15 +81,21 @@ def free_port() -> int:
 
 
 @contextmanager
-def uvicorn_server(env: dict[str, str], workers: int) -> Iterator[str]:
+def uvicorn_server(env: dict[str, str], workers: int, *, nodelay: bool = False) -> Iterator[str]:
     port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "uvicorn", "--factory", "upload_api.server:app_from_env",
-            "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level", "warning",
-        ],
-        env=env,
-    )  # fmt: skip
+    command = [
+        sys.executable, "-m", "uvicorn", "--factory", "upload_api.server:app_from_env",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level", "warning",
+    ]  # fmt: skip
+    if nodelay:  # the same server, with uvicorn's own protocol class told to set TCP_NODELAY
+        command = [
+            sys.executable, "-c",
+            "import uvicorn, nodelay; uvicorn.run('upload_api.server:app_from_env', factory=True, "
+            f"host='127.0.0.1', port={port}, workers={workers}, log_level='warning', "
+            "http=nodelay.NoDelayH11Protocol)",
+        ]  # fmt: skip
+        env = {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(BENCH), env.get("PYTHONPATH")]))}
+    process = subprocess.Popen(command, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -151,8 +160,11 @@ def api_load(seconds: float) -> list[dict[str, Any]]:
     rows = []
     try:
         env = api_environment(aws, issuer)
-        for workers in (1, 2):
-            with uvicorn_server(env, workers) as url:
+        for workers, nodelay in ((1, False), (2, False), (2, True)):
+            runtime = f"uvicorn, {workers} worker{'s' if workers > 1 else ''}" + (
+                ", TCP_NODELAY" if nodelay else ""
+            )
+            with uvicorn_server(env, workers, nodelay=nodelay) as url:
                 for scenario in ("healthz", "unauthorized", "upload"):
                     for clients in (4, 8):
                         tokens = [issuer.token(f"load-{workers}-{clients}-{i}") for i in range(clients)]
@@ -161,7 +173,7 @@ def api_load(seconds: float) -> list[dict[str, Any]]:
                         for route, values in result.items():
                             rows.append(
                                 {
-                                    "runtime": f"uvicorn, {workers} worker{'s' if workers > 1 else ''}",
+                                    "runtime": runtime,
                                     "clients": clients,
                                     "route": route,
                                     "requests_per_second": round(len(values) / seconds, 1),
@@ -171,14 +183,16 @@ def api_load(seconds: float) -> list[dict[str, Any]]:
                                 }
                             )
                             print(json.dumps(rows[-1]), flush=True)
-        rows += lambda_latency(env, issuer)
     finally:
         aws.stop()
     return rows
 
 
-def lambda_latency(env: dict[str, str], issuer: LocalIssuer, count: int = 100) -> list[dict[str, Any]]:
-    """The Lambda path in-process: Mangum over the same app, one invocation at a time."""
+def lambda_latency(
+    env: dict[str, str], issuer: LocalIssuer, *, seconds: float, count: int = 100
+) -> list[dict[str, Any]]:
+    """The Lambda path in-process: Mangum over the same app, one invocation at a time, ``count`` of them
+    or as many as fit in ``seconds``."""
     saved = dict(os.environ)
     os.environ.update(env)
     try:
@@ -194,7 +208,8 @@ def lambda_latency(env: dict[str, str], issuer: LocalIssuer, count: int = 100) -
     body = json.dumps({"items": ITEMS})
     times = []
     errors = 0
-    for _ in range(count):
+    deadline = time.monotonic() + seconds
+    while len(times) < count and time.monotonic() < deadline:
         event = {
             "version": "2.0", "routeKey": "$default", "rawPath": "/v1/uploads", "rawQueryString": "",
             "headers": {"authorization": f"Bearer {token}", "content-type": "application/json",
@@ -213,7 +228,7 @@ def lambda_latency(env: dict[str, str], issuer: LocalIssuer, count: int = 100) -
         "runtime": "Lambda handler (Mangum), in-process",
         "clients": 1,
         "route": "POST /v1/uploads",
-        "requests_per_second": round(count / sum(times), 1),
+        "requests_per_second": round(len(times) / sum(times), 1),
         "p50_ms": round(percentile(times, 0.5) * 1000, 1),
         "p99_ms": round(percentile(times, 0.99) * 1000, 1),
         "errors": errors,
@@ -222,12 +237,13 @@ def lambda_latency(env: dict[str, str], issuer: LocalIssuer, count: int = 100) -
     return [row]
 
 
-def lambda_only() -> None:
+def lambda_only(seconds: float) -> None:
+    """On an emulator of its own: the API cells leave thousands of items behind, which slow moto down."""
     aws = LocalAws(environment_config("dev"))
     aws.start()
     try:
         issuer = LocalIssuer()
-        lambda_latency(api_environment(aws, issuer), issuer)
+        lambda_latency(api_environment(aws, issuer), issuer, seconds=seconds)
     finally:
         aws.stop()
 
@@ -289,8 +305,8 @@ def main() -> int:
     print(f"machine: {os.cpu_count()} cores; API cells {args.seconds:g} s each; burst of {args.burst}")
     if args.only in (None, "api"):
         api_load(args.seconds)
-    if args.only == "lambda":
-        lambda_only()
+    if args.only in (None, "lambda"):
+        lambda_only(args.seconds * 4)
     if args.only in ("api", "lambda"):
         return 0
     outcome = burst(args.burst)

@@ -12,7 +12,8 @@ The variants are the feed's in JPEG only: this measures the resize path; what th
 (encode ms per variant) is the formats table's (bench/formats_bench.py).
 
 Photo by photo, each round runs the methods in a new random order, and each cell is the median of the
-rounds, so a noisy neighbour slows every method alike. Peak RSS is measured in a fresh subprocess per method on the 22 MP photo.
+rounds, so a noisy neighbour slows every method alike. Peak RSS is measured in a fresh subprocess per
+method on the 22 MP photo.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from pathlib import Path
 
 from photo_resize import FEED_VARIANTS as FEED_WITH_ALTERNATES
 from photo_resize import FitMode, ResizeOptions, resize_image
-from photo_resize.core import _plan as core_plan
 from photo_resize.core import encode_frame
 from PIL import Image, ImageOps
 
@@ -67,20 +67,28 @@ def tutorial(data: bytes) -> None:
 
 def make_tuned(data: bytes) -> Callable[[bytes], None]:
     """Pillow used well, variant by variant from one DCT-scaled, upright decode."""
-    # The core's output sizes and crops: only the method differs.
-    geometry = [(spec, core_plan(spec, upright_size(data))) for spec in FEED_VARIANTS]
+    source = upright_size(data)
+    # The core's output sizes, each from the largest centred box of its shape (the core's crops for
+    # these variants): only the method differs.
+    geometry = []
+    for spec, variant in zip(FEED_VARIANTS, resize_image(data, OPTIONS).variants, strict=True):
+        aspect = variant.width / variant.height
+        crop_w, crop_h = min(source[0], source[1] * aspect), min(source[1], source[0] / aspect)
+        left, top = (source[0] - crop_w) / 2, (source[1] - crop_h) / 2
+        geometry.append((spec, (variant.width, variant.height), (left, top, left + crop_w, top + crop_h)))
+    largest_scale = max(size[0] / (crop[2] - crop[0]) for _, size, crop in geometry)
 
     def tuned(data: bytes) -> None:
         image = Image.open(io.BytesIO(data))
-        largest = max(geometry, key=lambda g: g[1].scale)[1]
-        need = (round(image.size[0] * largest.scale) + 1, round(image.size[1] * largest.scale) + 1)
-        image.draft("RGB", need)
+        image.draft(
+            "RGB", (round(image.size[0] * largest_scale) + 1, round(image.size[1] * largest_scale) + 1)
+        )
         upright = ImageOps.exif_transpose(image)
         assert upright is not None
-        factor = upright.size[0] / upright_size(data)[0]  # decoded pixels per source pixel
-        for spec, plan in geometry:
-            box = tuple(v * factor for v in plan.crop)
-            out = upright.resize(plan.size, Image.Resampling.BICUBIC, box=box, reducing_gap=2.0)
+        factor = upright.size[0] / source[0]  # decoded pixels per source pixel
+        for spec, size, crop in geometry:
+            box = (crop[0] * factor, crop[1] * factor, crop[2] * factor, crop[3] * factor)
+            out = upright.resize(size, Image.Resampling.BICUBIC, box=box, reducing_gap=2.0)
             encode_frame(out, spec.encodings[0], io.BytesIO())
 
     return tuned

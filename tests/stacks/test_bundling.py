@@ -76,6 +76,8 @@ def test_x86_64_layer_imports_and_resizes_on_the_lambda_python(tmp_path: Path, c
     assert caches
     assert all(".cpython-313." in p.name for p in caches)
     assert all(p.parent.name == "__pycache__" for p in caches)
+    core = layer / "python" / "photo_resize" / "__pycache__" / "core.cpython-313.pyc"
+    assert b"/opt/python/photo_resize/core.py" in core.read_bytes()  # where Lambda mounts a layer
     photo = corpus / "camera" / "canon-eos-1000d_10mp_orient6.jpg"
     script = textwrap.dedent(
         f"""

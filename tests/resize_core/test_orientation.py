@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import io
 from pathlib import Path
 
 import pytest
-from photo_resize import ResizeOptions, VariantSpec, resize_image
+from photo_resize import FitMode, ResizeOptions, VariantSpec, resize_image
 from photo_resize.core import _TRANSPOSE, _stored_box
 from PIL import Image, ImageChops, ImageStat
+from thumbhash import thumb_hash_to_approximate_aspect_ratio
 
 OPTIONS = ResizeOptions(variants=(VariantSpec(name="w300", width=300),))
 # A 2:3 portrait cropped to 4:5 and a 3:2 landscape cropped to 5:4: the core downscales only the part
@@ -90,3 +92,17 @@ def test_a_box_in_the_upright_picture_is_found_in_the_stored_one(orientation: in
     if orientation in _TRANSPOSE:
         cut = cut.transpose(_TRANSPOSE[orientation])
     assert cut.tobytes() == turned.crop(box).tobytes()
+
+
+@pytest.mark.parametrize("orientation", [6, 8])
+def test_a_rotated_photo_with_only_a_cover_variant_keeps_the_whole_picture_for_its_placeholder(
+    corpus: Path, orientation: int
+) -> None:
+    # 100 of 1,200 px is below the 1/8 DCT scale, so the core downscales before it turns the picture;
+    # with no fit variant to show a crop, it keeps the whole picture, as it does for the upright file.
+    options = ResizeOptions(variants=(VariantSpec(name="t100", width=100, height=100, mode=FitMode.COVER),))
+    upright = resize_image((corpus / "orientation" / "Portrait_1.jpg").read_bytes(), options)
+    rotated = resize_image((corpus / "orientation" / f"Portrait_{orientation}.jpg").read_bytes(), options)
+    aspect = thumb_hash_to_approximate_aspect_ratio(list(base64.b64decode(rotated.placeholder)))
+    assert aspect == pytest.approx(1200 / 1800, rel=0.15)  # the 2:3 portrait, not the square crop
+    assert aspect == thumb_hash_to_approximate_aspect_ratio(list(base64.b64decode(upright.placeholder)))

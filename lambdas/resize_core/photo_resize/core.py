@@ -232,16 +232,19 @@ def _check_memory_budget(image: Image.Image, options: ResizeOptions) -> None:
 
 
 def _shown(plans: list[_Plan], upright: tuple[int, int]) -> tuple[float, float, float, float]:
-    """The part of the upright source any variant shows: the union of the crops (the whole picture when
-    a smart crop still has to choose its window)."""
+    """The part of the upright source to keep when downscaling before the turn: the union of the crops
+    if a fit variant shows all of it (as the feed's do); otherwise the whole picture, so a rotated photo
+    gives the same frames, and the same placeholder, as an unrotated one."""
+    whole = (0.0, 0.0, float(upright[0]), float(upright[1]))
     if any(plan.spec.mode is FitMode.SMART for plan in plans):
-        return (0.0, 0.0, float(upright[0]), float(upright[1]))
-    return (
+        return whole  # a smart crop still has to choose its window
+    union = (
         min(plan.crop[0] for plan in plans),
         min(plan.crop[1] for plan in plans),
         max(plan.crop[2] for plan in plans),
         max(plan.crop[3] for plan in plans),
     )
+    return union if any(p.spec.mode is FitMode.FIT and p.crop == union for p in plans) else whole
 
 
 def _upright(

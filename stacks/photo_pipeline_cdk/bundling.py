@@ -6,7 +6,7 @@ cached by a key over every input, so a second synth of the same sources costs a 
 
 Assets ship bytecode compiled by the runtime's Python version. Lambda's code directories are read-only,
 so a package without ``__pycache__`` is compiled from source on every cold start and never cached: for
-the API that is about 1.1 s of the 1.7 s init (``bench/cold_start_bench.py``). The bytecode is
+the API that was about 1 s of a 1.5 s init (``bench/cold_start_bench.py``). The bytecode is
 ``unchecked-hash``: valid whatever mtimes the zip carries, and the same bytes on every build.
 """
 
@@ -141,13 +141,19 @@ def find_python(version: str) -> Path | None:
     """An interpreter of ``version`` (``"3.13"``) on this machine, or None: on PATH, else under pyenv."""
     found = shutil.which(f"python{version}")
     candidates = [Path(found)] if found and "/shims/" not in found else []  # a shim may lack the version
-    candidates += sorted(Path.home().glob(f".pyenv/versions/{version}.*/bin/python{version}"), reverse=True)
+    installed = Path.home().glob(f".pyenv/versions/{version}.*/bin/python{version}")
+    candidates += sorted(installed, key=_patch_level, reverse=True)  # the newest patch release first
     probe = "import sys; print('%d.%d' % sys.version_info[:2])"
     for candidate in candidates:
         result = subprocess.run([str(candidate), "-c", probe], capture_output=True, text=True, check=False)
         if result.returncode == 0 and result.stdout.strip() == version:
             return candidate
     return None
+
+
+def _patch_level(python: Path) -> int:
+    patch = python.parents[1].name.rsplit(".", 1)[-1]  # …/versions/3.13.9/bin/python3.13 -> 9
+    return int(patch) if patch.isdigit() else -1
 
 
 def _compile_bytecode(spec: PythonAssetSpec, out: Path, *, mount: str) -> None:

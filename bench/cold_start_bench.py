@@ -7,7 +7,8 @@ added, as the real runtime provides it), run by the function's Python version (`
 - bare:   ``import boto3`` + one S3 client (the floor any of our functions pays);
 - bare + FastAPI: the same, then ``import fastapi, mangum`` (the floor of any FastAPI app on Lambda);
 - api:    ``import upload_api.lambda_handler`` (the FastAPI app built, behind Mangum), then its first
-          request (GET /healthz as an API Gateway v2 event, no network);
+          request: a signed-in ``POST /v1/uploads`` as an API Gateway v2 event (the token checked), with
+          no items, so it ends in 422 before any call to AWS;
 - worker: ``import resize_worker.handler`` and its worker built (clients made), then a batch holding
           S3's test event (parsed; nothing to fetch);
 - "source only": the same package without its bytecode (``-B`` and an empty ``pycache_prefix``), which is
@@ -50,13 +51,18 @@ print(json.dumps([ready - start, done - ready]))
 BARE = ("import boto3\nboto3.client('s3', region_name='eu-west-1')", "pass")
 # The framework's own floor: what any FastAPI app on Lambda pays before its first line of code.
 FRAMEWORK = ("import boto3\nboto3.client('s3', region_name='eu-west-1')\nimport fastapi, mangum", "pass")
+# The first request is a signed-in one, so it pays what every real first request does (the token's RS256
+# check with cryptography), but fails validation (no items: 422) before anything would reach AWS.
 API = (
-    "from upload_api.lambda_handler import handler",
-    "handler({'version': '2.0', 'routeKey': '$default', 'rawPath': '/healthz', 'rawQueryString': '', "
-    "'headers': {}, 'requestContext': {'http': {'method': 'GET', 'path': '/healthz', 'sourceIp': '1.2.3.4', "
+    "from upload_api.lambda_handler import handler\nimport os",
+    "reply = handler({'version': '2.0', 'routeKey': '$default', 'rawPath': '/v1/uploads', "
+    "'rawQueryString': '', 'headers': {'authorization': 'Bearer ' + os.environ['BENCH_TOKEN'], "
+    "'content-type': 'application/json'}, 'body': '{\"items\": []}', "
+    "'requestContext': {'http': {'method': 'POST', 'path': '/v1/uploads', 'sourceIp': '1.2.3.4', "
     "'protocol': 'HTTP/1.1', 'userAgent': 'bench'}, 'requestId': 'r', 'stage': '$default', "
     "'accountId': '1', 'apiId': 'a', 'domainName': 'd', 'domainPrefix': 'd', 'time': 't', 'timeEpoch': 0}, "
-    "'isBase64Encoded': False}, type('C', (), {'get_remaining_time_in_millis': lambda self: 30000})())",
+    "'isBase64Encoded': False}, type('C', (), {'get_remaining_time_in_millis': lambda self: 30000})())\n"
+    "assert reply['statusCode'] == 422, reply",
 )
 WORKER = (
     "from resize_worker.handler import _default_worker\nworker = _default_worker()",
@@ -83,6 +89,7 @@ def environment() -> dict[str, str]:
     worker = WorkerEnvironment(media_bucket="media", registry_table="images", event_bus_name="bus").to_env()
     return {
         **os.environ,
+        "BENCH_TOKEN": issuer.token("cold-start"),
         **api,
         **worker,
         LAMBDA_MEMORY_VARIABLE: "1024",

@@ -94,10 +94,16 @@ def make_tuned(data: bytes) -> Callable[[bytes], None]:
     return tuned
 
 
+def swaps_axes(data: bytes) -> bool:
+    """Whether the photo's EXIF orientation turns it by 90°."""
+    with Image.open(io.BytesIO(data)) as image:
+        return image.getexif().get(0x0112, 1) in (5, 6, 7, 8)
+
+
 def upright_size(data: bytes) -> tuple[int, int]:
     with Image.open(io.BytesIO(data)) as image:
-        swapped = image.getexif().get(0x0112, 1) in (5, 6, 7, 8)
-        return (image.size[1], image.size[0]) if swapped else image.size
+        size = image.size
+    return (size[1], size[0]) if swaps_axes(data) else size
 
 
 def make_floor(data: bytes) -> Callable[[bytes], None]:
@@ -109,10 +115,8 @@ def make_floor(data: bytes) -> Callable[[bytes], None]:
     ]
     for image, _ in outputs:
         image.load()
-    with Image.open(io.BytesIO(data)) as probe:
-        exif = probe.getexif().get(0x0112, 1)
     w1080 = result.variants[0]
-    need = (w1080.width, w1080.height) if exif not in (5, 6, 7, 8) else (w1080.height, w1080.width)
+    need = (w1080.height, w1080.width) if swaps_axes(data) else (w1080.width, w1080.height)
 
     def floor(data: bytes) -> None:
         image = Image.open(io.BytesIO(data))

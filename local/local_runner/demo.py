@@ -220,7 +220,9 @@ def _thumbnail(client: httpx.Client, result: DemoResult) -> Image.Image | None:
 
 def _lambda_like_factory(config: Any, console: Console) -> Any:
     # Imported here: building the assets needs the CDK package, which starts jsii (node) on import.
-    from local_runner.lambda_like import SubprocessLambda, build_lambda_assets, find_python
+    from photo_pipeline_cdk.bundling import find_python
+
+    from local_runner.lambda_like import SubprocessLambda, build_lambda_assets
 
     python = find_python(config.resize.python_version)
     if python is None:

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from photo_pipeline_cdk.bundling import PythonAssetSpec, build_python_asset, find_python
+from photo_pipeline_cdk.bundling import PythonAssetSpec, build_python_asset
 from photo_pipeline_cdk.config import Architecture, EnvironmentConfig
 from photo_pipeline_cdk.sources import DEFAULT_ASSET_CACHE, runtime_sources
 
@@ -37,9 +37,6 @@ response = lambda_handler(json.load(sys.stdin), Context())
 with open(out, "w") as f:
     json.dump(response, f)
 """
-
-
-__all__ = ["SubprocessLambda", "build_api_asset", "build_lambda_assets", "find_python"]
 
 
 def _built(spec: PythonAssetSpec, cache_dir: Path) -> Path:

@@ -43,7 +43,8 @@ _SRGB = ImageCms.createProfile("sRGB")
 _RESAMPLE = Image.Resampling.HAMMING
 # Pillow's box-reduces by an integer factor first when the ratio exceeds this: nearly as sharp, much faster.
 _REDUCING_GAP = 3.0
-# ThumbHash takes at most 100x100; from 32 px the hash hardly changes, and it costs a tenth.
+# ThumbHash takes at most 100x100 and keeps only the lowest frequencies: 32 px holds them, with a tenth
+# of the pixels to sum.
 _PLACEHOLDER_SIDE = 32
 # Smart crop looks at a copy this small (cost: a reduce and a 3x3 filter over ~7,000 pixels) and moves
 # the crop only when the busiest window has this much more edge energy than the centre one.

@@ -12,7 +12,7 @@ PORT ?= 8000
 SNAPSHOT_TAG := snapshot
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup browser unit test lint synth diff snapshots dashboard-picture image bench load burst demo serve redrive reprocess cost clean
+.PHONY: setup browser unit test lint synth diff snapshots preflight dashboard-picture image bench load burst demo serve redrive reprocess cost clean
 
 # Each step says what it installs: the first run takes a few minutes and should not look hung. pip's
 # "Location … is ignored" warnings (this machine's pip configuration) are filtered; its exit status is kept.
@@ -67,7 +67,7 @@ synth: setup
 
 # What changed against the committed snapshot, offline: cdk diff of each stack against it.
 diff: setup
-	rm -rf cdk.out.$(ENV) && cdk synth -c env=$(ENV) -c image_tag=$(SNAPSHOT_TAG) -q -o cdk.out.$(ENV)
+	rm -rf cdk.out.$(ENV) && cdk synth -c env=$(ENV) -c image_tag=$(SNAPSHOT_TAG) -c allow_placeholders=true -q -o cdk.out.$(ENV)
 	$(BIN)/python -m tests.stacks.snapshots mask cdk.out.$(ENV) cdk.out.$(ENV).masked
 	for stack in $$(ls cdk.out.$(ENV).masked/*.template.json | xargs -n1 basename | sed 's/.template.json//'); do \
 		cdk diff --app cdk.out.$(ENV).masked --exclusively \
@@ -77,15 +77,20 @@ diff: setup
 # Accept the current templates as the new snapshots (review `make diff` first).
 snapshots: setup
 	for env in dev staging prod; do \
-		rm -rf cdk.out.$$env && cdk synth -c env=$$env -c image_tag=$(SNAPSHOT_TAG) -q -o cdk.out.$$env && \
+		rm -rf cdk.out.$$env && cdk synth -c env=$$env -c image_tag=$(SNAPSHOT_TAG) -c allow_placeholders=true -q -o cdk.out.$$env && \
 		$(BIN)/python -m tests.stacks.snapshots update $$env cdk.out.$$env; \
 	done
 	$(MAKE) --no-print-directory dashboard-picture
 
 # Build the API image and push it into ENV's ECR repository (needs AWS credentials and a Docker engine),
 # then `npx cdk deploy -c env=ENV -c image_tag=<printed tag> Service` rolls it out.
-image:
-	containers/api/push-image.sh $(ENV)
+image: setup
+	PYTHON=$(BIN)/python containers/api/push-image.sh $(ENV)
+
+# Before a deploy: a checklist of what ENV's config and account still lack (exits 1 on any ✗).
+# IMAGE_TAG=<tag> also checks that the Service stack's image is in ECR.
+preflight: setup
+	$(BIN)/python -m photo_pipeline_cdk.preflight --env $(ENV) $(if $(IMAGE_TAG),--image-tag $(IMAGE_TAG),)
 
 # Replay ENV's dead-lettered upload events into its queue (SQS message move task; AWS credentials needed).
 redrive: setup

@@ -8,6 +8,7 @@ from pathlib import Path
 import aws_cdk as cdk
 from photo_pipeline_cdk.config import environment_config
 from photo_pipeline_cdk.nag import add_nag_checks
+from photo_pipeline_cdk.preflight import synth_refusal
 from photo_pipeline_cdk.sources import DEFAULT_ASSET_CACHE
 from photo_pipeline_cdk.stacks import build_photo_pipeline
 
@@ -18,6 +19,11 @@ def main() -> None:
         config = environment_config(app.node.try_get_context("env"))  # cdk bootstrap needs it too
     except ValueError as exc:
         sys.exit(f"photo-pipeline: {exc}")
+    # Staging and prod do not synthesize with example values unless told they are examples.
+    if str(app.node.try_get_context("allow_placeholders")).lower() != "true":
+        refusal = synth_refusal(config)
+        if refusal:
+            sys.exit(f"photo-pipeline: {refusal}")
     image_tag = app.node.try_get_context("image_tag")
     if image_tag:
         fargate = dataclasses.replace(config.api.fargate, image_tag=str(image_tag))

@@ -25,15 +25,24 @@ ACCESS_KEY_ID = "local"
 SECRET_ACCESS_KEY = "local-secret"  # noqa: S105 - a placeholder for the local emulator
 
 
-def local_session() -> boto3.session.Session:
+# Each deployed role signs with credentials of its own; locally each gets its own access key id
+# ("local-<principal>"), so a recording of the calls tells who made each (tests/permissions).
+API_PRINCIPAL = "api"  # the API: the Fargate task role (the Lambda function role when under Mangum)
+WORKER_PRINCIPAL = "worker"  # the resize function, and the SQS event source mapping acting for it
+REPROCESS_PRINCIPAL = "reprocess"  # the reprocess function the Distributed Map invokes per item
+REPROCESSING_MAP_PRINCIPAL = "reprocessing-map"  # the state machine's role: the S3 listing reader
+
+
+def local_session(principal: str | None = None) -> boto3.session.Session:
     """Credentials for the emulator only, never the process environment (tests share the process)."""
+    key = f"{ACCESS_KEY_ID}-{principal}" if principal else ACCESS_KEY_ID
     return boto3.session.Session(
-        aws_access_key_id=ACCESS_KEY_ID, aws_secret_access_key=SECRET_ACCESS_KEY, region_name=REGION
+        aws_access_key_id=key, aws_secret_access_key=SECRET_ACCESS_KEY, region_name=REGION
     )
 
 
-def local_client(service: str, endpoint: str) -> Any:
-    return local_session().client(service, endpoint_url=endpoint)  # type: ignore[call-overload]
+def local_client(service: str, endpoint: str, principal: str | None = None) -> Any:
+    return local_session(principal).client(service, endpoint_url=endpoint)  # type: ignore[call-overload]
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,7 @@ class LocalResources:
     registry_table: str
     event_bus_name: str
     events_queue_url: str  # every event on the bus lands here, so the demo can show them
+    reports_bucket: str  # the reprocessing state machine's results, as in AWS a bucket of its own
 
 
 class LocalAws:
@@ -82,7 +92,8 @@ class LocalAws:
         s3 = local_client("s3", endpoint)
         sqs = local_client("sqs", endpoint)
         uploads, media = f"{prefix}-uploads", f"{prefix}-media"
-        for bucket in (uploads, media):
+        reports = f"{prefix}-reprocessing-reports"
+        for bucket in (uploads, media, reports):
             s3.create_bucket(Bucket=bucket)
         s3.put_bucket_versioning(Bucket=uploads, VersioningConfiguration={"Status": "Enabled"})
         origins = [*self._config.cors_allowed_origins, *extra_cors_origins]
@@ -135,6 +146,7 @@ class LocalAws:
             registry_table,
             bus,
             events_queue_url,
+            reports,
         )
         return self.resources
 

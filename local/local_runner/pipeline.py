@@ -22,7 +22,15 @@ from upload_api.settings import ApiSettings
 from upload_api.wiring import build_app
 
 from local_runner.cdn import CDN_PATH, add_local_cdn
-from local_runner.emulator import REGION, LocalAws, LocalResources, local_session
+from local_runner.emulator import (
+    API_PRINCIPAL,
+    REGION,
+    WORKER_PRINCIPAL,
+    LocalAws,
+    LocalResources,
+    local_client,
+    local_session,
+)
 from local_runner.issuer import LocalIssuer
 from local_runner.page import add_upload_page
 from local_runner.worker import Handler, QueueWorker
@@ -38,6 +46,7 @@ class LocalPipeline:
     api_url: str
     issuer: LocalIssuer
     worker: QueueWorker
+    api_settings: ApiSettings  # what the API runs with (a second runtime can be built from it)
 
     def token(self, subject: str = DEMO_USER) -> str:
         return self.issuer.token(subject, ttl_seconds=12 * 3600)
@@ -108,7 +117,8 @@ def local_pipeline(
             # The CDN's place: the same URL-building code, with the local stand-in as the base.
             public_media_base_url=f"{api_url}{CDN_PATH.rstrip('/')}",
         )
-        app = build_app(ApiSettings.from_contract(api_env), session=local_session())
+        api_settings = ApiSettings.from_contract(api_env)
+        app = build_app(api_settings, session=local_session(API_PRINCIPAL))
         add_local_cdn(app, s3=aws.client("s3"), bucket=resources.media_bucket)
         if upload_page:
             add_upload_page(app, issuer.token(DEMO_USER, ttl_seconds=12 * 3600))
@@ -125,10 +135,12 @@ def local_pipeline(
             handler = pool.handler
         else:
             settings = WorkerSettings.from_env(environment)
-            services = aws_services(settings, session=local_session(), endpoint_url=resources.endpoint)
+            services = aws_services(
+                settings, session=local_session(WORKER_PRINCIPAL), endpoint_url=resources.endpoint
+            )
             handler = _forgetting_metrics(ResizeWorker(services=services, settings=settings).handle_batch)
         worker = QueueWorker(
-            sqs=aws.client("sqs"),
+            sqs=local_client("sqs", resources.endpoint, WORKER_PRINCIPAL),
             queue_url=resources.queue_url,
             queue_arn=resources.queue_arn,
             handler=handler,
@@ -138,7 +150,7 @@ def local_pipeline(
         if pool is not None:
             pool.wait_ready()  # the processes have imported Pillow and boto3 before the first upload
         worker.start()
-        yield LocalPipeline(aws, resources, api_url, issuer, worker)
+        yield LocalPipeline(aws, resources, api_url, issuer, worker, api_settings)
     finally:
         if worker is not None:
             worker.stop()

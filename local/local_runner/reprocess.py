@@ -4,8 +4,8 @@ original's variants with the environment's current spec, on the local pipeline o
 
 The same per-item code as the Distributed Map in AWS (``resize_worker.reprocess.reprocess_item``), fed
 the same item shape from a listing of the emulated uploads bucket, with the configured concurrency and
-failure tolerance. Results go under ``reports/reprocess/``: in AWS the Map writes them to a reports
-bucket of its own, here they go to the emulated uploads bucket. Without a running `make serve` there is
+failure tolerance. Results go under ``reports/reprocess/`` of a reports bucket of its own, as the Map
+writes them in AWS. Without a running `make serve` there is
 nothing to reprocess: it says so.
 """
 
@@ -34,7 +34,13 @@ from resize_worker.settings import WorkerSettings
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from local_runner.emulator import LocalResources, local_session
+from local_runner.emulator import (
+    REPROCESS_PRINCIPAL,
+    REPROCESSING_MAP_PRINCIPAL,
+    LocalResources,
+    local_client,
+    local_session,
+)
 from local_runner.inputs import REPO
 from local_runner.pipeline import worker_environment
 
@@ -71,13 +77,18 @@ def run(
     *,
     bucket: str,
     prefix: str,
+    reports_bucket: str,
     request: ReprocessRequest,
     max_concurrency: int,
     on_item: Callable[[dict[str, str]], None] = lambda _: None,
+    map_s3: Any | None = None,
 ) -> RunSummary:
     """Every listed original through ``reprocess_item``, at most ``max_concurrency`` at once (threads:
-    Pillow and boto3 release the GIL). An item that raises is a failure, as in the Map."""
-    items = list(listing_items(services.s3, bucket, prefix))
+    Pillow and boto3 release the GIL). An item that raises is a failure, as in the Map. ``map_s3`` is
+    the state machine's own S3 client (its role lists the bucket and writes the results; the item
+    function's role does neither); the item function's client when not given."""
+    map_s3 = map_s3 or services.s3
+    items = list(listing_items(map_s3, bucket, prefix))
     summary = RunSummary(items=len(items))
     rows: list[dict[str, str]] = []
     with ThreadPoolExecutor(max_workers=max(1, max_concurrency)) as pool:
@@ -97,8 +108,8 @@ def run(
             on_item(row)
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     summary.report_key = f"{REPROCESS_REPORTS_PREFIX}{run_id}/results.json"
-    services.s3.put_object(
-        Bucket=bucket,
+    map_s3.put_object(
+        Bucket=reports_bucket,
         Key=summary.report_key,
         Body=json.dumps(sorted(rows, key=lambda r: r["key"]), indent=1).encode(),
         ContentType="application/json",
@@ -113,7 +124,8 @@ def local_worker(config: EnvironmentConfig, resources: LocalResources) -> tuple[
             LAMBDA_MEMORY_VARIABLE: str(config.resize.memory_mib),
         }
     )
-    return aws_services(settings, session=local_session(), endpoint_url=resources.endpoint), settings
+    session = local_session(REPROCESS_PRINCIPAL)
+    return aws_services(settings, session=session, endpoint_url=resources.endpoint), settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     prefix = f"{UPLOADS_PREFIX}{args.owner}/" if args.owner else UPLOADS_PREFIX
     concurrency = min(config.resize.reprocess_concurrency, os.cpu_count() or 1)
-    total = sum(1 for _ in listing_items(services.s3, resources.uploads_bucket, prefix))
+    map_s3 = local_client("s3", resources.endpoint, REPROCESSING_MAP_PRINCIPAL)
+    total = sum(1 for _ in listing_items(map_s3, resources.uploads_bucket, prefix))
     with Progress(
         TextColumn("reprocess"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as progress:
@@ -147,16 +160,18 @@ def main(argv: list[str] | None = None) -> int:
             settings,
             bucket=resources.uploads_bucket,
             prefix=prefix,
+            reports_bucket=resources.reports_bucket,
             request=request,
             max_concurrency=concurrency,
             on_item=lambda _: progress.advance(task),
+            map_s3=map_s3,
         )
     console.print(
         ", ".join(f"{n} {status}" for status, n in sorted(summary.counts.items())) or "nothing listed"
     )
     for key, error in summary.failures[:10]:
         console.print(f"  failed: {key}: {error}")
-    console.print(f"results: s3://{resources.uploads_bucket}/{summary.report_key}")
+    console.print(f"results: s3://{resources.reports_bucket}/{summary.report_key}")
     tolerated = config.resize.reprocess_tolerated_failure_percentage
     if summary.failure_percentage > tolerated:
         console.print(f"[red]{summary.failure_percentage:.1f}% failed, over the tolerated {tolerated}%[/red]")

@@ -20,11 +20,12 @@ def _start(environment: dict[str, str], endpoint: str) -> None:
     from resize_worker.handler import ResizeWorker, aws_services
     from resize_worker.settings import WorkerSettings
 
-    from local_runner.emulator import local_session
+    from local_runner.emulator import WORKER_PRINCIPAL, local_session
 
     settings = WorkerSettings.from_env(environment)
     _worker = ResizeWorker(
-        services=aws_services(settings, session=local_session(), endpoint_url=endpoint), settings=settings
+        services=aws_services(settings, session=local_session(WORKER_PRINCIPAL), endpoint_url=endpoint),
+        settings=settings,
     )
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import jsii
-from aws_cdk import IAspect
+from aws_cdk import Aws, Duration, IAspect, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct
@@ -35,8 +36,11 @@ def alarm_above_zero(
 
 
 class AlarmTopic(Construct):
-    """The environment's alarm topic: SNS, encrypted with the AWS-managed key, TLS-only, with an email
-    subscription per address and, optionally, an HTTPS webhook (a chat integration). Exposes ``.topic``.
+    """The environment's alarm topic: SNS, TLS-only, encrypted with a customer-managed key, with an email
+    subscription per address and, optionally, an HTTPS webhook (a chat integration). Exposes ``.topic``
+    and ``.key``. CloudWatch can publish an alarm only to a topic whose key policy lets
+    ``cloudwatch.amazonaws.com`` use the key (the AWS-managed ``alias/aws/sns`` cannot be granted) and
+    whose topic policy allows it; both are limited to this account's alarms.
 
     :param emails: who is told; at least one address or a webhook is required, so no alarm goes nowhere.
     :param webhook_url: an ``https://`` endpoint that receives the SNS notifications.
@@ -50,11 +54,39 @@ class AlarmTopic(Construct):
             raise ValueError("an alarm topic needs at least one email address or a webhook: got neither")
         if webhook_url is not None and not webhook_url.startswith("https://"):
             raise ValueError(f"the alarm webhook must be https://, got {webhook_url!r}")
-        self.topic = sns.Topic(
+        self.key = kms.Key(
             self,
-            "Topic",
-            master_key=kms.Alias.from_alias_name(self, "SnsKey", "alias/aws/sns"),
-            enforce_ssl=True,
+            "Key",
+            description="Encrypts the alarm notifications; CloudWatch alarms of this account may use it",
+            enable_key_rotation=True,
+            # Nothing is kept under this key: notifications are delivered and gone.
+            removal_policy=RemovalPolicy.DESTROY,
+            pending_window=Duration.days(7),
+        )
+        self.topic = sns.Topic(self, "Topic", master_key=self.key, enforce_ssl=True)
+        account, region = Stack.of(self).account, Stack.of(self).region
+        from_this_accounts_alarms = {
+            "StringEquals": {"aws:SourceAccount": account},
+            "ArnLike": {"aws:SourceArn": f"arn:{Aws.PARTITION}:cloudwatch:{region}:{account}:alarm:*"},
+        }
+        cloudwatch_service = iam.ServicePrincipal("cloudwatch.amazonaws.com")
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsPublish",
+                principals=[cloudwatch_service],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],  # in a key policy, "*" is this key
+                conditions=from_this_accounts_alarms,
+            )
+        )
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsPublish",
+                principals=[cloudwatch_service],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions=from_this_accounts_alarms,
+            )
         )
         # Stable IDs (Email1, Email2, Webhook): an address must not become a logical ID.
         endpoints = [(f"Email{i}", sns.SubscriptionProtocol.EMAIL, e) for i, e in enumerate(emails, 1)]

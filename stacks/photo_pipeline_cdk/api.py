@@ -64,10 +64,11 @@ def grant_api_access(
     quota_table: dynamodb.ITableV2 | None = None,
 ) -> None:
     """What the API calls, and only that: sign uploads under uploads/ (the POST is authorised as this
-    principal), sign variant URLs under images/, delete an image's original versions and variants
-    (listing only under those prefixes), the registry and its bus, and the form counters."""
+    principal), delete an image's original versions and variants (listing only under those prefixes),
+    the registry and its bus, and the form counters. Variant URLs are the CDN's, never presigned S3
+    GETs (those are the local fallback without a CDN), so no s3:GetObject (tests/permissions proves it)."""
     grant_object_actions(grantee, uploads_bucket, UPLOADS_PREFIX, "s3:PutObject", "s3:DeleteObjectVersion")
-    grant_object_actions(grantee, media_bucket, DERIVED_PREFIX, "s3:GetObject", "s3:DeleteObject")
+    grant_object_actions(grantee, media_bucket, DERIVED_PREFIX, "s3:DeleteObject")
     grant_version_listing(grantee, uploads_bucket, UPLOADS_PREFIX)
     grant_listing(grantee, media_bucket, DERIVED_PREFIX)
     grant_registry_api(grantee, registry_table, event_bus)

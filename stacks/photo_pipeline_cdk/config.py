@@ -195,8 +195,10 @@ class EnvironmentConfig:
         return f"photo-pipeline-{self.name}"
 
 
-# Like the example.com addresses below, a placeholder to replace with your own before a deploy: the ACM
-# certificate of the API's domain, and prod's media domain (us-east-1, CloudFront's) (README, "Deploy").
+# Placeholders to replace with your own before a deploy, as every *.photo-pipeline.example name below:
+# the ACM certificate of the API's domain and prod's media domain (us-east-1, CloudFront's); staging
+# and prod also need their account. `make preflight ENV=…` lists what is left; synth of staging and
+# prod refuses to go on while anything is.
 _EXAMPLE_CERTIFICATE = "arn:aws:acm:{region}:111122223333:certificate/example-{id}"
 
 ENVIRONMENTS: dict[str, EnvironmentConfig] = {

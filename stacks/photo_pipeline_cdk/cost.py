@@ -43,6 +43,7 @@ RESOURCE_LINES: dict[str, str] = {
     "AWS::CloudWatch::Alarm": "idle: alarms",
     "AWS::CloudWatch::Dashboard": "idle: dashboard",
     "AWS::SecretsManager::Secret": "idle: secrets",
+    "AWS::KMS::Key": "idle: KMS keys (the alarm topic's; its requests stay inside the free tier)",
     "AWS::ECR::Repository": "idle: API image storage",
     "AWS::Lambda::Function": "usage: Lambda GB-seconds and requests",
     "AWS::Lambda::LayerVersion": "free: layer storage is part of Lambda's code storage allowance",
@@ -287,6 +288,11 @@ def idle_lines(
             "Secrets",
             f"{counts['AWS::SecretsManager::Secret']}",
             counts["AWS::SecretsManager::Secret"] * prices("secrets_manager", "per_secret_month"),
+        ),
+        Line(
+            "KMS keys",
+            f"{counts['AWS::KMS::Key']} (alarm topic: CloudWatch cannot publish to an AWS-managed key)",
+            counts["AWS::KMS::Key"] * prices("kms", "per_key_month"),
         ),
         Line("API image storage (ECR)", "~0.5 GB", 0.5 * prices("ecr", "storage_per_gb_month"), "estimate"),
         Line(

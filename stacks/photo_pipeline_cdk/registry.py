@@ -75,8 +75,14 @@ class ImageRegistry(Construct):
 
 
 def grant_registry_api(grantee: iam.IGrantable, table: dynamodb.ITableV2, bus: events.IEventBus) -> None:
-    """Reads, the pending batch (a transaction of puts) and the tombstone updates: no DeleteItem."""
-    table.grant(grantee, "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem")
+    """Reads, the pending batch (a transaction of puts) and the tombstone updates: no DeleteItem. A query
+    of the batch index is authorized against the index's own ARN, which a grant on the table omits."""
+    table.grant(grantee, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+    iam.Grant.add_to_principal(
+        grantee=grantee,
+        actions=["dynamodb:Query"],
+        resource_arns=[table.table_arn, f"{table.table_arn}/index/{BATCH_INDEX}"],
+    )
     bus.grant_put_events_to(grantee)
 
 

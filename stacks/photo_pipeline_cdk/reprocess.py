@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     execution = start(session.client("stepfunctions"), arn, payload)
     region = execution.split(":")[3]
     print(f"started: {execution}")
-    print(f"follow:  aws stepfunctions describe-execution --execution-arn {execution}")
+    print(f"follow:  aws stepfunctions describe-execution --region {region} --execution-arn {execution}")
     print(
         f"console: https://{region}.console.aws.amazon.com/states/home?region={region}"
         f"#/v2/executions/details/{execution}"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_sqs as sqs
@@ -75,6 +76,18 @@ class UploadEvents(Construct):
             s3.EventType.OBJECT_CREATED,
             s3n.SqsDestination(self.queue),
             s3.NotificationKeyFilter(prefix=UPLOADS_PREFIX),
+        )
+        # The notification's allow names the bucket's ARN only; bucket names are global, so S3 acting for
+        # another account is refused too (confused-deputy protection, S3's notification guide).
+        self.queue.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="OnlyThisAccountsBucketNotifies",
+                effect=iam.Effect.DENY,
+                principals=[iam.ServicePrincipal("s3.amazonaws.com")],
+                actions=["sqs:SendMessage"],
+                resources=[self.queue.queue_arn],
+                conditions={"StringNotEquals": {"aws:SourceAccount": Stack.of(self).account}},
+            )
         )
         self.dead_letter_alarm = alarm_above_zero(
             self,

@@ -1,18 +1,25 @@
-"""`make image` against stand-in aws and docker binaries: what it would run, in order."""
+"""`make image` against stand-in aws and docker binaries (no account, no Docker engine here): what it
+would run, in order, in the environment's region and account whatever the profile says."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
+
+from photo_pipeline_cdk.config import ENVIRONMENTS
 
 from tests.conftest import REPO
 
 REPO_URI = "111111111111.dkr.ecr.eu-west-1.amazonaws.com/photo-pipeline-staging-api"
 
 
-def _stand_ins(bin_dir: Path, log: Path, outputs_uri: str) -> None:
+STAGING = ENVIRONMENTS["staging"]
+
+
+def _stand_ins(bin_dir: Path, log: Path, outputs_uri: str, caller_account: str) -> None:
     bin_dir.mkdir()
     for tool, stdout in (("aws", outputs_uri), ("docker", "")):
         script = bin_dir / tool
@@ -21,12 +28,15 @@ def _stand_ins(bin_dir: Path, log: Path, outputs_uri: str) -> None:
         script.write_text(
             f'#!/bin/sh\necho "{tool} $*" >> {log}\n'
             'case "$*" in *--password-stdin*) cat > /dev/null ;; esac\n'
+            f'case "$*" in *get-caller-identity*) printf "%s" "{caller_account}"; exit 0 ;; esac\n'
             f'printf "%s" "{stdout}"\n'
         )
         script.chmod(0o755)
 
 
-def _run(tmp_path: Path, outputs_uri: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+def _run(
+    tmp_path: Path, outputs_uri: str, caller_account: str = str(STAGING.account)
+) -> tuple[subprocess.CompletedProcess[str], list[str]]:
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
     shutil.copy(REPO / "containers/api/push-image.sh", clone / "containers/api/push-image.sh")  # as edited
@@ -42,8 +52,15 @@ def _run(tmp_path: Path, outputs_uri: str) -> tuple[subprocess.CompletedProcess[
         },
     )
     log = tmp_path / "calls.log"
-    _stand_ins(tmp_path / "bin", log, outputs_uri)
-    env = {**os.environ, "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}"}
+    _stand_ins(tmp_path / "bin", log, outputs_uri, caller_account)
+    # A profile pointing elsewhere must not matter.
+    env = {
+        **os.environ,
+        "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}",
+        "PYTHON": sys.executable,
+        "AWS_DEFAULT_REGION": "us-west-2",
+        "AWS_REGION": "us-west-2",
+    }
     result = subprocess.run(
         ["bash", "containers/api/push-image.sh", "staging"],
         cwd=clone,
@@ -57,15 +74,18 @@ def _run(tmp_path: Path, outputs_uri: str) -> tuple[subprocess.CompletedProcess[
 def test_builds_arm64_from_the_repo_root_and_pushes_a_commit_tag(tmp_path: Path) -> None:
     result, calls = _run(tmp_path, REPO_URI)
     assert result.returncode == 0, result.stderr
-    assert calls[0].startswith(
-        "aws cloudformation describe-stacks --stack-name photo-pipeline-staging-storage"
+    region = f"--region {STAGING.region}"
+    assert calls[0] == f"aws sts get-caller-identity {region} --query Account --output text"
+    assert calls[1].startswith(
+        f"aws cloudformation describe-stacks {region} --stack-name photo-pipeline-staging-storage"
     )
     # The two ends of `aws ecr get-login-password | docker login` run at once: either may log first.
-    assert sorted(calls[1:3]) == [
-        "aws ecr get-login-password",
+    assert sorted(calls[2:4]) == [
+        f"aws ecr get-login-password {region}",
         "docker login --username AWS --password-stdin 111111111111.dkr.ecr.eu-west-1.amazonaws.com",
     ]
-    build = calls[3]
+    assert all(region in c for c in calls if c.startswith("aws "))
+    build = calls[4]
     assert build.startswith("docker buildx build --platform linux/arm64 -f containers/api/Dockerfile")
     assert build.endswith("--push .")
     tag = build.split(f"{REPO_URI}:")[1].split()[0]

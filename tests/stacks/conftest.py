@@ -33,7 +33,16 @@ def assemblies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     for env in ENVIRONMENTS:
         target = tmp_path_factory.mktemp(f"cdk-{env}")
         result = cdk_cli(
-            "synth", "-c", f"env={env}", "-c", f"image_tag={SNAPSHOT_IMAGE_TAG}", "-q", "-o", str(target)
+            "synth",
+            "-c",
+            f"env={env}",
+            "-c",
+            f"image_tag={SNAPSHOT_IMAGE_TAG}",
+            "-c",
+            "allow_placeholders=true",
+            "-q",
+            "-o",
+            str(target),
         )
         assert result.returncode == 0, f"cdk synth -c env={env} failed:\n{result.stdout}\n{result.stderr}"
         out[env] = target

@@ -217,8 +217,7 @@ def test_api_principals_may_sign_uploads_read_variants_and_delete_images_only(
     actions = {a for s in statements for a in _list(s["Action"])}
     # Exactly what the API calls: no wildcard groups, so no tagging, legal-hold or retention actions.
     assert actions == {
-        "s3:PutObject",  # signing upload forms
-        "s3:GetObject",  # signing variant URLs
+        "s3:PutObject",  # signing upload forms (variant URLs are the CDN's: no s3:GetObject)
         "s3:ListBucket",
         "s3:ListBucketVersions",
         "s3:DeleteObject",  # variants of a deleted image
@@ -244,7 +243,7 @@ def test_api_principals_may_sign_uploads_read_variants_and_delete_images_only(
             assert "UploadsBucketName" in resources and "/uploads/*" in resources and "Media" not in resources
         if "MediaBucketName" in resources and statement_actions != ["s3:ListBucket"]:
             assert "/images/*" in resources
-            assert sorted(statement_actions) == ["s3:DeleteObject", "s3:GetObject"]
+            assert _list(statement["Action"]) == ["s3:DeleteObject"]
         if statement_actions in (["s3:ListBucket"], ["s3:ListBucketVersions"]):
             # Every listing is scoped to the prefix the API works under.
             assert statement["Condition"]["StringLike"]["s3:prefix"] in (["uploads/*"], ["images/*"])
@@ -253,7 +252,18 @@ def test_api_principals_may_sign_uploads_read_variants_and_delete_images_only(
 def test_image_tag_comes_from_the_context(tmp_path: Any) -> None:
     from tests.stacks.conftest import cdk_cli
 
-    result = cdk_cli("synth", "-c", "env=staging", "-c", "image_tag=abc1234", "-q", "-o", str(tmp_path))
+    result = cdk_cli(
+        "synth",
+        "-c",
+        "env=staging",
+        "-c",
+        "image_tag=abc1234",
+        "-c",
+        "allow_placeholders=true",
+        "-q",
+        "-o",
+        str(tmp_path),
+    )
     assert result.returncode == 0, result.stderr
     template = json.loads((tmp_path / "Service.template.json").read_text())
     (task,) = _resources(template, "AWS::ECS::TaskDefinition")

@@ -40,6 +40,7 @@ ROUND = Prices(
         "api_gateway": {"http_per_million_requests": 1.00},
         "alb": {"per_hour": 0.02, "per_lcu_hour": 0.01, "new_connections_per_lcu_second": 25},
         "vpc": {"nat_gateway_per_hour": 0.05, "public_ipv4_per_hour": 0.005},
+        "kms": {"per_key_month": 1.0},
         "fargate": {"arm64_per_vcpu_hour": 0.04, "arm64_per_gb_hour": 0.004, "spot_discount": 0.7},
         "ec2": {"vcpu": 2, "memory_gib": 8, "per_hour": 0.1},
         "cloudwatch": {"alarm_per_month": 0.10, "dashboard_per_month": 3.0, "custom_metric_per_month": 0.3},
@@ -96,6 +97,7 @@ def test_idle_lines_count_what_the_templates_hold() -> None:
             "AWS::ElasticLoadBalancingV2::LoadBalancer": 1,
             "AWS::CloudWatch::Alarm": 10,
             "AWS::CloudWatch::Dashboard": 1,
+            "AWS::KMS::Key": 1,
         }
     )
     lines = {
@@ -105,6 +107,7 @@ def test_idle_lines_count_what_the_templates_hold() -> None:
     assert lines["NAT gateways"] == pytest.approx(2 * 1000 * 0.05)
     assert lines["Public IPv4 addresses"] == pytest.approx((2 + 2) * 1000 * 0.005)
     assert lines["Alarms"] == pytest.approx(1.0) and lines["Dashboard"] == pytest.approx(3.0)
+    assert lines["KMS keys"] == pytest.approx(1.0)
     assert "Fargate tasks (minimum)" not in lines  # no service in these counts
     assert lines["SnapStart snapshot cache"] == pytest.approx(0.5 * 1000 * 3600 * 0.000001)  # 1.80
 

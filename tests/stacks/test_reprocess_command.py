@@ -42,7 +42,7 @@ def test_it_starts_the_environments_state_machine_and_says_how_to_follow(
     started = out.splitlines()[0].removeprefix("started: ")
     assert (
         started.startswith(f"arn:aws:states:{REGION}:")
-        and f"describe-execution --execution-arn {started}" in out
+        and f"describe-execution --region {REGION} --execution-arn {started}" in out
     )
     execution = stepfunctions.describe_execution(executionArn=started)
     assert json.loads(execution["input"]) == {

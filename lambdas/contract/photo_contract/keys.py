@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 UPLOADS_PREFIX = "uploads/"  # originals, uploads bucket: the only prefix that triggers the resize queue
 DERIVED_PREFIX = "images/"  # variants, media bucket: no trigger sees it
-REPROCESS_REPORTS_PREFIX = "reports/reprocess/"  # a run's results: its reports bucket (locally: uploads)
+REPROCESS_REPORTS_PREFIX = "reports/reprocess/"  # a run's results, in its reports bucket
 
 CONTENT_TYPE_EXTENSIONS: dict[str, str] = {
     "image/jpeg": "jpg",

@@ -1,0 +1,156 @@
+"""One recorded run of every path that calls AWS: the API on both runtimes (upload, batch status, list,
+read, delete, erasure), the resize worker and its event source, a poison upload, and a reprocessing run
+(the Map's listing and the per-item function), on the local pipeline with a principal per role."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from local_runner import reprocess
+from local_runner.demo import run_client
+from local_runner.emulator import LocalResources, local_session
+from local_runner.inputs import DemoFile, camera_jpeg
+from local_runner.pipeline import local_pipeline
+from mangum import Mangum
+from photo_contract.variants import VariantSpec
+from photo_pipeline_cdk import config as config_module
+from upload_api.wiring import build_app
+
+from tests.conftest import load_event
+from tests.permissions.proof import API_FUNCTION_PRINCIPAL
+from tests.permissions.recorder import Call, recording
+
+
+@dataclass(frozen=True)
+class RecordedRun:
+    calls: list[Call]
+    resources: LocalResources
+
+
+class _Context:
+    function_name = "api"
+    aws_request_id = "request-1"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:api"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def _lambda_call(handler: Any, method: str, path: str, token: str, body: Any = None) -> tuple[int, Any]:
+    event = copy.deepcopy(load_event("apigw_v2_request"))
+    event["rawPath"] = path
+    event["requestContext"]["http"].update(method=method, path=path)
+    event["headers"]["authorization"] = f"Bearer {token}"
+    if body is not None:
+        event["headers"]["content-type"] = "application/json"
+        event["body"] = json.dumps(body)
+    response = handler(event, _Context())
+    raw = response.get("body") or ""
+    return response["statusCode"], json.loads(raw) if raw else None
+
+
+def _wait_ready(api: httpx.Client, image_id: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if api.get(f"/v1/images/{image_id}").json().get("status") != "pending":
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{image_id} stayed pending")
+
+
+def _wait_gone(pipeline: Any, key: str, seconds: float = 30) -> None:
+    s3 = pipeline.aws.client("s3")
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        versions = s3.list_object_versions(Bucket=pipeline.resources.uploads_bucket, Prefix=key)
+        if not versions.get("Versions") and not versions.get("DeleteMarkers"):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the late original {key} was not removed")
+
+
+@pytest.fixture(scope="session")
+def recorded_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecordedRun]:
+    logging.getLogger("resize").setLevel(logging.WARNING)
+    dev = config_module.ENVIRONMENTS["dev"]
+    files = [camera_jpeg(f"p{i}.jpg", (1200 + 100 * i, 800)) for i in range(2)]
+    poison = DemoFile("poison.jpg", b"\xff\xd8\xff\xe0" + b"\x00" * 2000, "image/jpeg", expect_rejected=True)
+    with recording() as log, local_pipeline(dev, worker_processes=1) as pipeline:
+        # The container runtime (uvicorn), the worker behind its event source, the batch reads.
+        results = run_client(pipeline, [*files, poison], timeout_seconds=60)
+        assert [r.status for r in results] == ["ready", "ready", "rejected"]
+        token = pipeline.token()
+        api = httpx.Client(
+            base_url=pipeline.api_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
+        # The function runtime (Mangum), with the function's own credentials.
+        function = Mangum(
+            build_app(pipeline.api_settings, session=local_session(API_FUNCTION_PRINCIPAL)), lifespan="off"
+        )
+        photo = camera_jpeg("lambda.jpg", (900, 600))
+        item = {"content_type": photo.content_type, "size_bytes": len(photo.data), "filename": photo.name}
+        status, created = _lambda_call(function, "POST", "/v1/uploads", token, {"items": [item]})
+        assert status == 200, created
+        (ticket,) = created["uploads"]
+        form = ticket["upload"]
+        httpx.post(form["url"], data=form["fields"], files={"file": (photo.name, photo.data)}, timeout=30)
+        _wait_ready(api, ticket["image_id"])
+        for method, path in (
+            ("GET", f"/v1/batches/{created['batch_id']}"),
+            ("GET", "/v1/images"),
+            ("GET", f"/v1/images/{ticket['image_id']}"),
+            ("DELETE", f"/v1/images/{ticket['image_id']}"),
+        ):
+            status, body = _lambda_call(function, method, path, token)
+            assert status < 300, (method, path, status, body)
+        # A late upload: the image is deleted while its form is still valid, then the form is used; the
+        # worker removes every version of the late original.
+        late = camera_jpeg("late.jpg", (640, 480))
+        reply = api.post(
+            "/v1/uploads",
+            json={
+                "items": [
+                    {"content_type": late.content_type, "size_bytes": len(late.data), "filename": late.name}
+                ]
+            },
+        )
+        (late_ticket,) = reply.json()["uploads"]
+        assert api.delete(f"/v1/images/{late_ticket['image_id']}").status_code == 204
+        late_form = late_ticket["upload"]
+        httpx.post(
+            late_form["url"], data=late_form["fields"], files={"file": (late.name, late.data)}, timeout=30
+        )
+        _wait_gone(pipeline, late_form["fields"]["key"])
+        for reply in (api.get("/v1/images"), api.get(f"/v1/images/{results[0].image_id}")):
+            assert reply.status_code == 200, reply.text
+        # Reprocessing after a spec change: the Map lists, the per-item function re-makes and cleans up.
+        state = tmp_path_factory.mktemp("permissions") / "serve.json"
+        state.write_text(json.dumps(dataclasses.asdict(pipeline.resources)))
+        new_spec = (*dev.resize.variants, VariantSpec(name="w320", width=320))
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setitem(
+                config_module.ENVIRONMENTS, "dev", replace(dev, resize=replace(dev.resize, variants=new_spec))
+            )
+            assert reprocess.main(["--env", "dev", "--state", str(state)]) == 0
+        assert api.delete(f"/v1/images/{results[1].image_id}").status_code == 204
+        # Erasure, page by page until nothing remains.
+        for _ in range(20):
+            reply = api.delete("/v1/me/images")
+            assert reply.status_code == 200, reply.text
+            if not reply.json()["remaining"]:
+                break
+        yield RecordedRun(list(log.calls), pipeline.resources)
+
+
+def snapshot_dir(env: str) -> Path:
+    return Path(__file__).resolve().parents[1] / "stacks" / "snapshots" / env

@@ -1,0 +1,256 @@
+"""Every path where an AWS service acts for the project, in every environment's synthesized templates:
+the resource or key policy it needs is there and admits that service for this account's resources only.
+
+Each service's request is evaluated like a role's (tests/permissions/policies.py), with the condition
+keys AWS sets for it (aws:SourceArn, aws:SourceAccount). docs/permissions.md has the table."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.permissions.policies import Templates, evaluate, key_requests
+from tests.permissions.proof import SNAPSHOTS, environment_templates, place_of
+from tests.permissions.requests import Request
+
+ENVIRONMENTS = ["dev", "staging", "prod"]
+OTHER_ACCOUNT = "999999999999"
+NAMES = {
+    "UploadsBucketName": "uploads",
+    "MediaBucketName": "media",
+    "UploadEventsQueueArn": "upload-events",
+    "UploadEventsDeadLetterQueueArn": "upload-events-dlq",
+    "RegistryTableName": "images",
+    "EventBusName": "images-bus",
+}
+
+
+def _model(env: str) -> Templates:
+    return environment_templates(env, NAMES)
+
+
+def _raw(env: str, stack: str) -> dict[str, Any]:
+    return dict(json.loads((SNAPSHOTS / env / f"{stack}.template.json").read_text()))
+
+
+def _of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: r for k, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def _service(model: Templates, service: str, request: Request, **context: str) -> bool:
+    return evaluate(model, request, principal=f"service:{service}", context=context).allowed
+
+
+def _queue_arn(model: Templates, name: str) -> str:
+    return f"arn:aws:sqs:{model.place.region}:{model.place.account}:{name}"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_s3_notifies_the_queue_only_for_this_accounts_uploads_bucket(env: str) -> None:
+    model = _model(env)
+    send = Request("sqs:SendMessage", _queue_arn(model, "upload-events"))
+    account = model.place.account
+    assert _service(
+        model,
+        "s3.amazonaws.com",
+        send,
+        **{"aws:SourceArn": "arn:aws:s3:::uploads", "aws:SourceAccount": account},
+    )
+    assert not _service(
+        model,
+        "s3.amazonaws.com",
+        send,
+        **{"aws:SourceArn": "arn:aws:s3:::uploads", "aws:SourceAccount": OTHER_ACCOUNT},
+    )
+    assert not _service(
+        model,
+        "s3.amazonaws.com",
+        send,
+        **{"aws:SourceArn": "arn:aws:s3:::someone-elses", "aws:SourceAccount": account},
+    )
+    assert key_requests(model, send) == []  # SQS-managed encryption: no key policy to admit S3
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_sqs_feeds_the_worker_through_its_role(env: str) -> None:
+    model = _model(env)
+    (mapping,) = _of_type(_raw(env, "Resize"), "AWS::Lambda::EventSourceMapping").values()
+    assert mapping["Properties"]["EventSourceArn"]["Fn::ImportValue"].endswith(
+        "-storage-UploadEventsQueueArn"
+    )
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    role = model.roles["ResizePipelineFunctionServiceRole"]
+    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):
+        request = Request(action, _queue_arn(model, "upload-events"))
+        assert evaluate(model, request, principal=role.arn, identity=model.identity[role.name]).allowed, (
+            action
+        )
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_api_gateway_invokes_the_live_alias_of_this_api_only(env: str) -> None:
+    api = _raw(env, "Api")
+    (permission,) = _of_type(api, "AWS::Lambda::Permission").values()
+    props = permission["Properties"]
+    aliases = _of_type(api, "AWS::Lambda::Alias")
+    assert props["Principal"] == "apigateway.amazonaws.com" and props["FunctionName"]["Ref"] in aliases
+    source = json.dumps(props["SourceArn"])
+    assert ":execute-api:" in source and '"Ref": "UploadApiHttpApi' in source
+    (integration,) = _of_type(api, "AWS::ApiGatewayV2::Integration").values()
+    assert json.dumps(integration["Properties"]["IntegrationUri"]) == json.dumps(
+        {"Ref": props["FunctionName"]["Ref"]}
+    )
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_cloudwatch_alarms_can_publish_to_the_encrypted_alarm_topic(env: str) -> None:
+    model = _model(env)
+    storage = _raw(env, "Storage")
+    ((topic_id, topic),) = _of_type(storage, "AWS::SNS::Topic").items()
+    key_ids = _of_type(storage, "AWS::KMS::Key")
+    assert topic["Properties"]["KmsMasterKeyId"] == {
+        "Fn::GetAtt": [next(iter(key_ids)), "Arn"]
+    }  # customer-managed
+    (key,) = key_ids.values()
+    assert key["Properties"]["EnableKeyRotation"] is True
+    topic_arn = f"arn:aws:sns:{model.place.region}:{model.place.account}:storage-{topic_id.lower()}"
+    publish = Request("sns:Publish", topic_arn)
+    alarm = f"arn:aws:cloudwatch:{model.place.region}:{model.place.account}:alarm:photo-pipeline-{env}-dlq"
+    ours = {"aws:SourceArn": alarm, "aws:SourceAccount": model.place.account}
+    assert _service(model, "cloudwatch.amazonaws.com", publish, **ours)
+    (use_key,) = key_requests(model, publish)
+    assert _service(model, "cloudwatch.amazonaws.com", use_key, **ours)
+    assert _service(model, "cloudwatch.amazonaws.com", Request("kms:Decrypt", use_key.resource), **ours)
+    theirs = {
+        "aws:SourceArn": alarm.replace(model.place.account, OTHER_ACCOUNT),
+        "aws:SourceAccount": OTHER_ACCOUNT,
+    }
+    assert not _service(model, "cloudwatch.amazonaws.com", publish, **theirs)
+    assert not _service(model, "cloudwatch.amazonaws.com", use_key, **theirs)
+    # Publishing without TLS is refused to everyone.
+    assert not evaluate(
+        model,
+        publish,
+        principal="service:cloudwatch.amazonaws.com",
+        context={**ours, "aws:SecureTransport": "false"},
+    ).allowed
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_alarm_address_is_subscribed_by_email(env: str) -> None:
+    from photo_pipeline_cdk.config import environment_config
+
+    subscriptions = _of_type(_raw(env, "Storage"), "AWS::SNS::Subscription").values()
+    emails = {s["Properties"]["Endpoint"] for s in subscriptions if s["Properties"]["Protocol"] == "email"}
+    assert emails == set(environment_config(env).alarm_emails)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_bus_has_no_rule_of_ours_and_its_archive_replays_into_it(env: str) -> None:
+    storage = _raw(env, "Storage")
+    # A rule added here needs its target's resource policy: add its path to this file and the docs.
+    assert not any(
+        _of_type(_raw(env, s), "AWS::Events::Rule") for s in ("Storage", "Api", "Resize", "Operations")
+    )
+    (archive,) = _of_type(storage, "AWS::Events::Archive").values()
+    (bus_id,) = _of_type(storage, "AWS::Events::EventBus")
+    assert archive["Properties"]["SourceArn"] == {
+        "Fn::GetAtt": [bus_id, "Arn"]
+    }  # a replay goes back to this bus
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_cloudfront_reads_variants_only_for_this_distribution(env: str) -> None:
+    model = _model(env)
+    storage = _raw(env, "Storage")
+    (distribution_id,) = _of_type(storage, "AWS::CloudFront::Distribution")
+    ours = f"arn:aws:cloudfront::{model.place.account}:distribution/storage-{distribution_id.lower()}"
+    read = Request("s3:GetObject", "arn:aws:s3:::media/images/u/i/v1/w1080.jpg")
+    assert _service(model, "cloudfront.amazonaws.com", read, **{"aws:SourceArn": ours})
+    assert not _service(model, "cloudfront.amazonaws.com", read, **{"aws:SourceArn": ours + "x"})
+    assert not _service(
+        model,
+        "cloudfront.amazonaws.com",
+        Request("s3:GetObject", "arn:aws:s3:::uploads/uploads/u/i"),
+        **{"aws:SourceArn": ours},
+    )
+    assert key_requests(model, read) == []  # SSE-S3: no key policy to admit CloudFront
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_step_functions_lists_invokes_and_reports(env: str) -> None:
+    model = _model(env)
+    role = model.roles["ReprocessingStateMachineRole"]
+    resize = _raw(env, "Resize")
+    (reports_id,) = (k for k in _of_type(resize, "AWS::S3::Bucket") if k.startswith("ReprocessingReports"))
+    functions = [
+        k
+        for k in _of_type(resize, "AWS::Lambda::Function")
+        if k.startswith("ResizePipelineReprocessFunction")
+    ]
+    (function_id,) = functions
+    region, account = model.place.region, model.place.account
+    for request in (
+        Request("s3:ListBucket", "arn:aws:s3:::uploads", {"s3:prefix": "uploads/"}),
+        Request(
+            "lambda:InvokeFunction",
+            f"arn:aws:lambda:{region}:{account}:function:resize-{function_id.lower()}",
+        ),
+        Request(
+            "s3:PutObject", f"arn:aws:s3:::resize-{reports_id.lower()}/reports/reprocess/run/results.json"
+        ),
+    ):
+        assert evaluate(model, request, principal=role.arn, identity=model.identity[role.name]).allowed, (
+            request
+        )
+
+
+@pytest.mark.parametrize("env", ["staging", "prod"])
+def test_ecs_pulls_the_image_and_writes_logs_with_the_execution_role(env: str) -> None:
+    model = _model(env)
+    service = _raw(env, "Service")
+    (task,) = _of_type(service, "AWS::ECS::TaskDefinition").values()
+    (container,) = task["Properties"]["ContainerDefinitions"]
+    assert "Secrets" not in container  # the signing key (signed mode) is read by the app with the task role
+    assert container["LogConfiguration"]["LogDriver"] == "awslogs"
+    role = model.roles["UploadApiServiceTaskDefExecutionRole"]
+    repository = _raw(env, "Storage")
+    (repository_id,) = _of_type(repository, "AWS::ECR::Repository")
+    region, account = model.place.region, model.place.account
+    (log_group_id,) = (k for k in _of_type(service, "AWS::Logs::LogGroup") if k.startswith("UploadApiLogs"))
+    for request in (
+        Request("ecr:GetAuthorizationToken", "*"),
+        Request(
+            "ecr:BatchGetImage", f"arn:aws:ecr:{region}:{account}:repository/storage-{repository_id.lower()}"
+        ),
+        Request(
+            "logs:PutLogEvents",
+            f"arn:aws:logs:{region}:{account}:log-group:service-{log_group_id.lower()}:log-stream:api/x",
+        ),
+    ):
+        assert evaluate(model, request, principal=role.arn, identity=model.identity[role.name]).allowed, (
+            request
+        )
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_traced_function_may_send_its_traces(env: str) -> None:
+    model = _model(env)
+    traced = 0
+    for stack in ("Api", "Resize"):
+        template = _raw(env, stack)
+        for function in _of_type(template, "AWS::Lambda::Function").values():
+            props = function["Properties"]
+            if props.get("TracingConfig", {}).get("Mode") != "Active":
+                continue
+            traced += 1
+            role_name = props["Role"]["Fn::GetAtt"][0][:-8]
+            for action in ("xray:PutTraceSegments", "xray:PutTelemetryRecords"):
+                request = Request(action, "*")
+                assert evaluate(
+                    model, request, principal=model.roles[role_name].arn, identity=model.identity[role_name]
+                ).allowed
+    assert traced >= 3  # the API, the worker, the reprocess function
+    assert place_of(env).region

@@ -35,7 +35,7 @@ class UserDirectory(Construct):
         self.client = self.user_pool.add_client(
             "App",
             # SRP for apps; ADMIN_USER_PASSWORD_AUTH lets an operator with IAM credentials get a token
-            # from a shell (aws cognito-idp admin-initiate-auth), the README's first-user steps.
+            # from a shell (aws cognito-idp admin-initiate-auth), docs/deploy.md's first-user step.
             auth_flows=cognito.AuthFlow(user_srp=True, admin_user_password=True),
             generate_secret=False,  # a mobile/browser client cannot keep one
             prevent_user_existence_errors=True,

@@ -105,7 +105,7 @@ class StorageStack(cdk.Stack):
         )
         issuer = config.api.issuer
         cdk.CfnOutput(self, "ApiRepositoryUri", value=self.api_images.repository.repository_uri)
-        if self.users is not None:  # for the README's first-user steps
+        if self.users is not None:  # for docs/deploy.md's first-user step
             cdk.CfnOutput(self, "UserPoolId", value=self.users.user_pool.user_pool_id)
             cdk.CfnOutput(self, "UserPoolClientId", value=self.users.client.user_pool_client_id)
         # Where cdn.domain_names' DNS records (CNAME or alias) point.

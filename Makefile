@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 # checkov lives apart: its pinned dependencies clash with ours (constraints-checkov.txt).
 CHECKOV_VENV := .venv-checkov
+# So does the AWS CLI the tests run the project's aws commands with (constraints-awscli.txt).
+AWSCLI_VENV := .venv-awscli
 STAMP := $(VENV)/.installed-stamp
 ENV ?= dev
 PORT ?= 8000
@@ -16,23 +18,27 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 # Each step says what it installs: the first run takes a few minutes and should not look hung. pip's
 # "Location … is ignored" warnings (this machine's pip configuration) are filtered; its exit status is kept.
-$(STAMP): pyproject.toml constraints.txt constraints-checkov.txt lambdas/*/pyproject.toml local/pyproject.toml \
+$(STAMP): pyproject.toml constraints.txt constraints-checkov.txt constraints-awscli.txt lambdas/*/pyproject.toml local/pyproject.toml \
 		package.json package-lock.json Makefile
-	@echo "setup 1/5: Python virtualenv in $(VENV)"
+	@echo "setup 1/6: Python virtualenv in $(VENV)"
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	@set -o pipefail; $(BIN)/python -m pip install -q --disable-pip-version-check --upgrade "pip>=24,<27" 2>&1 \
 		| { grep -v "^WARNING: Location" || true; }
-	@echo "setup 2/5: Python packages from constraints.txt (CDK, Pillow, FastAPI, moto...; ~2 min at first)"
+	@echo "setup 2/6: Python packages from constraints.txt (CDK, Pillow, FastAPI, moto...; ~2 min at first)"
 	@set -o pipefail; $(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt \
 		-e ./lambdas/contract -e ./lambdas/resize_core -e ./lambdas/resize_worker \
 		-e './lambdas/upload_api[server]' -e ./local -e '.[dev]' 2>&1 | { grep -v "^WARNING: Location" || true; }
-	@echo "setup 3/5: checkov in $(CHECKOV_VENV) (~30 s at first)"
+	@echo "setup 3/6: checkov in $(CHECKOV_VENV) (~30 s at first)"
 	@test -d $(CHECKOV_VENV) || $(PYTHON) -m venv $(CHECKOV_VENV)
 	@set -o pipefail; $(CHECKOV_VENV)/bin/python -m pip install -q --disable-pip-version-check \
 		-c constraints-checkov.txt checkov 2>&1 | { grep -v "^WARNING: Location" || true; }
-	@echo "setup 4/5: the pinned CDK CLI and Node 24 from package-lock.json (npm ci)"
+	@echo "setup 4/6: the AWS CLI in $(AWSCLI_VENV), for the tests of the project's aws commands (~15 s)"
+	@test -d $(AWSCLI_VENV) || $(PYTHON) -m venv $(AWSCLI_VENV)
+	@set -o pipefail; $(AWSCLI_VENV)/bin/python -m pip install -q --disable-pip-version-check \
+		-c constraints-awscli.txt awscli 2>&1 | { grep -v "^WARNING: Location" || true; }
+	@echo "setup 5/6: the pinned CDK CLI and Node 24 from package-lock.json (npm ci)"
 	@npm ci --no-audit --no-fund --loglevel=error
-	@echo "setup 5/5: Chromium and ChromeDriver for the upload-page test (Debian packages)"
+	@echo "setup 6/6: Chromium and ChromeDriver for the upload-page test (Debian packages)"
 	@$(MAKE) --no-print-directory browser
 	@touch $(STAMP)
 	@echo "setup: done"
@@ -140,4 +146,4 @@ serve: setup
 	$(BIN)/python -m local_runner.serve --port $(PORT)
 
 clean:
-	rm -rf cdk.out cdk.out.* .venv .venv-checkov node_modules .mypy_cache .ruff_cache .pytest_cache
+	rm -rf cdk.out cdk.out.* .venv .venv-checkov .venv-awscli node_modules .mypy_cache .ruff_cache .pytest_cache

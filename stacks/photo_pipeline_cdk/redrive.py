@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from photo_pipeline_cdk.config import EnvironmentConfig, environment_config
+from photo_pipeline_cdk.operator_session import environment_session
 
 QUEUE_OUTPUT = "UploadEventsQueueArn"
 DEAD_LETTER_QUEUE_OUTPUT = "UploadEventsDeadLetterQueueArn"
@@ -87,14 +88,12 @@ def redrive(
 
 
 def main(argv: list[str] | None = None) -> int:
-    import boto3
-
     parser = argparse.ArgumentParser(description="Replay an environment's dead-lettered upload events.")
     parser.add_argument("--env", required=True, help="dev, staging or prod")
     parser.add_argument("--rate", type=int, help="at most this many messages a second (default: SQS's)")
     args = parser.parse_args(argv)
     config = environment_config(args.env)
-    session = boto3.session.Session(region_name=config.region)
+    session = environment_session(config)
     queue_arn, dead_letter_queue_arn = storage_queue_arns(session.client("cloudformation"), config)
     result = redrive(
         session.client("sqs"),

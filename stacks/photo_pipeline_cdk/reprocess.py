@@ -20,6 +20,7 @@ from typing import Any
 from photo_contract import UPLOADS_PREFIX, is_valid_owner
 
 from photo_pipeline_cdk.config import EnvironmentConfig, environment_config
+from photo_pipeline_cdk.operator_session import environment_session
 
 STATE_MACHINE_OUTPUT = "ReprocessStateMachineArn"
 
@@ -60,8 +61,6 @@ def start(stepfunctions: Any, arn: str, payload: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import boto3
-
     parser = argparse.ArgumentParser(
         description="Reprocess an environment's originals with its current spec."
     )
@@ -72,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = environment_config(args.env)
     payload = execution_input(owner=args.owner, before=args.before, dry_run=args.dry_run)
-    session = boto3.session.Session(region_name=config.region)
+    session = environment_session(config)
     arn = state_machine_arn(session.client("cloudformation"), config)
     execution = start(session.client("stepfunctions"), arn, payload)
     region = execution.split(":")[3]

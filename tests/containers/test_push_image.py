@@ -1,45 +1,39 @@
-"""`make image` against stand-in aws and docker binaries (no account, no Docker engine here): what it
-would run, in order, in the environment's region and account whatever the profile says."""
+"""`make image` with the real AWS CLI against moto (a Docker engine cannot run here: `docker` is a
+stand-in that logs its arguments). The profile's region is elsewhere: the storage stack exists only in
+the environment's region, so a command that followed the profile would not find it."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from photo_pipeline_cdk.config import ENVIRONMENTS
 
+from tests.aws_cli import PROFILE_REGION, moto_account, stack_with_outputs
 from tests.conftest import REPO
 
-REPO_URI = "111111111111.dkr.ecr.eu-west-1.amazonaws.com/photo-pipeline-staging-api"
-
-
 STAGING = ENVIRONMENTS["staging"]
+STACK = f"{STAGING.stack_prefix}-storage"
 
 
-def _stand_ins(bin_dir: Path, log: Path, outputs_uri: str, caller_account: str) -> None:
-    bin_dir.mkdir()
-    for tool, stdout in (("aws", outputs_uri), ("docker", "")):
-        script = bin_dir / tool
-        # Like the real `docker login --password-stdin`, the stand-in reads its stdin: otherwise the
-        # writer of `aws … | docker login` may die of SIGPIPE under pipefail.
-        script.write_text(
-            f'#!/bin/sh\necho "{tool} $*" >> {log}\n'
-            'case "$*" in *--password-stdin*) cat > /dev/null ;; esac\n'
-            f'case "$*" in *get-caller-identity*) printf "%s" "{caller_account}"; exit 0 ;; esac\n'
-            f'printf "%s" "{stdout}"\n'
-        )
-        script.chmod(0o755)
+def _docker_stand_in(bin_dir: Path, log: Path) -> None:
+    bin_dir.mkdir(exist_ok=True)
+    script = bin_dir / "docker"
+    # Like the real `docker login --password-stdin`, it reads its stdin: otherwise the writer of
+    # `aws … | docker login` may die of SIGPIPE under pipefail.
+    script.write_text(
+        f'#!/bin/sh\necho "docker $*" >> {log}\ncase "$*" in *--password-stdin*) cat > /dev/null ;; esac\n'
+    )
+    script.chmod(0o755)
 
 
-def _run(
-    tmp_path: Path, outputs_uri: str, caller_account: str = str(STAGING.account)
-) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+def _clone(tmp_path: Path) -> Path:
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
-    shutil.copy(REPO / "containers/api/push-image.sh", clone / "containers/api/push-image.sh")  # as edited
+    (clone / "containers/api/push-image.sh").write_text((REPO / "containers/api/push-image.sh").read_text())
     subprocess.run(
         ["git", "-C", str(clone), "commit", "-qam", "x", "--allow-empty"],
         check=True,
@@ -51,50 +45,60 @@ def _run(
             "GIT_COMMITTER_EMAIL": "t@t",
         },
     )
-    log = tmp_path / "calls.log"
-    _stand_ins(tmp_path / "bin", log, outputs_uri, caller_account)
-    # A profile pointing elsewhere must not matter.
-    env = {
-        **os.environ,
-        "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}",
-        "PYTHON": sys.executable,
-        "AWS_DEFAULT_REGION": "us-west-2",
-        "AWS_REGION": "us-west-2",
-    }
+    return clone
+
+
+def _push(tmp_path: Path, env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    log = tmp_path / "docker.log"
+    _docker_stand_in(tmp_path / "bin", log)
     result = subprocess.run(
         ["bash", "containers/api/push-image.sh", "staging"],
-        cwd=clone,
-        env=env,
+        cwd=_clone(tmp_path),
+        env={**env, "PYTHON": sys.executable},
         capture_output=True,
         text=True,
+        timeout=120,
     )
     return result, log.read_text().splitlines() if log.exists() else []
 
 
-def test_builds_arm64_from_the_repo_root_and_pushes_a_commit_tag(tmp_path: Path) -> None:
-    result, calls = _run(tmp_path, REPO_URI)
+def _repository(client: Any, region: str) -> str:
+    uri: str = client("ecr", region).create_repository(repositoryName="photo-pipeline-staging-api")[
+        "repository"
+    ]["repositoryUri"]
+    return uri
+
+
+def test_builds_arm64_and_pushes_a_commit_tag_in_the_environments_region(tmp_path: Path) -> None:
+    with moto_account(tmp_path / "bin") as (env, client):
+        uri = _repository(client, str(STAGING.region))
+        stack_with_outputs(client, str(STAGING.region), STACK, {"ApiRepositoryUri": uri})
+        result, docker = _push(tmp_path, env)
     assert result.returncode == 0, result.stderr
-    region = f"--region {STAGING.region}"
-    assert calls[0] == f"aws sts get-caller-identity {region} --query Account --output text"
-    assert calls[1].startswith(
-        f"aws cloudformation describe-stacks {region} --stack-name photo-pipeline-staging-storage"
-    )
-    # The two ends of `aws ecr get-login-password | docker login` run at once: either may log first.
-    assert sorted(calls[2:4]) == [
-        f"aws ecr get-login-password {region}",
-        "docker login --username AWS --password-stdin 111111111111.dkr.ecr.eu-west-1.amazonaws.com",
-    ]
-    assert all(region in c for c in calls if c.startswith("aws "))
-    build = calls[4]
+    assert docker[0] == f"docker login --username AWS --password-stdin {uri.split('/')[0]}"
+    build = docker[1]
     assert build.startswith("docker buildx build --platform linux/arm64 -f containers/api/Dockerfile")
     assert build.endswith("--push .")
-    tag = build.split(f"{REPO_URI}:")[1].split()[0]
+    tag = build.split(f"{uri}:")[1].split()[0]
     assert len(tag) == 12
     assert f"-c image_tag={tag} Service" in result.stdout
+    assert f"region {STAGING.region}" in result.stdout
+
+
+def test_a_storage_stack_in_the_profiles_region_is_not_the_environments(tmp_path: Path) -> None:
+    with moto_account(tmp_path / "bin") as (env, client):
+        uri = _repository(client, PROFILE_REGION)
+        stack_with_outputs(client, PROFILE_REGION, STACK, {"ApiRepositoryUri": uri})
+        result, docker = _push(tmp_path, env)
+    assert result.returncode != 0
+    assert STACK in result.stderr
+    assert not docker
 
 
 def test_refuses_when_the_storage_stack_has_no_repository(tmp_path: Path) -> None:
-    result, calls = _run(tmp_path, "None")
+    with moto_account(tmp_path / "bin") as (env, client):
+        stack_with_outputs(client, str(STAGING.region), STACK, {"Other": "x"})
+        result, docker = _push(tmp_path, env)
     assert result.returncode != 0
     assert "deploy it first" in result.stderr
-    assert not [c for c in calls if c.startswith("docker")]
+    assert not docker

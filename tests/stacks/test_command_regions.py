@@ -4,6 +4,7 @@ in the environment's region (a command in the wrong region finds nothing and fai
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 
@@ -74,3 +75,16 @@ def test_preflight_checks_the_account_in_prods_region(
     out = capsys.readouterr().out
     assert f"✓ CDK bootstrap version in {PROD.region} is 21" in out
     assert f"✗ CDK is bootstrapped in {preflight.CLOUDFRONT_REGION}" in out  # prod's CDN certificate region
+
+
+def test_a_pinned_account_refuses_credentials_of_another(
+    profile_elsewhere: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from photo_pipeline_cdk import config as config_module
+    from photo_pipeline_cdk.operator_session import WrongAccountError
+
+    pinned = dataclasses.replace(PROD, account="210987654321")  # moto's credentials are 123456789012's
+    monkeypatch.setitem(config_module.ENVIRONMENTS, "prod", pinned)
+    for command in (redrive.main, reprocess.main):
+        with pytest.raises(WrongAccountError, match="210987654321"):
+            command(["--env", "prod"])

@@ -21,3 +21,14 @@ def corpus() -> Path:
 def load_event(name: str) -> dict[str, Any]:
     """JSON events live once in tests/events and are loaded by name."""
     return json.loads((EVENTS / f"{name}.json").read_text())
+
+
+class LambdaContext:
+    """The parts of Lambda's context object the handlers read."""
+
+    function_name = "api"
+    aws_request_id = "request-1"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:api"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000

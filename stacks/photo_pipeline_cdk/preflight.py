@@ -181,7 +181,7 @@ def account_checks(session: Any, config: EnvironmentConfig, *, image_tag: str | 
         checks.append(_image_check(session, config, outputs.get("ApiRepositoryName", ""), image_tag))
     checks.append(_subscriptions_check(session, outputs.get("AlarmTopicArn", "")))
     if config.cdn.access == "signed":
-        checks.append(_signing_key_check(session, config))
+        checks.append(_signing_key_check(session, outputs.get("CdnSigningSecretArn")))
     return checks
 
 
@@ -221,18 +221,13 @@ def _subscriptions_check(session: Any, topic_arn: str) -> Check:
     )
 
 
-def _signing_key_check(session: Any, config: EnvironmentConfig) -> Check:
-    cloudformation = session.client("cloudformation")
-    resources = cloudformation.describe_stack_resources(StackName=f"{config.stack_prefix}-storage")
-    secrets = [
-        r["PhysicalResourceId"]
-        for r in resources["StackResources"]
-        if r["ResourceType"] == "AWS::SecretsManager::Secret"
-    ]
-    fix = "aws secretsmanager put-secret-value --secret-id <the signing key secret> --secret-string file://key.pem"
-    if not secrets:
-        return Check(False, "the signing key secret exists", fix)
-    value = session.client("secretsmanager").get_secret_value(SecretId=secrets[0]).get("SecretString", "")
+def _signing_key_check(session: Any, secret_arn: str | None) -> Check:
+    fix = f"aws secretsmanager put-secret-value --region {session.region_name} --secret-id {secret_arn} --secret-string file://key.pem"
+    if not secret_arn:
+        return Check(
+            False, "the storage stack names its signing key secret (CdnSigningSecretArn)", "redeploy Storage"
+        )
+    value = session.client("secretsmanager").get_secret_value(SecretId=secret_arn).get("SecretString", "")
     return Check("PRIVATE KEY-----" in value, "the signing key secret holds a PEM private key", fix)
 
 

@@ -26,7 +26,7 @@ from photo_contract.variants import VariantSpec
 from photo_pipeline_cdk import config as config_module
 from upload_api.wiring import build_app
 
-from tests.conftest import load_event
+from tests.conftest import LambdaContext, load_event
 from tests.permissions.proof import API_FUNCTION_PRINCIPAL
 from tests.permissions.recorder import Call, recording
 
@@ -37,15 +37,6 @@ class RecordedRun:
     resources: LocalResources
 
 
-class _Context:
-    function_name = "api"
-    aws_request_id = "request-1"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:api"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
-
-
 def _lambda_call(handler: Any, method: str, path: str, token: str, body: Any = None) -> tuple[int, Any]:
     event = copy.deepcopy(load_event("apigw_v2_request"))
     event["rawPath"] = path
@@ -54,7 +45,7 @@ def _lambda_call(handler: Any, method: str, path: str, token: str, body: Any = N
     if body is not None:
         event["headers"]["content-type"] = "application/json"
         event["body"] = json.dumps(body)
-    response = handler(event, _Context())
+    response = handler(event, LambdaContext())
     raw = response.get("body") or ""
     return response["statusCode"], json.loads(raw) if raw else None
 

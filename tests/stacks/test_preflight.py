@@ -177,3 +177,47 @@ def test_synth_refuses_placeholders_with_the_preflight_message(env: str, tmp_pat
     output = result.stdout + result.stderr
     assert f"{env} is not ready to deploy (make preflight ENV={env})" in output
     assert "✗ api.fargate.certificate_arn" in output and "-c allow_placeholders=true" in output
+
+
+def test_in_signed_mode_the_signing_key_secret_must_hold_a_private_key(
+    account: boto3.session.Session,
+) -> None:
+    for region in ("eu-west-1", "us-east-1"):
+        account.client("ssm", region_name=region).put_parameter(
+            Name=preflight.BOOTSTRAP_VERSION_PARAMETER, Value="21", Type="String"
+        )
+    topic = account.client("sns").create_topic(Name="alarms")["TopicArn"]
+    account.client("sns").subscribe(TopicArn=topic, Protocol="email", Endpoint="oncall@snapgram.io")
+    secrets = account.client("secretsmanager")
+    secret_id = secrets.create_secret(Name="signing-key", SecretString="generated-placeholder")["ARN"]
+    template = {
+        "Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+        "Outputs": {
+            "ApiRepositoryName": {"Value": "api-images"},
+            "AlarmTopicArn": {"Value": topic},
+            "CdnSigningSecretArn": {"Value": secret_id},
+        },
+    }
+    account.client("cloudformation").create_stack(
+        StackName=f"{PROD.stack_prefix}-storage", TemplateBody=json.dumps(template)
+    )
+    unsigned = filled_in(PROD)
+    signed = dataclasses.replace(
+        unsigned,
+        cdn=dataclasses.replace(
+            unsigned.cdn,
+            access="signed",
+            public_key_pem="-----BEGIN PUBLIC KEY-----\nx\n-----END PUBLIC KEY-----",
+        ),
+        api=dataclasses.replace(
+            unsigned.api, fargate=dataclasses.replace(unsigned.api.fargate, enabled=False)
+        ),
+    )
+    status, lines = _lines(signed, account)
+    assert status == 1 and "✗ the signing key secret holds a PEM private key" in lines
+    secrets.put_secret_value(
+        SecretId=secret_id, SecretString="-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n"
+    )
+    status, lines = _lines(signed, account)
+    assert status == 0, "\n".join(lines)
+    assert "✓ the signing key secret holds a PEM private key" in lines

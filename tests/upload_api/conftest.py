@@ -28,7 +28,7 @@ from upload_api.presign import UploadRules
 from upload_api.settings import ApiSettings
 from upload_api.wiring import build_app
 
-from tests.conftest import load_event
+from tests.conftest import LambdaContext, load_event
 
 UPLOADS = "api-uploads"
 MEDIA = "api-media"
@@ -164,20 +164,11 @@ class LambdaRuntime:
         if body is not None:
             event["headers"]["content-type"] = content_type
             event["body"] = body
-        response = self._handler(event, _Context())
+        response = self._handler(event, LambdaContext())
         raw = response.get("body", "")
         if response.get("isBase64Encoded"):
             raw = base64.b64decode(raw).decode()
         return Reply(response["statusCode"], json.loads(raw) if raw else None, response.get("headers", {}))
-
-
-class _Context:
-    function_name = "api"
-    aws_request_id = "request-1"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:api"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
 
 
 def _free_port() -> int:

@@ -14,7 +14,12 @@ PORT ?= 8000
 SNAPSHOT_TAG := snapshot
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup browser unit test lint synth diff snapshots preflight dashboard-picture image bench load burst demo serve redrive reprocess cost clean
+.PHONY: help setup browser unit test lint synth diff snapshots preflight dashboard-picture image bench load burst demo serve redrive reprocess cost clean
+
+# `make` alone, or `make help`: every target and what it does (the "##" text on its line).
+help:  ## this list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)$$/\1\t\2/' | \
+		awk -F'\t' '{ printf "  make %-18s %s\n", $$1, $$2 }'
 
 # Each step says what it installs: the first run takes a few minutes and should not look hung. pip's
 # "Location … is ignored" warnings (this machine's pip configuration) are filtered; its exit status is kept.
@@ -44,7 +49,7 @@ $(STAMP): pyproject.toml constraints.txt constraints-checkov.txt constraints-aws
 	@echo "setup: done"
 
 # Debian's Chromium and ChromeDriver for the upload-page test (a browser download would fail here).
-browser:
+browser:  ## Chromium and ChromeDriver for the upload-page test (Debian packages)
 	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
@@ -53,26 +58,26 @@ browser:
 		echo "the upload-page test needs: sudo apt-get install chromium chromium-driver (it fails without them)"; \
 	fi
 
-setup: $(STAMP)
+setup: $(STAMP)  ## install everything: virtualenvs, the pinned CDK CLI, the browser (once; a few minutes)
 
-lint: setup
+lint: setup  ## ruff, ruff format --check, mypy (strict), hadolint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/hadolint containers/api/Dockerfile
 
 # The fast lane while working: lint + every test not marked slow (no synth, asset build, browser, e2e).
-unit: lint
+unit: lint  ## the fast lane: lint and every test not marked slow
 	$(BIN)/pytest -m "not slow"
 
-test: lint
+test: lint  ## everything CI runs: lint and the whole test suite
 	$(BIN)/pytest
 
-synth: setup
+synth: setup  ## cdk synth ENV (staging/prod refuse example values: make preflight)
 	cdk synth -c env=$(ENV) -q
 
 # What changed against the committed snapshot, offline: cdk diff of each stack against it.
-diff: setup
+diff: setup  ## cdk diff of ENV's templates against the committed snapshots, offline
 	rm -rf cdk.out.$(ENV) && cdk synth -c env=$(ENV) -c image_tag=$(SNAPSHOT_TAG) -c allow_placeholders=true -q -o cdk.out.$(ENV)
 	$(BIN)/python -m tests.stacks.snapshots mask cdk.out.$(ENV) cdk.out.$(ENV).masked
 	for stack in $$(ls cdk.out.$(ENV).masked/*.template.json | xargs -n1 basename | sed 's/.template.json//'); do \
@@ -81,7 +86,7 @@ diff: setup
 	done
 
 # Accept the current templates as the new snapshots (review `make diff` first).
-snapshots: setup
+snapshots: setup  ## accept the current templates as the snapshots (after make diff)
 	for env in dev staging prod; do \
 		rm -rf cdk.out.$$env && cdk synth -c env=$$env -c image_tag=$(SNAPSHOT_TAG) -c allow_placeholders=true -q -o cdk.out.$$env && \
 		$(BIN)/python -m tests.stacks.snapshots update $$env cdk.out.$$env; \
@@ -90,35 +95,35 @@ snapshots: setup
 
 # Build the API image and push it into ENV's ECR repository (needs AWS credentials and a Docker engine),
 # then `npx cdk deploy -c env=ENV -c image_tag=<printed tag> Service` rolls it out.
-image: setup
+image: setup  ## build the API image (arm64) and push it to ENV's ECR repository
 	PYTHON=$(BIN)/python containers/api/push-image.sh $(ENV)
 
 # Before a deploy: a checklist of what ENV's config and account still lack (exits 1 on any ✗).
 # IMAGE_TAG=<tag> also checks that the Service stack's image is in ECR.
-preflight: setup
+preflight: setup  ## ENV's deploy checklist: config placeholders, certificates, account (IMAGE_TAG=…)
 	$(BIN)/python -m photo_pipeline_cdk.preflight --env $(ENV) $(if $(IMAGE_TAG),--image-tag $(IMAGE_TAG),)
 
 # Replay ENV's dead-lettered upload events into its queue (SQS message move task; AWS credentials needed).
-redrive: setup
+redrive: setup  ## replay ENV's dead-lettered upload events into its queue
 	$(BIN)/python -m photo_pipeline_cdk.redrive --env $(ENV)
 
 # The README's picture of the dashboard, drawn from prod's snapshot (make snapshots first).
-dashboard-picture: setup
+dashboard-picture: setup  ## redraw docs/dashboard.png from prod's snapshot
 	$(BIN)/python -m local_runner.dashboard_picture tests/stacks/snapshots/prod/Operations.template.json docs/dashboard.png
 
 # What ENV costs: idle, per million images, and the API runtime by traffic (tables + docs/cost-ENV.png),
 # from its snapshot templates, make bench's results and prices.toml. No network.
-cost: setup
+cost: setup  ## what ENV costs: idle, per million images, the API runtime by traffic
 	$(BIN)/python -m photo_pipeline_cdk.cost --env $(ENV)
 
 # Re-make every original's variants with the environment's current spec: in AWS on its Step Functions
 # Distributed Map, or with LOCAL=1 on a running `make serve` (the default for dev; LOCAL= for dev in AWS).
 # ARGS="--owner … --before … --dry-run".
 LOCAL ?= $(if $(filter dev,$(ENV)),1,)
-reprocess: setup
+reprocess: setup  ## re-make every variant with ENV's current spec (ARGS="--owner … --dry-run")
 	$(if $(LOCAL),$(BIN)/python -m local_runner.reprocess --env $(ENV) $(ARGS),$(BIN)/python -m photo_pipeline_cdk.reprocess --env $(ENV) $(ARGS))
 
-bench: setup
+bench: setup  ## every benchmark (minutes; results go in the README with the date)
 	@set -o pipefail; $(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[bench]' 2>&1 \
 		| { grep -v "^WARNING: Location" || true; }
 	$(BIN)/python bench/resize_bench.py
@@ -130,20 +135,20 @@ bench: setup
 	$(BIN)/python bench/load_bench.py
 
 # The load benchmark's parts on their own (bounded: fixed seconds per cell, a fixed number of uploads).
-load: setup
+load: setup  ## the API and Lambda-like load benchmarks
 	$(BIN)/python bench/load_bench.py --only api
 	$(BIN)/python bench/load_bench.py --only lambda
 
-burst: setup
+burst: setup  ## the upload burst benchmark (N=500 uploads)
 	$(BIN)/python bench/load_bench.py --only burst $(if $(N),--burst $(N),)
 
 # The whole pipeline on loopback: S3/SQS emulator, API, resize worker, 20 uploads, contact sheet.
-demo: setup
+demo: setup  ## the whole pipeline on loopback: 20 photos through presigned POSTs, a contact sheet
 	$(BIN)/python -m local_runner.demo
 
 # The same servers plus the upload page at http://127.0.0.1:$(PORT)/ (PORT=8000 by default), until Ctrl-C.
-serve: setup
+serve: setup  ## the local pipeline and the upload page at http://127.0.0.1:8000/ (PORT=…) until Ctrl-C
 	$(BIN)/python -m local_runner.serve --port $(PORT)
 
-clean:
+clean:  ## remove every virtualenv, cdk.out and cache
 	rm -rf cdk.out cdk.out.* .venv .venv-checkov .venv-awscli node_modules .mypy_cache .ruff_cache .pytest_cache

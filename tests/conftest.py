@@ -9,12 +9,19 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"
 EVENTS = Path(__file__).parent / "events"
+# What a plain clone lacks, said once: these tests need real photographs the repository does not carry.
+CORPUS_MISSING = (
+    f"needs the photo corpus at {CORPUS}: 38 real photographs and image files (camera JPEGs of 10-22 MP, "
+    "the eight EXIF orientations, WebP, HEIC, PNG, CMYK, animated GIF; origins and licences in its "
+    "SOURCES.md), kept beside the project in the shared/ folder of its workspace, not in this repository. "
+    "Check the project out next to shared/ to run them; everything else runs without it."
+)
 
 
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     if not (CORPUS / "camera").is_dir():
-        pytest.skip(f"photo corpus not found at {CORPUS} (clone photo-pipeline beside ../shared)")
+        pytest.skip(CORPUS_MISSING)
     return CORPUS
 
 

@@ -154,6 +154,14 @@ class LocalAws:
         self._server.stop()
 
 
+# Ctrl-C reaches the whole process group; stopping the server is the parent's job, so the server
+# ignores it (otherwise it prints a KeyboardInterrupt traceback).
+_MOTO_IGNORING_CTRL_C = (
+    "import signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+    "from moto.server import main; main(sys.argv[1:])"
+)
+
+
 class _MotoProcess:
     """moto's server in a process of its own, on a free loopback port: its request handling does not
     compete for this process's interpreter lock with the API, the queue pollers and the clients (in
@@ -174,7 +182,7 @@ class _MotoProcess:
         log_path = self._request_log or Path(os.devnull)
         with log_path.open("wb") as log:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self._port)],
+                [sys.executable, "-c", _MOTO_IGNORING_CTRL_C, "-H", "127.0.0.1", "-p", str(self._port)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )

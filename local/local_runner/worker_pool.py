@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -15,6 +16,9 @@ _worker: Any = None  # one ResizeWorker per process
 
 def _start(environment: dict[str, str], endpoint: str) -> None:
     global _worker
+    # Ctrl-C reaches the whole process group; the parent shuts the pool down, so a worker ignores it
+    # (otherwise each one prints a KeyboardInterrupt traceback).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     logging.getLogger("resize").setLevel(logging.WARNING)
     from resize_worker.handler import ResizeWorker, aws_services

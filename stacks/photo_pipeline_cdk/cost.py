@@ -58,6 +58,7 @@ RESOURCE_LINES: dict[str, str] = {
     "AWS::S3::Bucket": "usage: S3 storage and requests",
     "AWS::S3::BucketPolicy": "free: a policy",
     "Custom::S3BucketNotifications": "free: a deploy-time custom resource (its Lambda runs on deploy only)",
+    "Custom::VpcRestrictDefaultSG": "free: a deploy-time custom resource (its Lambda runs on deploy only)",
     "AWS::SQS::Queue": "usage: SQS requests",
     "AWS::SQS::QueuePolicy": "free: a policy",
     "AWS::DynamoDB::GlobalTable": "usage: DynamoDB requests and storage",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -60,3 +61,37 @@ def test_serve_on_a_busy_port_fails_at_once_in_one_line() -> None:
         f"make serve: port {port} on 127.0.0.1 is in use: choose another (make serve PORT=8010)"
     ]
     assert elapsed < 20  # no emulator or API was started first (imports alone take a few seconds)
+
+
+def test_ctrl_c_on_serve_leaves_one_line(tmp_path: Path) -> None:
+    """Ctrl-C reaches the whole foreground process group (the worker processes and the emulator too):
+    after it, `make serve` says one line and nothing else."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "local_runner.serve", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )
+    assert serve.stdout is not None
+    before: list[str] = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        line = serve.stdout.readline()
+        before.append(line)
+        if "Ctrl-C stops everything" in line:
+            break
+    else:
+        serve.kill()
+        raise AssertionError("".join(before))
+    time.sleep(1.0)  # the worker processes are up
+    os.killpg(serve.pid, signal.SIGINT)
+    after, _ = serve.communicate(timeout=60)
+    assert serve.returncode == 0
+    assert after.strip().splitlines() == ["stopped."], after

@@ -45,6 +45,7 @@ def assemblies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             str(target),
         )
         assert result.returncode == 0, f"cdk synth -c env={env} failed:\n{result.stdout}\n{result.stderr}"
+        (target / "synth.log").write_text(result.stdout + result.stderr)  # what a user sees (test_synth)
         out[env] = target
     return out
 

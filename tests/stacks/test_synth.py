@@ -59,6 +59,12 @@ def test_cdk_nag_ran_and_found_nothing_unacknowledged(assemblies: dict[str, Path
             assert len(acknowledged["reason"]) > 20
 
 
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_synth_lists_no_unconfigured_feature_flags(assemblies: dict[str, Path], env: str) -> None:
+    log = (assemblies[env] / "synth.log").read_text()
+    assert "feature flags are not configured" not in log, log[-2000:]
+
+
 def test_unacknowledged_finding_fails_the_synth(tmp_path: Path) -> None:
     """The nag gate must be able to fail: an app with an unencrypted, unlogged bucket is refused."""
     app = tmp_path / "app.py"

@@ -107,7 +107,7 @@ preflight: setup  ## ENV's deploy checklist: config placeholders, certificates, 
 redrive: setup  ## replay ENV's dead-lettered upload events into its queue
 	$(BIN)/python -m photo_pipeline_cdk.redrive --env $(ENV)
 
-# The README's picture of the dashboard, drawn from prod's snapshot (make snapshots first).
+# The dashboard's picture in docs/operations.md, drawn from prod's snapshot (make snapshots first).
 dashboard-picture: setup  ## redraw docs/dashboard.png from prod's snapshot
 	$(BIN)/python -m local_runner.dashboard_picture tests/stacks/snapshots/prod/Operations.template.json docs/dashboard.png
 
@@ -123,7 +123,7 @@ LOCAL ?= $(if $(filter dev,$(ENV)),1,)
 reprocess: setup  ## re-make every variant with ENV's current spec (ARGS="--owner … --dry-run")
 	$(if $(LOCAL),$(BIN)/python -m local_runner.reprocess --env $(ENV) $(ARGS),$(BIN)/python -m photo_pipeline_cdk.reprocess --env $(ENV) $(ARGS))
 
-bench: setup  ## every benchmark (minutes; results go in the README with the date)
+bench: setup  ## every benchmark (minutes; results go in docs/benchmarks.md with the date)
 	@set -o pipefail; $(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[bench]' 2>&1 \
 		| { grep -v "^WARNING: Location" || true; }
 	$(BIN)/python bench/resize_bench.py

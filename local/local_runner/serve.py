@@ -17,6 +17,8 @@ from local_runner.inputs import REPO
 from local_runner.pipeline import PortInUseError, local_pipeline
 from local_runner.reprocess import SERVE_STATE
 
+SESSION_ENV = REPO / "demo-output" / "session.env"
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
@@ -36,15 +38,19 @@ def main(argv: list[str] | None = None) -> int:
         ) as pipeline:
             print(f"upload page: {pipeline.api_url}/")
             print(f"S3/SQS emulator: {pipeline.resources.endpoint} (request log: {request_log})")
-            print(f"API token for curl (12 h):\n{pipeline.token()}")
-            print("Ctrl-C stops everything.", flush=True)
-            # For `make reprocess LOCAL=1`: where this run's emulated resources are.
+            # For `make reprocess LOCAL=1`: where this run's emulated resources are; for a curl session
+            # (docs/local.md): the API's URL and a token, as shell variables.
             SERVE_STATE.parent.mkdir(parents=True, exist_ok=True)
             SERVE_STATE.write_text(json.dumps(dataclasses.asdict(pipeline.resources)))
+            SESSION_ENV.write_text(f"API={pipeline.api_url}\nTOKEN={pipeline.token()}\n")
+            SESSION_ENV.chmod(0o600)
+            print(f"curl session: source {SESSION_ENV.relative_to(REPO)} (API and a 12 h TOKEN)")
+            print("Ctrl-C stops everything.", flush=True)
             try:
                 stop.wait()
             finally:
                 SERVE_STATE.unlink(missing_ok=True)
+                SESSION_ENV.unlink(missing_ok=True)
     except PortInUseError as busy:  # raised before anything started
         print(f"make serve: {busy}", file=sys.stderr)
         return 1

@@ -1,4 +1,4 @@
-"""The README's dashboard picture is drawn from the prod snapshot's own dashboard definition and is
+"""The dashboard picture of docs/operations.md is drawn from the prod snapshot's own dashboard definition and is
 current: redrawing it gives the committed image."""
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ def test_dev_keeps_only_the_lambda_api(templates: Templates) -> None:
 
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])
 def test_http_api_sends_every_path_to_the_app_which_verifies_tokens(templates: Templates, env: str) -> None:
-    """No API Gateway authorizer: its 401 body is not the API's error shape (README, design choices)."""
+    """No API Gateway authorizer: its 401 body is not the API's error shape (docs/design.md)."""
     api = Template.from_json(templates[env]["Api"])
     assert not _resources(templates[env]["Api"], "AWS::ApiGatewayV2::Authorizer")
     routes = {

@@ -1,5 +1,5 @@
 """The resize function's memory and time budget: what the stacks size the function by and the worker
-checks each image against, from numbers ``make bench`` measures (the budget table in the README).
+checks each image against, from numbers ``make bench`` measures (the budget table in docs/benchmarks.md).
 
 Memory: a source's peak working set is estimated from its header (pixels x working bands x bytes per
 sample x the peak number of such frames alive at once, per format) and compared with what the function

@@ -12,6 +12,8 @@ ENV ?= dev
 PORT ?= 8000
 # The Service (Fargate) stack is synthesized only with an image tag; the snapshots use this one.
 SNAPSHOT_TAG := snapshot
+# An environment's templates as the operators' commands read them (example values allowed: no deploy).
+synth_into = rm -rf cdk.out.$(1) && cdk synth -c env=$(1) -c image_tag=$(SNAPSHOT_TAG) -c allow_placeholders=true -q -o cdk.out.$(1)
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 .PHONY: help setup browser unit test lint synth diff snapshots preflight dashboard-picture image bench load burst demo serve redrive reprocess cost clean
@@ -23,7 +25,7 @@ help:  ## this list
 
 # Each step says what it installs: the first run takes a few minutes and should not look hung. pip's
 # "Location … is ignored" warnings (this machine's pip configuration) are filtered; its exit status is kept.
-$(STAMP): pyproject.toml constraints.txt constraints-checkov.txt constraints-awscli.txt lambdas/*/pyproject.toml local/pyproject.toml \
+$(STAMP): pyproject.toml constraints.txt constraints-checkov.txt constraints-awscli.txt lambdas/*/pyproject.toml local/pyproject.toml ops/pyproject.toml \
 		package.json package-lock.json Makefile
 	@echo "setup 1/6: Python virtualenv in $(VENV)"
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -32,7 +34,7 @@ $(STAMP): pyproject.toml constraints.txt constraints-checkov.txt constraints-aws
 	@echo "setup 2/6: Python packages from constraints.txt (CDK, Pillow, FastAPI, moto...; ~2 min at first)"
 	@set -o pipefail; $(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt \
 		-e ./lambdas/contract -e ./lambdas/resize_core -e ./lambdas/resize_worker \
-		-e './lambdas/upload_api[server]' -e ./local -e '.[dev]' 2>&1 | { grep -v "^WARNING: Location" || true; }
+		-e './lambdas/upload_api[server]' -e ./local -e ./ops -e '.[dev]' 2>&1 | { grep -v "^WARNING: Location" || true; }
 	@echo "setup 3/6: checkov in $(CHECKOV_VENV) (~30 s at first)"
 	@test -d $(CHECKOV_VENV) || $(PYTHON) -m venv $(CHECKOV_VENV)
 	@set -o pipefail; $(CHECKOV_VENV)/bin/python -m pip install -q --disable-pip-version-check \
@@ -78,7 +80,7 @@ synth: setup  ## cdk synth ENV (staging/prod refuse example values: make preflig
 
 # What changed against the committed snapshot, offline: cdk diff of each stack against it.
 diff: setup  ## cdk diff of ENV's templates against the committed snapshots, offline
-	rm -rf cdk.out.$(ENV) && cdk synth -c env=$(ENV) -c image_tag=$(SNAPSHOT_TAG) -c allow_placeholders=true -q -o cdk.out.$(ENV)
+	$(call synth_into,$(ENV))
 	$(BIN)/python -m tests.stacks.snapshots mask cdk.out.$(ENV) cdk.out.$(ENV).masked
 	for stack in $$(ls cdk.out.$(ENV).masked/*.template.json | xargs -n1 basename | sed 's/.template.json//'); do \
 		cdk diff --app cdk.out.$(ENV).masked --exclusively \
@@ -88,10 +90,10 @@ diff: setup  ## cdk diff of ENV's templates against the committed snapshots, off
 # Accept the current templates as the new snapshots (review `make diff` first).
 snapshots: setup  ## accept the current templates as the snapshots (after make diff)
 	for env in dev staging prod; do \
-		rm -rf cdk.out.$$env && cdk synth -c env=$$env -c image_tag=$(SNAPSHOT_TAG) -c allow_placeholders=true -q -o cdk.out.$$env && \
+		$(call synth_into,$$env) && \
 		$(BIN)/python -m tests.stacks.snapshots update $$env cdk.out.$$env; \
 	done
-	$(MAKE) --no-print-directory dashboard-picture
+	$(BIN)/python -m photo_ops.dashboard_picture cdk.out.prod/Operations.template.json docs/dashboard.png
 
 # Build the API image and push it into ENV's ECR repository (needs AWS credentials and a Docker engine),
 # then `npx cdk deploy -c env=ENV -c image_tag=<printed tag> Service` rolls it out.
@@ -101,27 +103,29 @@ image: setup  ## build the API image (arm64) and push it to ENV's ECR repository
 # Before a deploy: a checklist of what ENV's config and account still lack (exits 1 on any ✗).
 # IMAGE_TAG=<tag> also checks that the Service stack's image is in ECR.
 preflight: setup  ## ENV's deploy checklist: config placeholders, certificates, account (IMAGE_TAG=…)
-	$(BIN)/python -m photo_pipeline_cdk.preflight --env $(ENV) $(if $(IMAGE_TAG),--image-tag $(IMAGE_TAG),)
+	$(BIN)/python -m photo_ops.preflight --env $(ENV) $(if $(IMAGE_TAG),--image-tag $(IMAGE_TAG),)
 
 # Replay ENV's dead-lettered upload events into its queue (SQS message move task; AWS credentials needed).
 redrive: setup  ## replay ENV's dead-lettered upload events into its queue
-	$(BIN)/python -m photo_pipeline_cdk.redrive --env $(ENV)
+	$(BIN)/python -m photo_ops.redrive --env $(ENV)
 
-# The dashboard's picture in docs/operations.md, drawn from prod's snapshot (make snapshots first).
-dashboard-picture: setup  ## redraw docs/dashboard.png from prod's snapshot
-	$(BIN)/python -m local_runner.dashboard_picture tests/stacks/snapshots/prod/Operations.template.json docs/dashboard.png
+# The dashboard's picture in docs/operations.md, drawn from prod's synthesized dashboard.
+dashboard-picture: setup  ## redraw docs/dashboard.png from prod's synthesized dashboard
+	$(call synth_into,prod)
+	$(BIN)/python -m photo_ops.dashboard_picture cdk.out.prod/Operations.template.json docs/dashboard.png
 
 # What ENV costs: idle, per million images, and the API runtime by traffic (tables + docs/cost-ENV.png),
-# from its snapshot templates, make bench's results and prices.toml. No network.
+# from its synthesized templates, make bench's results and prices.toml. No network.
 cost: setup  ## what ENV costs: idle, per million images, the API runtime by traffic
-	$(BIN)/python -m photo_pipeline_cdk.cost --env $(ENV)
+	$(call synth_into,$(ENV))
+	$(BIN)/python -m photo_ops.cost --env $(ENV) --templates cdk.out.$(ENV)
 
 # Re-make every original's variants with the environment's current spec: in AWS on its Step Functions
 # Distributed Map, or with LOCAL=1 on a running `make serve` (the default for dev; LOCAL= for dev in AWS).
 # ARGS="--owner … --before … --dry-run".
 LOCAL ?= $(if $(filter dev,$(ENV)),1,)
 reprocess: setup  ## re-make every variant with ENV's current spec (ARGS="--owner … --dry-run")
-	$(if $(LOCAL),$(BIN)/python -m local_runner.reprocess --env $(ENV) $(ARGS),$(BIN)/python -m photo_pipeline_cdk.reprocess --env $(ENV) $(ARGS))
+	$(if $(LOCAL),$(BIN)/python -m local_runner.reprocess --env $(ENV) $(ARGS),$(BIN)/python -m photo_ops.reprocess --env $(ENV) $(ARGS))
 
 bench: setup  ## every benchmark (minutes; results go in docs/benchmarks.md with the date)
 	@set -o pipefail; $(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[bench]' 2>&1 \

@@ -10,7 +10,7 @@ env_name="${1:?usage: push-image.sh ENV}"
 cd "$(dirname "$0")/../.."
 python="${PYTHON:-.venv/bin/python}"
 
-read -r region account < <("$python" -m photo_pipeline_cdk.preflight --env "$env_name" --placement)
+read -r region account < <("$python" -m photo_ops.preflight --env "$env_name" --placement)
 region_args=()
 if [[ "$region" != "-" ]]; then
   region_args=(--region "$region")

@@ -8,7 +8,7 @@ in Express child workflows; results go to a reports bucket of its own (``.report
 days), so the state machine's role can write nowhere near the originals.
 
 Execution input: ``{"prefix": "uploads/", "before": "<ISO time or empty>", "dry_run": false}``
-(``python -m photo_pipeline_cdk.reprocess`` builds it).
+(``python -m photo_ops.reprocess`` builds it).
 """
 
 from __future__ import annotations

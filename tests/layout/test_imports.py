@@ -60,3 +60,47 @@ def test_the_typed_export_list_matches_the_lazy_table() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.stdout.strip() == "True", result.stderr[-2000:]
+
+
+def _code_strings(path: Path) -> list[str]:
+    """String literals that are not docstrings."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+    ]
+
+
+def _outside_tests() -> list[Path]:
+    roots = ("lambdas", "stacks", "local", "ops", "bench", "containers")
+    return [p for root in roots for p in sorted((REPO / root).rglob("*.py"))] + [REPO / "app.py"]
+
+
+def test_nothing_outside_tests_reads_tests() -> None:
+    readers = [
+        str(path.relative_to(REPO))
+        for path in _outside_tests()
+        if any(s == "tests" or s.startswith("tests/") or "/tests/" in s for s in _code_strings(path))
+        or "tests" in _imported_roots(path)
+    ]
+    assert readers == []
+
+
+def test_the_construct_package_holds_no_operator_command() -> None:
+    """Commands (argparse, a __main__ block) live in photo_ops; the construct library other apps install
+    holds constructs, stacks and what synth needs."""
+    commands = [
+        str(path.relative_to(REPO))
+        for path in sorted((REPO / "stacks" / "photo_pipeline_cdk").rglob("*.py"))
+        if "argparse" in _imported_roots(path) or "__main__" in _code_strings(path)
+    ]
+    assert commands == []

@@ -12,7 +12,7 @@ import json
 import boto3
 import pytest
 from moto import mock_aws
-from photo_pipeline_cdk import redrive, reprocess
+from photo_ops import redrive, reprocess
 from photo_pipeline_cdk.config import environment_config
 
 from tests.permissions.conftest import RecordedRun

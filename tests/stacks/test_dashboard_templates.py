@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import pytest
-from local_runner.dashboard_picture import dashboard_body, widgets
+from photo_ops.dashboard_picture import dashboard_body, widgets
 from photo_pipeline_cdk.config import ENVIRONMENTS
 
 pytestmark = pytest.mark.slow  # reads the templates of a full synth

@@ -2,7 +2,7 @@
 ``DashboardBody`` (there is no AWS console here): one box per widget where CloudWatch places it, with
 its title, headings as bands, and a red line in each graph that draws an alarm threshold.
 
-    python -m local_runner.dashboard_picture tests/stacks/snapshots/prod/Operations.template.json docs/dashboard.png
+    python -m photo_ops.dashboard_picture tests/stacks/snapshots/prod/Operations.template.json docs/dashboard.png
 """
 
 from __future__ import annotations

@@ -9,8 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from photo_pipeline_cdk.config import ENVIRONMENTS, FargateConfig
-from photo_pipeline_cdk.cost import (
+from photo_ops.cost import (
     RESOURCE_LINES,
     Assumptions,
     Prices,
@@ -22,6 +21,7 @@ from photo_pipeline_cdk.cost import (
     main,
     resource_counts,
 )
+from photo_pipeline_cdk.config import ENVIRONMENTS, FargateConfig
 
 from tests.conftest import REPO
 
@@ -116,7 +116,7 @@ def test_idle_lines_count_what_the_templates_hold() -> None:
 def test_every_resource_type_the_stacks_make_has_a_line(env: str) -> None:
     templates = {p.name: json.loads(p.read_text()) for p in (SNAPSHOTS / env).glob("*.template.json")}
     missing = set(resource_counts(templates)) - set(RESOURCE_LINES)
-    assert not missing, f"price these in photo_pipeline_cdk.cost.RESOURCE_LINES: {sorted(missing)}"
+    assert not missing, f"price these in photo_ops.cost.RESOURCE_LINES: {sorted(missing)}"
 
 
 def test_the_prices_say_where_and_when() -> None:
@@ -132,7 +132,7 @@ def test_make_cost_prints_three_tables_and_writes_the_plot(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     plot = tmp_path / "cost.png"
-    assert main(["--env", "prod", "--plot", str(plot)]) == 0
+    assert main(["--env", "prod", "--templates", str(SNAPSHOTS / "prod"), "--plot", str(plot)]) == 0
     out = capsys.readouterr().out
     for title in ("Idle: the environment with no traffic", "Per million uploaded images", "The API runtime"):
         assert title in out

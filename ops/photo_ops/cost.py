@@ -3,7 +3,7 @@ Gateway against Fargate + ALB against ECS on EC2), from its config, its synthesi
 numbers ``make bench`` measured, and prices kept as data (``prices.toml``: region, date, sources). No
 network.
 
-    make cost ENV=prod     # or: python -m photo_pipeline_cdk.cost --env prod [--templates DIR] [--plot PNG]
+    make cost ENV=prod     # or: python -m photo_ops.cost --env prod --templates cdk.out.prod [--plot PNG]
 
 Every figure that is an assumption rather than a price or a measurement is a field of ``Assumptions``,
 printed with the tables.
@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from photo_contract.variants import VariantSpec
-
 from photo_pipeline_cdk.config import EnvironmentConfig, FargateConfig, environment_config
 
 PRICES = Path(__file__).with_name("prices.toml")
@@ -519,12 +518,14 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description="What an environment costs (no network).")
     parser.add_argument("--env", required=True)
-    parser.add_argument("--templates", type=Path, help="synthesized templates (default: the snapshots)")
+    parser.add_argument(
+        "--templates", type=Path, required=True, help="the environment's synthesized templates (a cdk.out)"
+    )
     parser.add_argument("--results", type=Path, default=REPO / "bench" / "results")
     parser.add_argument("--plot", type=Path, help="default: docs/cost-<env>.png")
     args = parser.parse_args(argv)
     config = environment_config(args.env)
-    templates = load_templates(args.templates or REPO / "tests" / "stacks" / "snapshots" / args.env)
+    templates = load_templates(args.templates)
     prices = load_prices()
     assume = Assumptions()
     measured = load_measured(args.results, config.resize.variants)

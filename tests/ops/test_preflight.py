@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from photo_pipeline_cdk import preflight
+from photo_ops import preflight
 from photo_pipeline_cdk.config import ENVIRONMENTS, EnvironmentConfig
 
 PROD = ENVIRONMENTS["prod"]
@@ -156,7 +156,7 @@ def test_credentials_of_another_account_are_a_cross(account: boto3.session.Sessi
 
 def test_make_preflight_on_the_committed_prod_config_exits_non_zero() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "photo_pipeline_cdk.preflight", "--env", "prod", "--offline"],
+        [sys.executable, "-m", "photo_ops.preflight", "--env", "prod", "--offline"],
         capture_output=True,
         text=True,
         check=False,

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import boto3
 import pytest
 from moto import mock_aws
-from photo_pipeline_cdk import preflight, redrive, reprocess
+from photo_ops import preflight, redrive, reprocess
 from photo_pipeline_cdk.config import ENVIRONMENTS
 
 PROD = ENVIRONMENTS["prod"]
@@ -80,8 +80,8 @@ def test_preflight_checks_the_account_in_prods_region(
 def test_a_pinned_account_refuses_credentials_of_another(
     profile_elsewhere: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from photo_ops.session import WrongAccountError
     from photo_pipeline_cdk import config as config_module
-    from photo_pipeline_cdk.operator_session import WrongAccountError
 
     pinned = dataclasses.replace(PROD, account="210987654321")  # moto's credentials are 123456789012's
     monkeypatch.setitem(config_module.ENVIRONMENTS, "prod", pinned)

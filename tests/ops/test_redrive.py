@@ -16,8 +16,8 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from photo_ops.redrive import redrive, storage_queue_arns
 from photo_pipeline_cdk.config import ENVIRONMENTS
-from photo_pipeline_cdk.redrive import redrive, storage_queue_arns
 
 REGION = "eu-west-1"
 

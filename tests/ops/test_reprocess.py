@@ -9,7 +9,7 @@ import json
 import boto3
 import pytest
 from moto import mock_aws
-from photo_pipeline_cdk.reprocess import execution_input, main
+from photo_ops.reprocess import execution_input, main
 
 REGION = "eu-west-1"  # prod's
 

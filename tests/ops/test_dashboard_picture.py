@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from local_runner.dashboard_picture import dashboard_body, draw, widgets
+from photo_ops.dashboard_picture import dashboard_body, draw, widgets
 from PIL import Image, ImageChops
 
 from tests.conftest import REPO

@@ -1,6 +1,6 @@
 """Replay dead letters: move every message of an environment's upload-event DLQ back to its queue.
 
-    make redrive ENV=prod            # or: python -m photo_pipeline_cdk.redrive --env prod [--rate 50]
+    make redrive ENV=prod            # or: python -m photo_ops.redrive --env prod [--rate 50]
 
 It finds both queues through the storage stack's outputs, starts SQS's own message move task (the
 service moves the messages, in order, at most ``--rate`` a second if given; nothing passes through this
@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from photo_pipeline_cdk.config import EnvironmentConfig, environment_config
-from photo_pipeline_cdk.operator_session import environment_session
+
+from photo_ops.session import environment_session
 
 QUEUE_OUTPUT = "UploadEventsQueueArn"
 DEAD_LETTER_QUEUE_OUTPUT = "UploadEventsDeadLetterQueueArn"

@@ -2,7 +2,7 @@
 Distributed Map (``Reprocessing``).
 
     make reprocess ENV=prod ARGS="--owner alice --before 2026-11-01 --dry-run"
-    # or: python -m photo_pipeline_cdk.reprocess --env prod [--owner …] [--before …] [--dry-run]
+    # or: python -m photo_ops.reprocess --env prod [--owner …] [--before …] [--dry-run]
 
 Deploy the changed spec first (the function reads it). This finds the state machine through the resize
 stack's outputs, starts an execution and prints its ARN and how to follow it; the Map does the rest
@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from photo_contract import UPLOADS_PREFIX, is_valid_owner
-
 from photo_pipeline_cdk.config import EnvironmentConfig, environment_config
-from photo_pipeline_cdk.operator_session import environment_session
+
+from photo_ops.session import environment_session
 
 STATE_MACHINE_OUTPUT = "ReprocessStateMachineArn"
 

@@ -181,9 +181,9 @@ class _PendingRegistry:
         )
 
     def complete(self, *_: Any, **__: Any) -> Any:
-        from photo_contract.registry import Outcome
+        from photo_contract.registry import Transition
 
-        return Outcome(True)
+        return Transition(True)
 
     def event_sent(self, *_: Any, **__: Any) -> None:
         return None

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
         environment_config,
     )
     from photo_pipeline_cdk.identity import UserDirectory
-    from photo_pipeline_cdk.image_registry import ApiImageRepository
+    from photo_pipeline_cdk.image_repository import ApiImageRepository
     from photo_pipeline_cdk.registry import ImageRegistry
     from photo_pipeline_cdk.resize import PillowLayer, ResizePipeline
     from photo_pipeline_cdk.stacks import (
@@ -47,7 +47,7 @@ _EXPORTS = {
     "ImageRegistry": "registry",
     "PillowLayer": "resize",
     "ResizePipeline": "resize",
-    "ApiImageRepository": "image_registry",
+    "ApiImageRepository": "image_repository",
     "UploadApiFunction": "api",
     "UploadApiService": "api",
     "UserDirectory": "identity",

@@ -25,7 +25,7 @@ from photo_pipeline_cdk.config import EnvironmentConfig
 from photo_pipeline_cdk.dashboard import PipelineDashboard
 from photo_pipeline_cdk.delivery import MediaDistribution
 from photo_pipeline_cdk.identity import UserDirectory
-from photo_pipeline_cdk.image_registry import ApiImageRepository
+from photo_pipeline_cdk.image_repository import ApiImageRepository
 from photo_pipeline_cdk.nag import acknowledge
 from photo_pipeline_cdk.registry import ImageRegistry
 from photo_pipeline_cdk.reprocessing import Reprocessing

@@ -21,7 +21,7 @@ from moto.server import ThreadedMotoServer
 from photo_contract.registry import table_definition
 from photo_contract.variants import FEED_VARIANTS
 from resize_worker.handler import aws_services
-from resize_worker.process import Outcome, process_object
+from resize_worker.process import ProcessOutcome, process_object
 from resize_worker.settings import WorkerSettings
 from upload_api.auth import AuthSettings
 from upload_api.presign import UploadRules
@@ -103,12 +103,12 @@ def s3(s3_endpoint: str) -> Any:
 
 
 @pytest.fixture(scope="session")
-def worker(s3_endpoint: str) -> Callable[[str], Outcome]:
+def worker(s3_endpoint: str) -> Callable[[str], ProcessOutcome]:
     """The resize worker's own code on the same emulator: ``worker(key)`` processes one original."""
     settings = WorkerSettings(media_bucket=MEDIA, registry_table=TABLE, event_bus_name=BUS)
     services = aws_services(settings, endpoint_url=s3_endpoint)
 
-    def process(key: str) -> Outcome:
+    def process(key: str) -> ProcessOutcome:
         return process_object(services, settings, bucket=UPLOADS, key=key)
 
     return process

@@ -211,7 +211,7 @@ def _variant_record(m: dict[str, Any]) -> VariantRecord:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Transition:
     """A transition's result: whether it was written, and the item as it was before (if any)."""
 
     written: bool
@@ -348,7 +348,7 @@ class Registry:
                 break
         return found, len(found) > want or start is not None
 
-    def mark_deleted(self, owner: str, image_id: str, *, now: str, now_epoch: int) -> Outcome:
+    def mark_deleted(self, owner: str, image_id: str, *, now: str, now_epoch: int) -> Transition:
         """Tombstone the image (content removed, cleanup pending); a repeat on a tombstone is allowed
         (the cleanup can be re-run) and reported with ``written=False``."""
         try:
@@ -373,8 +373,8 @@ class Registry:
             )
         except self._db.exceptions.ConditionalCheckFailedException:
             current = self.get(owner, image_id)
-            return Outcome(False, current)
-        return Outcome(True, ImageRecord.from_item(response["Attributes"]))
+            return Transition(False, current)
+        return Transition(True, ImageRecord.from_item(response["Attributes"]))
 
     def mark_cleaned(self, owner: str, image_id: str) -> None:
         self._db.update_item(
@@ -388,7 +388,7 @@ class Registry:
 
     # --- the worker -------------------------------------------------------------------------------
 
-    def complete(self, owner: str, image_id: str, done: Completion, *, now: str) -> Outcome:
+    def complete(self, owner: str, image_id: str, done: Completion, *, now: str) -> Transition:
         """pending/ready/rejected -> ready/rejected for a newer source version; never from deleted."""
         values: dict[str, Any] = {
             ":status": {"S": done.status.value},
@@ -441,8 +441,8 @@ class Registry:
                 ReturnValues="ALL_OLD",
             )
         except self._db.exceptions.ConditionalCheckFailedException:
-            return Outcome(False)
-        return Outcome(True, ImageRecord.from_item(response["Attributes"]))
+            return Transition(False)
+        return Transition(True, ImageRecord.from_item(response["Attributes"]))
 
     def event_sent(self, owner: str, image_id: str, *, status: Status, version: str | None) -> None:
         """Clear the outbox flag, only for the transition whose event went out."""

@@ -21,7 +21,7 @@ from photo_contract.runtime import (
 )
 
 from resize_worker.events import uploaded_objects
-from resize_worker.process import Outcome, Services, Status, process_object
+from resize_worker.process import ProcessOutcome, ProcessStatus, Services, process_object
 from resize_worker.settings import WorkerSettings
 
 logger = Logger(service=RESIZE_SERVICE_NAME)
@@ -64,7 +64,7 @@ class ResizeWorker:
         if not self._has_time_for_one_more():
             raise OutOfTime(f"the slowest image needs {self._settings.time_reserve_seconds:.1f} s: deferred")
 
-    def _handle_record(self, record: SQSRecord) -> list[Outcome]:
+    def _handle_record(self, record: SQSRecord) -> list[ProcessOutcome]:
         self._check_time_left()
         outcomes = []
         for obj in uploaded_objects(record.body):
@@ -80,11 +80,11 @@ class ResizeWorker:
         return outcomes
 
 
-def _count(outcome: Outcome) -> None:
-    if outcome.status is Status.READY:
+def _count(outcome: ProcessOutcome) -> None:
+    if outcome.status is ProcessStatus.READY:
         metrics.add_metric(name="ImagesResized", unit=MetricUnit.Count, value=1)
         metrics.add_metric(name="ResizeMillis", unit=MetricUnit.Milliseconds, value=outcome.millis)
-    elif outcome.status is Status.REJECTED:
+    elif outcome.status is ProcessStatus.REJECTED:
         metrics.add_metric(name="ImagesRejected", unit=MetricUnit.Count, value=1)
         # Also by reason (the dashboard's "rejections by reason"): a metric with a dimension of its own,
         # flushed at once (EphemeralMetrics keeps its own set; it honours POWERTOOLS_METRICS_DISABLED).

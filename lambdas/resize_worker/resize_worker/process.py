@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 
-class Status(StrEnum):
+class ProcessStatus(StrEnum):
     IGNORED = "ignored"  # not an original of ours, never registered, deleted, or gone
     ALREADY_DONE = "already_done"  # a duplicate event: this exact version is recorded
     SUPERSEDED = "superseded"  # a newer version or a delete got there first: our output was removed
@@ -39,8 +39,8 @@ class Status(StrEnum):
 
 
 @dataclass(frozen=True)
-class Outcome:
-    status: Status
+class ProcessOutcome:
+    status: ProcessStatus
     key: str
     detail: str = ""
     millis: float = 0.0
@@ -57,19 +57,21 @@ class Services:
     bus_name: str
 
 
-def process_object(services: Services, settings: WorkerSettings, *, bucket: str, key: str) -> Outcome:
+def process_object(services: Services, settings: WorkerSettings, *, bucket: str, key: str) -> ProcessOutcome:
     """Infrastructure errors propagate (the message is retried, then dead-lettered); bad images are
     recorded as rejections, not raised."""
     keys = ImageKeys.parse_source(key)
     if keys is None:
-        return Outcome(Status.IGNORED, key, "outside the uploads/ layout")
+        return ProcessOutcome(ProcessStatus.IGNORED, key, "outside the uploads/ layout")
     record = services.registry.get(keys.owner, keys.image_id)
     s3 = services.s3
     if record is not None and record.status is ImageStatus.DELETED:
         _remove_late_original(s3, bucket, key)
-        return Outcome(Status.IGNORED, key, "the image was deleted: its late original was removed")
+        return ProcessOutcome(
+            ProcessStatus.IGNORED, key, "the image was deleted: its late original was removed"
+        )
     if record is None:
-        return Outcome(Status.IGNORED, key, "no registry record (never issued, or expired)")
+        return ProcessOutcome(ProcessStatus.IGNORED, key, "no registry record (never issued, or expired)")
     try:
         head = s3.head_object(Bucket=bucket, Key=key)
     except ClientError as exc:
@@ -78,14 +80,14 @@ def process_object(services: Services, settings: WorkerSettings, *, bucket: str,
         # HEAD cannot say whether the key or the bucket is missing; a missing bucket is an outage
         # (head_bucket raises and the message is retried), a missing key was deleted: nothing to do.
         s3.head_bucket(Bucket=bucket)
-        return Outcome(Status.IGNORED, key, "object no longer exists")
+        return ProcessOutcome(ProcessStatus.IGNORED, key, "object no longer exists")
     etag = head["ETag"].strip('"')
     modified = head["LastModified"].astimezone(UTC).isoformat()
     version = variants_version(etag, settings.resize.variants)
     if record.version == version:  # this source, made with this spec: done
         if record.event_pending:  # the write happened, the event did not (a crash in between)
             _announce(services, record)
-        return Outcome(Status.ALREADY_DONE, key)
+        return ProcessOutcome(ProcessStatus.ALREADY_DONE, key)
 
     started = time.perf_counter()
     if head["ContentLength"] > settings.max_source_bytes:
@@ -107,7 +109,7 @@ def process_object(services: Services, settings: WorkerSettings, *, bucket: str,
         outcome = _reject(
             services, settings, keys, (etag, version, modified), RejectReason.PROCESSING_FAILED, detail
         )
-        return Outcome(outcome.status, key, outcome.detail, failure=detail)
+        return ProcessOutcome(outcome.status, key, outcome.detail, failure=detail)
 
     variants = []
     for variant in result.variants:
@@ -133,7 +135,7 @@ def process_object(services: Services, settings: WorkerSettings, *, bucket: str,
         # Re-uploaded while we worked: the newer version's event records it (LastModified has only
         # second resolution, so the registry's ordering alone cannot tell two uploads a second apart).
         _discard(services, settings.media_bucket, keys, version, variants)
-        return Outcome(Status.SUPERSEDED, key, "a newer version was uploaded meanwhile")
+        return ProcessOutcome(ProcessStatus.SUPERSEDED, key, "a newer version was uploaded meanwhile")
     done = Completion(
         status=ImageStatus.READY,
         source_etag=etag,
@@ -147,12 +149,12 @@ def process_object(services: Services, settings: WorkerSettings, *, bucket: str,
         dominant_color=result.dominant_color or None,
     )
     if not _commit(services, settings.media_bucket, keys, done):
-        return Outcome(
-            Status.SUPERSEDED,
+        return ProcessOutcome(
+            ProcessStatus.SUPERSEDED,
             key,
             "another version, a delete or a duplicate of this event was recorded first",
         )
-    return Outcome(Status.READY, key, millis=(time.perf_counter() - started) * 1000)
+    return ProcessOutcome(ProcessStatus.READY, key, millis=(time.perf_counter() - started) * 1000)
 
 
 def _reject(
@@ -162,7 +164,7 @@ def _reject(
     source: tuple[str, str, str],  # (etag, variants version, last modified)
     reason: RejectReason,
     detail: str,
-) -> Outcome:
+) -> ProcessOutcome:
     etag, version, modified = source
     done = Completion(
         status=ImageStatus.REJECTED,
@@ -173,12 +175,12 @@ def _reject(
         detail=detail[:500],
     )
     if not _commit(services, settings.media_bucket, keys, done):
-        return Outcome(
-            Status.SUPERSEDED,
+        return ProcessOutcome(
+            ProcessStatus.SUPERSEDED,
             keys.source,
             "another version, a delete or a duplicate of this event was recorded first",
         )
-    return Outcome(Status.REJECTED, keys.source, reason.value)
+    return ProcessOutcome(ProcessStatus.REJECTED, keys.source, reason.value)
 
 
 def _commit(services: Services, media_bucket: str, keys: ImageKeys, done: Completion) -> bool:

@@ -154,42 +154,60 @@ class Resolver:
             return [self.resolve(stack, v) for v in value]
         if not isinstance(value, dict):
             return value
-        if len(value) != 1:
-            return {k: self.resolve(stack, v) for k, v in value.items()}
-        ((fn, arg),) = value.items()
-        if fn == "Ref":
-            return self._ref(stack, arg)
-        if fn == "Fn::GetAtt":
-            logical_id, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
-            if attribute == "Arn":
-                return self.arn(stack, logical_id)
-            if attribute == "QueueName":
-                return self.physical(stack, logical_id)
-            return f"{self.physical(stack, logical_id)}.{attribute}"
-        if fn == "Fn::Join":
-            separator, parts = arg
-            return str(separator).join(str(self.resolve(stack, p)) for p in parts)
-        if fn == "Fn::Select":
-            index, items = arg
-            resolved = self.resolve(stack, items)
-            # e.g. an availability zone of Fn::GetAZs: nothing a policy names
-            return (
-                resolved[int(index)]
-                if isinstance(resolved, list) and int(index) < len(resolved)
-                else "unresolved"
-            )
-        if fn == "Fn::Split":
-            separator, text = arg
-            return str(self.resolve(stack, text)).split(separator)
-        if fn == "Fn::ImportValue":
-            name = str(self.resolve(stack, arg))
-            if name not in self._exports:
-                return f"unbound-import-{name}"
-            owner, exported = self._exports[name]
-            return self.resolve(owner, exported)
-        if fn == "Fn::Sub" and isinstance(arg, str):
-            return re.sub(r"\$\{([\w:]+)\}", lambda m: str(self._ref(stack, m.group(1))), arg)
+        if len(value) == 1:
+            ((fn, arg),) = value.items()
+            intrinsic = self._intrinsics.get(fn)
+            if intrinsic is not None:
+                return intrinsic(self, stack, arg)
         return {k: self.resolve(stack, v) for k, v in value.items()}
+
+    def _get_att(self, stack: str, arg: Any) -> str:
+        logical_id, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
+        if attribute == "Arn":
+            return self.arn(stack, logical_id)
+        if attribute == "QueueName":
+            return self.physical(stack, logical_id)
+        return f"{self.physical(stack, logical_id)}.{attribute}"
+
+    def _join(self, stack: str, arg: Any) -> str:
+        separator, parts = arg
+        return str(separator).join(str(self.resolve(stack, p)) for p in parts)
+
+    def _select(self, stack: str, arg: Any) -> Any:
+        index, items = arg
+        resolved = self.resolve(stack, items)
+        # e.g. an availability zone of Fn::GetAZs: nothing a policy names
+        return (
+            resolved[int(index)]
+            if isinstance(resolved, list) and int(index) < len(resolved)
+            else "unresolved"
+        )
+
+    def _split(self, stack: str, arg: Any) -> list[str]:
+        separator, text = arg
+        return str(self.resolve(stack, text)).split(separator)
+
+    def _import(self, stack: str, arg: Any) -> Any:
+        name = str(self.resolve(stack, arg))
+        if name not in self._exports:
+            return f"unbound-import-{name}"
+        owner, exported = self._exports[name]
+        return self.resolve(owner, exported)
+
+    def _sub(self, stack: str, arg: Any) -> Any:
+        if not isinstance(arg, str):
+            return {"Fn::Sub": arg}
+        return re.sub(r"\$\{([\w:]+)\}", lambda m: str(self._ref(stack, m.group(1))), arg)
+
+    _intrinsics: Mapping[str, Any] = {
+        "Ref": _ref,
+        "Fn::GetAtt": _get_att,
+        "Fn::Join": _join,
+        "Fn::Select": _select,
+        "Fn::Split": _split,
+        "Fn::ImportValue": _import,
+        "Fn::Sub": _sub,
+    }
 
 
 def _strings(value: Any) -> tuple[str, ...]:
@@ -235,62 +253,79 @@ def load_templates(directory: Path, place: Place, names: Mapping[tuple[str, str]
     resolver = Resolver(place, raw, names)
     model = Templates(place, {}, {}, {}, {}, {})
     for stack, template in raw.items():
-        resources = template["Resources"]
-        for logical_id, resource in resources.items():
+        for logical_id, resource in template["Resources"].items():
             if resource["Type"] == "AWS::IAM::Role":
-                role = Role(stack, logical_id, resolver.arn(stack, logical_id))
-                model.roles[role.name] = role
-                props = resolver.resolve(stack, resource["Properties"])
-                model.identity.setdefault(role.name, [])
-                model.managed_policies[role.name] = list(_strings(props.get("ManagedPolicyArns")))
-                for inline in props.get("Policies", []):
-                    model.identity[role.name] += _statements(
-                        f"{stack}/{logical_id}/{inline['PolicyName']}",
-                        inline["PolicyDocument"],
-                        resource_policy=False,
-                    )
-        for logical_id, resource in resources.items():
+                _add_role(model, resolver, stack, logical_id, resource)
+        for logical_id, resource in template["Resources"].items():
             kind = resource["Type"]
             if kind not in _POLICY_TYPES:
                 continue
             props = resolver.resolve(stack, resource.get("Properties", {}))
-            origin = f"{stack}/{logical_id}"
-            if kind == "AWS::IAM::Policy":
-                for role_ref in resource["Properties"].get("Roles", []):
-                    name = _HASH.sub("", role_ref["Ref"])
-                    model.identity.setdefault(name, []).extend(
-                        _statements(origin, props["PolicyDocument"], resource_policy=False)
-                    )
-            elif kind == "AWS::S3::BucketPolicy":
-                bucket = f"arn:{place.partition}:s3:::{props['Bucket']}"
-                model.resource_policies.setdefault(bucket, []).extend(
-                    _statements(origin, props["PolicyDocument"], resource_policy=True)
-                )
-            elif kind == "AWS::SQS::QueuePolicy":
-                for url in props["Queues"]:
-                    name = str(url).rstrip("/").rsplit("/", 1)[-1]
-                    arn = f"arn:{place.partition}:sqs:{place.region}:{place.account}:{name}"
-                    model.resource_policies.setdefault(arn, []).extend(
-                        _statements(origin, props["PolicyDocument"], resource_policy=True)
-                    )
-            elif kind == "AWS::SNS::TopicPolicy":
-                for arn in props["Topics"]:
-                    model.resource_policies.setdefault(str(arn), []).extend(
-                        _statements(origin, props["PolicyDocument"], resource_policy=True)
-                    )
-            elif kind == "AWS::Events::EventBusPolicy":
-                arn = f"arn:{place.partition}:events:{place.region}:{place.account}:event-bus/{props['EventBusName']}"
-                document = props.get("Policy") or {"Statement": [props["Statement"]]}
-                model.resource_policies.setdefault(arn, []).extend(
-                    _statements(origin, document, resource_policy=True)
-                )
-            elif kind == "AWS::KMS::Key":
-                arn = resolver.arn(stack, logical_id)
-                model.resource_policies.setdefault(arn, []).extend(
-                    _statements(origin, props["KeyPolicy"], resource_policy=True)
-                )
+            reader = _POLICY_READERS.get(kind)
+            if reader is not None:
+                reader(model, resolver, f"{stack}/{logical_id}", resource, props)
             _record_key(model, resolver, stack, logical_id, kind, props)
     return model
+
+
+def _add_role(model: Templates, resolver: Resolver, stack: str, logical_id: str, resource: Any) -> None:
+    role = Role(stack, logical_id, resolver.arn(stack, logical_id))
+    model.roles[role.name] = role
+    props = resolver.resolve(stack, resource["Properties"])
+    model.identity.setdefault(role.name, [])
+    model.managed_policies[role.name] = list(_strings(props.get("ManagedPolicyArns")))
+    for inline in props.get("Policies", []):
+        origin = f"{stack}/{logical_id}/{inline['PolicyName']}"
+        model.identity[role.name] += _statements(origin, inline["PolicyDocument"], resource_policy=False)
+
+
+def _identity_policy(model: Templates, _: Resolver, origin: str, resource: Any, props: Any) -> None:
+    for role_ref in resource["Properties"].get("Roles", []):
+        statements = _statements(origin, props["PolicyDocument"], resource_policy=False)
+        model.identity.setdefault(_HASH.sub("", role_ref["Ref"]), []).extend(statements)
+
+
+def _attach(model: Templates, arn: str, origin: str, document: Mapping[str, Any]) -> None:
+    model.resource_policies.setdefault(arn, []).extend(_statements(origin, document, resource_policy=True))
+
+
+def _bucket_policy(model: Templates, _: Resolver, origin: str, __: Any, props: Any) -> None:
+    _attach(model, f"arn:{model.place.partition}:s3:::{props['Bucket']}", origin, props["PolicyDocument"])
+
+
+def _queue_policy(model: Templates, _: Resolver, origin: str, __: Any, props: Any) -> None:
+    p = model.place
+    for url in props["Queues"]:
+        name = str(url).rstrip("/").rsplit("/", 1)[-1]
+        _attach(
+            model, f"arn:{p.partition}:sqs:{p.region}:{p.account}:{name}", origin, props["PolicyDocument"]
+        )
+
+
+def _topic_policy(model: Templates, _: Resolver, origin: str, __: Any, props: Any) -> None:
+    for arn in props["Topics"]:
+        _attach(model, str(arn), origin, props["PolicyDocument"])
+
+
+def _bus_policy(model: Templates, _: Resolver, origin: str, __: Any, props: Any) -> None:
+    p = model.place
+    arn = f"arn:{p.partition}:events:{p.region}:{p.account}:event-bus/{props['EventBusName']}"
+    _attach(model, arn, origin, props.get("Policy") or {"Statement": [props["Statement"]]})
+
+
+def _key_policy(model: Templates, resolver: Resolver, origin: str, __: Any, props: Any) -> None:
+    stack, logical_id = origin.split("/", 1)
+    _attach(model, resolver.arn(stack, logical_id), origin, props["KeyPolicy"])
+
+
+_POLICY_READERS: Mapping[str, Any] = {
+    "AWS::IAM::Policy": _identity_policy,
+    "AWS::S3::BucketPolicy": _bucket_policy,
+    "AWS::SQS::QueuePolicy": _queue_policy,
+    "AWS::SNS::TopicPolicy": _topic_policy,
+    "AWS::Events::EventBusPolicy": _bus_policy,
+    "AWS::KMS::Key": _key_policy,
+}
 
 
 def _record_key(

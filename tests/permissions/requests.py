@@ -82,61 +82,89 @@ def _name(name_or_arn: str, separator: str = ":") -> str:
     return name_or_arn.rsplit(separator, 1)[-1] if name_or_arn.startswith("arn:") else name_or_arn
 
 
+def _one(
+    service: str, action: str, values: dict[str, str], place: Place, context: dict[str, str] | None = None
+) -> Request:
+    return Request(f"{service}:{action}", resource_arn(service, action, values, place), context or {})
+
+
+def _s3(call: Call, action: str, place: Place) -> list[Request]:
+    params, bucket = call.params, call.params["Bucket"]
+    if call.operation == "DeleteObjects":
+        return [
+            _one(
+                "s3",
+                _VERSIONED[action] if "VersionId" in o else action,
+                {"BucketName": bucket, "ObjectName": o["Key"]},
+                place,
+            )
+            for o in params["Delete"]["Objects"]
+        ]
+    if "Key" in params:
+        versioned = "VersionId" in params and action in _VERSIONED
+        values = {"BucketName": bucket, "ObjectName": params["Key"]}
+        return [_one("s3", _VERSIONED[action] if versioned else action, values, place)]
+    context = {"s3:prefix": params["Prefix"]} if "Prefix" in params else {}
+    return [_one("s3", action, {"BucketName": bucket}, place, context)]
+
+
+def _dynamodb(call: Call, action: str, place: Place) -> list[Request]:
+    params = call.params
+    if call.operation == "TransactWriteItems":
+        return [
+            _one("dynamodb", _TRANSACTION_ITEM_ACTIONS[kind], {"TableName": body["TableName"]}, place)
+            for item in params["TransactItems"]
+            for kind, body in item.items()
+        ]
+    values = {"TableName": _name(params["TableName"], "/")}
+    if "IndexName" in params:
+        values["IndexName"] = params["IndexName"]
+    return [_one("dynamodb", action, values, place)]
+
+
+def _sqs(call: Call, action: str, place: Place) -> list[Request]:
+    params = call.params
+    if "QueueUrl" in params:
+        queue = params["QueueUrl"].rstrip("/").rsplit("/", 1)[-1]
+    else:
+        queue = _name(params.get("QueueName") or params["SourceArn"])
+    return [_one("sqs", action, {"QueueName": queue}, place)]
+
+
+def _events(call: Call, action: str, place: Place) -> list[Request]:
+    buses = sorted({_name(e["EventBusName"], "/") for e in call.params["Entries"]})
+    return [_one("events", action, {"EventBusName": bus}, place) for bus in buses]
+
+
+def _secretsmanager(call: Call, action: str, place: Place) -> list[Request]:
+    return [_one("secretsmanager", action, {"SecretId": _name(call.params["SecretId"])}, place)]
+
+
+def _cloudformation(call: Call, action: str, place: Place) -> list[Request]:
+    return [_one("cloudformation", action, {"StackName": call.params["StackName"], "Id": "*"}, place)]
+
+
+def _stepfunctions(call: Call, action: str, place: Place) -> list[Request]:
+    # botocore's service name is stepfunctions, IAM's prefix states
+    return [_one("states", action, {"StateMachineName": _name(call.params["stateMachineArn"])}, place)]
+
+
+_BY_SERVICE = {
+    "s3": _s3,
+    "dynamodb": _dynamodb,
+    "sqs": _sqs,
+    "events": _events,
+    "secretsmanager": _secretsmanager,
+    "cloudformation": _cloudformation,
+    "stepfunctions": _stepfunctions,
+}
+
+
 def requests_for(call: Call, place: Place) -> list[Request]:
     """The IAM requests one recorded call makes: one per resource it touches."""
-    service, operation, params = call.service, call.operation, call.params
-    action = _RENAMED.get((service, operation), operation)
-
-    def one(act: str, values: dict[str, str], context: dict[str, str] | None = None) -> Request:
-        return Request(f"{service}:{act}", resource_arn(service, act, values, place), context or {})
-
-    if service == "s3":
-        bucket = params["Bucket"]
-        if operation == "DeleteObjects":
-            return [
-                one(
-                    _VERSIONED[action] if "VersionId" in o else action,
-                    {"BucketName": bucket, "ObjectName": o["Key"]},
-                )
-                for o in params["Delete"]["Objects"]
-            ]
-        if "Key" in params:
-            versioned = "VersionId" in params and action in _VERSIONED
-            return [
-                one(
-                    _VERSIONED[action] if versioned else action,
-                    {"BucketName": bucket, "ObjectName": params["Key"]},
-                )
-            ]
-        context = {"s3:prefix": params["Prefix"]} if "Prefix" in params else {}
-        return [one(action, {"BucketName": bucket}, context)]
-    if service == "dynamodb":
-        if operation == "TransactWriteItems":
-            return [
-                one(_TRANSACTION_ITEM_ACTIONS[kind], {"TableName": body["TableName"]})
-                for item in params["TransactItems"]
-                for kind, body in item.items()
-            ]
-        values = {"TableName": _name(params["TableName"], "/")}
-        if "IndexName" in params:
-            values["IndexName"] = params["IndexName"]
-        return [one(action, values)]
-    if service == "sqs":
-        if "QueueUrl" in params:
-            queue = params["QueueUrl"].rstrip("/").rsplit("/", 1)[-1]
-        else:
-            queue = _name(params.get("QueueName") or params["SourceArn"])
-        return [one(action, {"QueueName": queue})]
-    if service == "events":
-        buses = sorted({_name(e["EventBusName"], "/") for e in params["Entries"]})
-        return [one(action, {"EventBusName": bus}) for bus in buses]
-    if service == "secretsmanager":
-        return [one(action, {"SecretId": _name(params["SecretId"])})]
-    if service == "cloudformation":
-        return [one(action, {"StackName": params["StackName"], "Id": "*"})]
-    if service == "stepfunctions":
-        machine = _name(params["stateMachineArn"])
-        return [
-            Request(f"states:{action}", resource_arn("states", action, {"StateMachineName": machine}, place))
-        ]
-    raise LookupError(f"no resource rule for {service}:{operation}: add one before the code calls it")
+    rule = _BY_SERVICE.get(call.service)
+    if rule is None:
+        raise LookupError(
+            f"no resource rule for {call.service}:{call.operation}: add one before the code calls it"
+        )
+    return rule(call, _RENAMED.get((call.service, call.operation), call.operation), place)

@@ -22,12 +22,13 @@ from photo_contract.events import image_event, publish
 from photo_contract.registry import Completion, ImageRecord, Registry
 from photo_contract.registry import Status as ImageStatus
 from photo_contract.variants import variants_version
-from photo_resize import ImageRejected, RejectReason, resize_image
+from photo_resize import ImageRejected, RejectReason, ResizeResult, resize_image
 
 from resize_worker.settings import WorkerSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import HeadObjectOutputTypeDef
 
 
 class ProcessStatus(StrEnum):
@@ -60,57 +61,95 @@ class Services:
 def process_object(services: Services, settings: WorkerSettings, *, bucket: str, key: str) -> ProcessOutcome:
     """Infrastructure errors propagate (the message is retried, then dead-lettered); bad images are
     recorded as rejections, not raised."""
+    found = _registered(services, bucket, key)
+    if isinstance(found, ProcessOutcome):
+        return found
+    keys, record = found
+    head = _head(services.s3, bucket, key)
+    if head is None:
+        return ProcessOutcome(ProcessStatus.IGNORED, key, "object no longer exists")
+    source = _Source(
+        etag=head["ETag"].strip('"'),
+        version=variants_version(head["ETag"].strip('"'), settings.resize.variants),
+        modified=head["LastModified"].astimezone(UTC).isoformat(),
+    )
+    if record.version == source.version:  # this source, made with this spec: done
+        if record.event_pending:  # the write happened, the event did not (a crash in between)
+            _announce(services, record)
+        return ProcessOutcome(ProcessStatus.ALREADY_DONE, key)
+    started = time.perf_counter()
+    if head["ContentLength"] > settings.max_source_bytes:
+        detail = f"{head['ContentLength']} bytes, the cap is {settings.max_source_bytes}"
+        return _reject(services, settings, keys, source, RejectReason.TOO_MANY_BYTES, detail)
+    # The version HEAD saw, and no other: a re-upload meanwhile gets its own event.
+    pinned = {"VersionId": head["VersionId"]} if head.get("VersionId") else {"IfMatch": head["ETag"]}
+    data = services.s3.get_object(Bucket=bucket, Key=key, **pinned)["Body"].read()  # type: ignore[arg-type]
+    result = _resize(services, settings, keys, source, data)
+    if isinstance(result, ProcessOutcome):
+        return result
+    variants = _write_variants(services.s3, settings, keys, source.version, result)
+    outcome = _record_ready(services, settings, keys, source, result, variants, bucket=bucket)
+    if outcome is not None:
+        return outcome
+    return ProcessOutcome(ProcessStatus.READY, key, millis=(time.perf_counter() - started) * 1000)
+
+
+@dataclass(frozen=True)
+class _Source:
+    """The original's version as HEAD saw it."""
+
+    etag: str
+    version: str  # variants_version(etag, spec)
+    modified: str
+
+
+def _registered(services: Services, bucket: str, key: str) -> tuple[ImageKeys, ImageRecord] | ProcessOutcome:
+    """The original's keys and live record, or why there is nothing to do."""
     keys = ImageKeys.parse_source(key)
     if keys is None:
         return ProcessOutcome(ProcessStatus.IGNORED, key, "outside the uploads/ layout")
     record = services.registry.get(keys.owner, keys.image_id)
-    s3 = services.s3
     if record is not None and record.status is ImageStatus.DELETED:
-        _remove_late_original(s3, bucket, key)
+        _remove_late_original(services.s3, bucket, key)
         return ProcessOutcome(
             ProcessStatus.IGNORED, key, "the image was deleted: its late original was removed"
         )
     if record is None:
         return ProcessOutcome(ProcessStatus.IGNORED, key, "no registry record (never issued, or expired)")
+    return keys, record
+
+
+def _head(s3: S3Client, bucket: str, key: str) -> HeadObjectOutputTypeDef | None:
+    """HEAD of the original, or None once it is gone."""
     try:
-        head = s3.head_object(Bucket=bucket, Key=key)
+        return s3.head_object(Bucket=bucket, Key=key)
     except ClientError as exc:
         if _status(exc) != 404:
             raise
         # HEAD cannot say whether the key or the bucket is missing; a missing bucket is an outage
         # (head_bucket raises and the message is retried), a missing key was deleted: nothing to do.
         s3.head_bucket(Bucket=bucket)
-        return ProcessOutcome(ProcessStatus.IGNORED, key, "object no longer exists")
-    etag = head["ETag"].strip('"')
-    modified = head["LastModified"].astimezone(UTC).isoformat()
-    version = variants_version(etag, settings.resize.variants)
-    if record.version == version:  # this source, made with this spec: done
-        if record.event_pending:  # the write happened, the event did not (a crash in between)
-            _announce(services, record)
-        return ProcessOutcome(ProcessStatus.ALREADY_DONE, key)
+        return None
 
-    started = time.perf_counter()
-    if head["ContentLength"] > settings.max_source_bytes:
-        detail = f"{head['ContentLength']} bytes, the cap is {settings.max_source_bytes}"
-        return _reject(
-            services, settings, keys, (etag, version, modified), RejectReason.TOO_MANY_BYTES, detail
-        )
-    # The version HEAD saw, and no other: a re-upload meanwhile gets its own event.
-    pinned = {"VersionId": head["VersionId"]} if head.get("VersionId") else {"IfMatch": head["ETag"]}
-    data = s3.get_object(Bucket=bucket, Key=key, **pinned)["Body"].read()  # type: ignore[arg-type]
+
+def _resize(
+    services: Services, settings: WorkerSettings, keys: ImageKeys, source: _Source, data: bytes
+) -> ResizeResult | ProcessOutcome:
     try:
-        result = resize_image(data, settings.resize)
+        return resize_image(data, settings.resize)
     except ImageRejected as rejected:
-        return _reject(services, settings, keys, (etag, version, modified), rejected.reason, rejected.detail)
+        return _reject(services, settings, keys, source, rejected.reason, rejected.detail)
     except Exception as exc:
         # The core is pure: whatever else it raises on these bytes it will raise again, so a retry
         # only delays the verdict and pushes the message into the DLQ. Recorded, alarmed, acknowledged.
         detail = f"{type(exc).__name__}: {exc}"
-        outcome = _reject(
-            services, settings, keys, (etag, version, modified), RejectReason.PROCESSING_FAILED, detail
-        )
-        return ProcessOutcome(outcome.status, key, outcome.detail, failure=detail)
+        outcome = _reject(services, settings, keys, source, RejectReason.PROCESSING_FAILED, detail)
+        return ProcessOutcome(outcome.status, keys.source, outcome.detail, failure=detail)
 
+
+def _write_variants(
+    s3: S3Client, settings: WorkerSettings, keys: ImageKeys, version: str, result: ResizeResult
+) -> list[VariantRecord]:
     variants = []
     for variant in result.variants:
         variant_key = keys.variant(variant.name, variant.format.extension, version=version)
@@ -131,16 +170,30 @@ def process_object(services: Services, settings: WorkerSettings, *, bucket: str,
                 size_bytes=len(variant.data),
             )
         )
-    if _current_etag(s3, bucket, key) != etag:
+    return variants
+
+
+def _record_ready(
+    services: Services,
+    settings: WorkerSettings,
+    keys: ImageKeys,
+    source: _Source,
+    result: ResizeResult,
+    variants: list[VariantRecord],
+    *,
+    bucket: str,
+) -> ProcessOutcome | None:
+    """The ready record, or (None written) why another write won."""
+    if _current_etag(services.s3, bucket, keys.source) != source.etag:
         # Re-uploaded while we worked: the newer version's event records it (LastModified has only
         # second resolution, so the registry's ordering alone cannot tell two uploads a second apart).
-        _discard(services, settings.media_bucket, keys, version, variants)
-        return ProcessOutcome(ProcessStatus.SUPERSEDED, key, "a newer version was uploaded meanwhile")
+        _discard(services, settings.media_bucket, keys, source.version, variants)
+        return ProcessOutcome(ProcessStatus.SUPERSEDED, keys.source, "a newer version was uploaded meanwhile")
     done = Completion(
         status=ImageStatus.READY,
-        source_etag=etag,
-        version=version,
-        source_modified=modified,
+        source_etag=source.etag,
+        version=source.version,
+        source_modified=source.modified,
         source_format=result.source_format,
         width=result.width,
         height=result.height,
@@ -149,37 +202,31 @@ def process_object(services: Services, settings: WorkerSettings, *, bucket: str,
         dominant_color=result.dominant_color or None,
     )
     if not _commit(services, settings.media_bucket, keys, done):
-        return ProcessOutcome(
-            ProcessStatus.SUPERSEDED,
-            key,
-            "another version, a delete or a duplicate of this event was recorded first",
-        )
-    return ProcessOutcome(ProcessStatus.READY, key, millis=(time.perf_counter() - started) * 1000)
+        return ProcessOutcome(ProcessStatus.SUPERSEDED, keys.source, _LOST_RACE)
+    return None
+
+
+_LOST_RACE = "another version, a delete or a duplicate of this event was recorded first"
 
 
 def _reject(
     services: Services,
     settings: WorkerSettings,
     keys: ImageKeys,
-    source: tuple[str, str, str],  # (etag, variants version, last modified)
+    source: _Source,
     reason: RejectReason,
     detail: str,
 ) -> ProcessOutcome:
-    etag, version, modified = source
     done = Completion(
         status=ImageStatus.REJECTED,
-        source_etag=etag,
-        version=version,
-        source_modified=modified,
+        source_etag=source.etag,
+        version=source.version,
+        source_modified=source.modified,
         reason=reason.value,
         detail=detail[:500],
     )
     if not _commit(services, settings.media_bucket, keys, done):
-        return ProcessOutcome(
-            ProcessStatus.SUPERSEDED,
-            keys.source,
-            "another version, a delete or a duplicate of this event was recorded first",
-        )
+        return ProcessOutcome(ProcessStatus.SUPERSEDED, keys.source, _LOST_RACE)
     return ProcessOutcome(ProcessStatus.REJECTED, keys.source, reason.value)
 
 

@@ -55,9 +55,7 @@ def test_times_colours_and_placeholders_have_formats(schema: dict[str, Any]) -> 
 
 
 def test_operations_have_stable_ids_tags_and_the_headers_clients_act_on(schema: dict[str, Any]) -> None:
-    operations = {
-        (path, method): op for path, item in schema["paths"].items() for method, op in item.items()
-    }
+    operations = {(path, method): op for path, item in schema["paths"].items() for method, op in item.items()}
     assert {op["operationId"] for op in operations.values()} == {
         "create_uploads",
         "get_batch",
@@ -90,3 +88,16 @@ def test_a_body_that_is_not_utf8_is_malformed_json(runtimes: dict[str, Runtime],
         timeout=10,
     )
     assert (reply.status_code, reply.json()["code"]) == (400, "malformed_json")
+
+
+def test_a_405_names_every_method_of_the_path(api: Runtime, issuer: LocalIssuer) -> None:
+    reply = api.call("PUT", "/v1/images/01a22dc962237aadd6931a2f7d05e3ec", token=issuer.token("alice"))
+    assert reply.status == 405
+    assert {k.lower(): v for k, v in reply.headers.items()}["allow"] == "DELETE, GET"
+
+
+@pytest.mark.parametrize("size", ["2400000.0", "2400000"])
+def test_an_integral_json_number_is_a_size(api: Runtime, issuer: LocalIssuer, size: str) -> None:
+    body = '{"items": [{"content_type": "image/jpeg", "size_bytes": %s}]}' % size
+    reply = api.call("POST", "/v1/uploads", token=issuer.token("size-" + size.replace(".", "-")), body=body)
+    assert reply.status == 200, reply.body

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from photo_contract.registry import Registry
 from photo_contract.runtime import CORS_ALLOWED_HEADERS, CORS_ALLOWED_METHODS, CORS_MAX_AGE_SECONDS
 from starlette.datastructures import Headers
@@ -83,8 +84,16 @@ def create_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}  # liveness only: no AWS call
 
-    for resource in (uploads, batches, images, me):
-        app.include_router(resource.router(ctx))
+    routers = [resource.router(ctx) for resource in (uploads, batches, images, me)]
+    for router in routers:
+        app.include_router(router)
+    # For a 405's Allow: every method of a path, across the routers that serve it.
+    app.state.route_methods = [
+        (route.path_regex, route.methods)
+        for router in routers
+        for route in router.routes
+        if isinstance(route, APIRoute)
+    ]
     install_error_handlers(app, max_items=MAX_ITEMS)
     app.openapi = lambda: _contract(app, settings)  # type: ignore[method-assign]
     # Outermost last: CORS headers go on every answer, the guard's 401/413/503 included.

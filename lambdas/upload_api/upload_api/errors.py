@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from enum import StrEnum
+from re import Pattern
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -104,16 +105,28 @@ def validation_error(request: Request, exc: RequestValidationError, *, max_items
     return error_response(422, ErrorCode.INVALID_REQUEST, "the request does not match the schema", details)
 
 
-def http_error(exc: StarletteHTTPException) -> JSONResponse:
-    """Starlette's own refusals in our shape, their headers (a 405's Allow) kept. A 400 from Starlette
-    is a body it could not decode (not UTF-8): malformed JSON, as the API documents."""
+def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    """Starlette's own refusals in our shape, their headers kept. A 400 from Starlette is a body it
+    could not decode (not UTF-8): malformed JSON, as the API documents. A 405's Allow names every
+    method of the path (Starlette's names only the first route that matched it)."""
     code = {
         400: ErrorCode.MALFORMED_JSON,
         404: ErrorCode.NOT_FOUND,
         405: ErrorCode.METHOD_NOT_ALLOWED,
     }.get(exc.status_code, ErrorCode.HTTP_ERROR)
     message = "the request body is not valid JSON" if code is ErrorCode.MALFORMED_JSON else str(exc.detail)
-    return error_response(exc.status_code, code, message, **dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if code is ErrorCode.METHOD_NOT_ALLOWED:
+        headers["Allow"] = ", ".join(_methods_of(request))
+    return error_response(exc.status_code, code, message, **headers)
+
+
+def _methods_of(request: Request) -> list[str]:
+    """Every method the API serves on the request's path (``app.state.route_methods``, set by the app
+    factory from its routers)."""
+    table: list[tuple[Pattern[str], set[str]]] = getattr(request.app.state, "route_methods", [])
+    path = request.url.path
+    return sorted({m for pattern, methods in table if pattern.match(path) for m in methods})
 
 
 def _retryable(exc: Exception) -> bool:
@@ -136,8 +149,8 @@ def install_error_handlers(app: FastAPI, *, max_items: int) -> None:
         return validation_error(request, exc, max_items=max_items)
 
     @app.exception_handler(StarletteHTTPException)
-    async def starlette_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return http_error(exc)
+    async def starlette_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return http_error(request, exc)
 
     @app.exception_handler(BotoCoreError)
     @app.exception_handler(ClientError)

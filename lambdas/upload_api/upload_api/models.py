@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from photo_contract.registry import Status
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 MAX_ITEMS = 20
 
@@ -16,9 +16,19 @@ class UploadItem(BaseModel):
     # The accepted types and the size bound are the environment's: the app writes them into the schema
     # (enum, minimum, maximum) and refuses others with their own codes.
     content_type: str = Field(max_length=100, examples=["image/jpeg"])
-    size_bytes: int = Field(strict=True, examples=[2_400_000], description="The file's exact size.")
+    size_bytes: int = Field(examples=[2_400_000], description="The file's exact size.")
     # Metadata only, echoed back: it never becomes part of a key.
     filename: str | None = Field(default=None, max_length=1024)
+
+    @field_validator("size_bytes", mode="before")
+    @classmethod
+    def _a_json_integer(cls, value: object) -> object:
+        """A JSON integer, 2400000 or 2400000.0 (JSON Schema counts both); never a string or a bool."""
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError("size_bytes must be an integer")
+        return value
 
 
 class UploadRequest(BaseModel):

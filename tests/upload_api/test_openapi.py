@@ -98,6 +98,6 @@ def test_a_405_names_every_method_of_the_path(api: Runtime, issuer: LocalIssuer)
 
 @pytest.mark.parametrize("size", ["2400000.0", "2400000"])
 def test_an_integral_json_number_is_a_size(api: Runtime, issuer: LocalIssuer, size: str) -> None:
-    body = '{"items": [{"content_type": "image/jpeg", "size_bytes": %s}]}' % size
+    body = '{"items": [{"content_type": "image/jpeg", "size_bytes": ' + size + "}]}"
     reply = api.call("POST", "/v1/uploads", token=issuer.token("size-" + size.replace(".", "-")), body=body)
     assert reply.status == 200, reply.body

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from photo_contract.runtime import LAMBDA_MEMORY_VARIABLE, ApiEnvironment, WorkerEnvironment
+from photo_contract.runtime import LAMBDA_MEMORY_VARIABLE, WorkerEnvironment
+from photo_pipeline_cdk import binding
+from photo_pipeline_cdk.binding import ApiResources, TokenIssuer
 from photo_pipeline_cdk.config import EnvironmentConfig
 from resize_worker.handler import ResizeWorker, aws_services
 from resize_worker.settings import WorkerSettings
@@ -97,25 +99,20 @@ def local_pipeline(
     processes = worker_processes or min(config.resize.reserved_concurrency, os.cpu_count() or 1)
     try:
         # The same contract the stacks write, read by the same readers the deployed functions use.
-        api_env = ApiEnvironment(
-            uploads_bucket=resources.uploads_bucket,
-            media_bucket=resources.media_bucket,
-            registry_table=resources.registry_table,
-            event_bus_name=resources.event_bus_name,
-            pending_expiry_seconds=config.abandoned_upload_days * 24 * 3600,
-            jwt_issuer=issuer.issuer,
-            jwt_audience=issuer.audience,
-            jwks_json=issuer.jwks_json,
-            max_upload_bytes=config.resize.max_source_bytes,
-            upload_expiry_seconds=config.api.upload_expiry_seconds,
+        api_env = binding.api_environment(
+            config,
+            ApiResources(
+                uploads_bucket=resources.uploads_bucket,
+                media_bucket=resources.media_bucket,
+                registry_table=resources.registry_table,
+                event_bus_name=resources.event_bus_name,
+                quota_table=resources.quota_table,
+                # The CDN's place: the same URL-building code, with the local stand-in as the base.
+                public_media_base_url=f"{api_url}{CDN_PATH.rstrip('/')}",
+            ),
+            TokenIssuer(issuer=issuer.issuer, audience=issuer.audience, jwks_json=issuer.jwks_json),
             region=REGION,
             endpoint_url=resources.endpoint,
-            cors_allowed_origins=config.cors_allowed_origins,
-            expose_docs=config.api.expose_docs,
-            quota_table=resources.quota_table,
-            forms_per_minute=config.api.forms_per_minute,
-            # The CDN's place: the same URL-building code, with the local stand-in as the base.
-            public_media_base_url=f"{api_url}{CDN_PATH.rstrip('/')}",
         )
         api_settings = ApiSettings.from_contract(api_env)
         app = build_app(api_settings, session=local_session(API_PRINCIPAL))
@@ -177,14 +174,12 @@ def _forgetting_metrics(handle: Handler) -> Handler:
 
 
 def worker_environment(config: EnvironmentConfig, resources: LocalResources) -> WorkerEnvironment:
-    """What the resize stack would tell the function, pointed at the local media bucket."""
-    return WorkerEnvironment(
+    """What the resize stack tells the function (``binding.worker_environment``), with local names."""
+    return binding.worker_environment(
+        config,
         media_bucket=resources.media_bucket,
         registry_table=resources.registry_table,
         event_bus_name=resources.event_bus_name,
-        max_source_bytes=config.resize.max_source_bytes,
-        max_pixels=config.resize.max_pixels,
-        variants=config.resize.variants,
     )
 
 

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from photo_pipeline_cdk.binding import StackName, StorageOutput, stack_name
 from photo_pipeline_cdk.config import EnvironmentConfig, environment_config
 from photo_pipeline_cdk.readiness import CLOUDFRONT_REGION, Check, offline_checks
 
@@ -53,16 +54,18 @@ def account_checks(session: Any, config: EnvironmentConfig, *, image_tag: str | 
         regions.append(CLOUDFRONT_REGION)
     for region in dict.fromkeys(regions):
         checks.append(_bootstrap_check(session, config, region))
-    outputs = _stack_outputs(session, f"{config.stack_prefix}-storage")
+    outputs = _stack_outputs(session, stack_name(config, StackName.STORAGE))
     if outputs is None:
         deploy = f"npx cdk deploy -c env={config.name} Storage"
         checks.append(Check(False, "the storage stack is deployed", deploy))
         return checks
     if config.api.fargate.enabled:
-        checks.append(_image_check(session, config, outputs.get("ApiRepositoryName", ""), image_tag))
-    checks.append(_subscriptions_check(session, outputs.get("AlarmTopicArn", "")))
+        checks.append(
+            _image_check(session, config, outputs.get(StorageOutput.API_REPOSITORY_NAME, ""), image_tag)
+        )
+    checks.append(_subscriptions_check(session, outputs.get(StorageOutput.ALARM_TOPIC_ARN, "")))
     if config.cdn.access == "signed":
-        checks.append(_signing_key_check(session, outputs.get("CdnSigningSecretArn")))
+        checks.append(_signing_key_check(session, outputs.get(StorageOutput.CDN_SIGNING_SECRET_ARN)))
     return checks
 
 

@@ -17,12 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from photo_pipeline_cdk.binding import StackName, StorageOutput, stack_name
 from photo_pipeline_cdk.config import EnvironmentConfig, environment_config
 
 from photo_ops.session import environment_session
 
-QUEUE_OUTPUT = "UploadEventsQueueArn"
-DEAD_LETTER_QUEUE_OUTPUT = "UploadEventsDeadLetterQueueArn"
+QUEUE_OUTPUT = StorageOutput.UPLOAD_EVENTS_QUEUE_ARN
+DEAD_LETTER_QUEUE_OUTPUT = StorageOutput.UPLOAD_EVENTS_DEAD_LETTER_QUEUE_ARN
 TERMINAL_STATUSES = frozenset({"COMPLETED", "CANCELLED", "FAILED"})
 
 
@@ -36,12 +37,12 @@ class RedriveResult:
 
 def storage_queue_arns(cloudformation: Any, config: EnvironmentConfig) -> tuple[str, str]:
     """(queue ARN, dead-letter queue ARN) from the environment's storage stack outputs."""
-    stack_name = f"{config.stack_prefix}-storage"
-    (stack,) = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    storage = stack_name(config, StackName.STORAGE)
+    (stack,) = cloudformation.describe_stacks(StackName=storage)["Stacks"]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     missing = {QUEUE_OUTPUT, DEAD_LETTER_QUEUE_OUTPUT} - set(outputs)
     if missing:
-        raise RuntimeError(f"{stack_name} has no output {sorted(missing)}: deploy the storage stack first")
+        raise RuntimeError(f"{storage} has no output {sorted(missing)}: deploy the storage stack first")
     return outputs[QUEUE_OUTPUT], outputs[DEAD_LETTER_QUEUE_OUTPUT]
 
 

@@ -18,21 +18,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from photo_contract import UPLOADS_PREFIX, is_valid_owner
+from photo_pipeline_cdk.binding import REPROCESS_STATE_MACHINE_OUTPUT, StackName, stack_name
 from photo_pipeline_cdk.config import EnvironmentConfig, environment_config
 
 from photo_ops.session import environment_session
 
-STATE_MACHINE_OUTPUT = "ReprocessStateMachineArn"
+STATE_MACHINE_OUTPUT = REPROCESS_STATE_MACHINE_OUTPUT
 
 
 def state_machine_arn(cloudformation: Any, config: EnvironmentConfig) -> str:
-    stack_name = f"{config.stack_prefix}-resize"
-    (stack,) = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    resize = stack_name(config, StackName.RESIZE)
+    (stack,) = cloudformation.describe_stacks(StackName=resize)["Stacks"]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     if STATE_MACHINE_OUTPUT not in outputs:
-        raise RuntimeError(
-            f"{stack_name} has no output {STATE_MACHINE_OUTPUT}: deploy the resize stack first"
-        )
+        raise RuntimeError(f"{resize} has no output {STATE_MACHINE_OUTPUT}: deploy the resize stack first")
     return str(outputs[STATE_MACHINE_OUTPUT])
 
 

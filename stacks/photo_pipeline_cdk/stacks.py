@@ -17,10 +17,19 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
-from photo_contract.runtime import TOKEN_USE_ACCESS, ApiEnvironment
+from photo_contract.runtime import ApiEnvironment
 
+from photo_pipeline_cdk import binding
 from photo_pipeline_cdk.alarms import AlarmTopic, NotifyOnEveryAlarm
 from photo_pipeline_cdk.api import UploadApiFunction, UploadApiService
+from photo_pipeline_cdk.binding import (
+    REPROCESS_STATE_MACHINE_OUTPUT,
+    ApiResources,
+    StackName,
+    StorageOutput,
+    TokenIssuer,
+    stack_name,
+)
 from photo_pipeline_cdk.config import EnvironmentConfig
 from photo_pipeline_cdk.dashboard import PipelineDashboard
 from photo_pipeline_cdk.delivery import MediaDistribution
@@ -117,10 +126,10 @@ class StorageStack(cdk.Stack):
         for name, value in {
             "UploadsBucketName": self.buckets.uploads_bucket.bucket_name,
             "MediaBucketName": self.buckets.media_bucket.bucket_name,
-            "UploadEventsQueueArn": self.events.queue.queue_arn,
-            "UploadEventsDeadLetterQueueArn": self.events.dead_letter_queue.queue_arn,
-            "ApiRepositoryName": self.api_images.repository.repository_name,
-            "AlarmTopicArn": self.alarms.topic.topic_arn,
+            StorageOutput.UPLOAD_EVENTS_QUEUE_ARN: self.events.queue.queue_arn,
+            StorageOutput.UPLOAD_EVENTS_DEAD_LETTER_QUEUE_ARN: self.events.dead_letter_queue.queue_arn,
+            StorageOutput.API_REPOSITORY_NAME: self.api_images.repository.repository_name,
+            StorageOutput.ALARM_TOPIC_ARN: self.alarms.topic.topic_arn,
             "UploadQuotaTableName": self.upload_quota.table.table_name,
             "RegistryTableName": self.registry.table.table_name,
             "EventBusName": self.registry.bus.event_bus_name,
@@ -128,7 +137,7 @@ class StorageStack(cdk.Stack):
             **(
                 {
                     "CdnKeyPairId": self.delivery.key_pair_id,
-                    "CdnSigningSecretArn": self.delivery.signing_key_secret.secret_arn,
+                    StorageOutput.CDN_SIGNING_SECRET_ARN: self.delivery.signing_key_secret.secret_arn,
                 }
                 if self.delivery.signing_key_secret is not None and self.delivery.key_pair_id
                 else {}
@@ -136,7 +145,7 @@ class StorageStack(cdk.Stack):
             "TokenIssuer": self.users.issuer if self.users else issuer.issuer,  # type: ignore[union-attr]
             "TokenAudience": self.users.audience if self.users else issuer.audience,  # type: ignore[union-attr]
         }.items():
-            cdk.CfnOutput(self, name, value=value, export_name=self.export_name_of(name))
+            cdk.CfnOutput(self, str(name), value=value, export_name=self.export_name_of(str(name)))
 
     def export_name_of(self, name: str) -> str:
         return f"{self.stack_name}-{name}"
@@ -163,13 +172,22 @@ class StorageStack(cdk.Stack):
             events.EventBus.from_event_bus_name(scope, "ImageEvents", self.import_value("EventBusName")),
         )
 
-    def token_settings(self, config: EnvironmentConfig) -> tuple[str, str, str, str | None]:
-        """(issuer, audience, JWKS URL, required token_use) for consumers in other stacks."""
+    def token_issuer(self, config: EnvironmentConfig) -> TokenIssuer:
+        """Who signs the API's tokens, for consumers in other stacks: the configured issuer, or the pool."""
         if config.api.issuer is not None:
             external = config.api.issuer
-            return external.issuer, external.audience, external.jwks_url, external.token_use
+            return TokenIssuer(
+                issuer=external.issuer,
+                audience=external.audience,
+                jwks_url=external.jwks_url,
+                token_use=external.token_use,
+            )
         issuer = self.import_value("TokenIssuer")
-        return issuer, self.import_value("TokenAudience"), f"{issuer}/.well-known/jwks.json", TOKEN_USE_ACCESS
+        return TokenIssuer(
+            issuer=issuer,
+            audience=self.import_value("TokenAudience"),
+            jwks_url=f"{issuer}/.well-known/jwks.json",
+        )
 
     def api_environment(
         self,
@@ -181,37 +199,26 @@ class StorageStack(cdk.Stack):
         registry_table: dynamodb.ITableV2,
         event_bus: events.IEventBus,
     ) -> ApiEnvironment:
-        """What both API runtimes are told, with the resources as the consuming stack imported them."""
-        issuer, audience, jwks_url, token_use = self.token_settings(config)
-        return ApiEnvironment(
+        """What both API runtimes are told (``binding.api_environment``), with the resources as the
+        consuming stack imported them."""
+        signed = config.cdn.access == "signed"
+        resources = ApiResources(
             uploads_bucket=uploads_bucket.bucket_name,
             media_bucket=media_bucket.bucket_name,
             registry_table=registry_table.table_name,
             event_bus_name=event_bus.event_bus_name,
-            pending_expiry_seconds=config.abandoned_upload_days * 24 * 3600,
-            jwt_issuer=issuer,
-            jwt_audience=audience,
-            jwks_url=jwks_url,
-            jwt_token_use=token_use,
-            max_upload_bytes=config.resize.max_source_bytes,
-            upload_expiry_seconds=config.api.upload_expiry_seconds,
-            cors_allowed_origins=config.cors_allowed_origins,
-            expose_docs=config.api.expose_docs,
             quota_table=quota_table.table_name,
-            forms_per_minute=config.api.forms_per_minute,
             public_media_base_url=self.import_value("MediaBaseUrl"),
-            cdn_key_pair_id=self.import_value("CdnKeyPairId") if config.cdn.access == "signed" else None,
-            cdn_signing_secret=(
-                self.import_value("CdnSigningSecretArn") if config.cdn.access == "signed" else None
-            ),
-            cdn_url_ttl_seconds=config.cdn.signed_url_ttl_seconds,
+            cdn_key_pair_id=self.import_value("CdnKeyPairId") if signed else None,
+            cdn_signing_secret=self.import_value(StorageOutput.CDN_SIGNING_SECRET_ARN) if signed else None,
         )
+        return binding.api_environment(config, resources, self.token_issuer(config))
 
     def grant_cdn_signing(self, scope: Construct, grantee: iam.IGrantable, config: EnvironmentConfig) -> None:
         """Read access to the signing key's secret, for the API principals only (signed mode)."""
         if config.cdn.access == "signed":
             secret = secretsmanager.Secret.from_secret_complete_arn(
-                scope, "CdnSigningSecret", self.import_value("CdnSigningSecretArn")
+                scope, "CdnSigningSecret", self.import_value(StorageOutput.CDN_SIGNING_SECRET_ARN)
             )
             secret.grant_read(grantee)
 
@@ -244,10 +251,12 @@ class ResizeStack(cdk.Stack):
                 self, "MediaBucket", storage.import_value("MediaBucketName")
             ),
             queue=sqs.Queue.from_queue_arn(
-                self, "UploadEventsQueue", storage.import_value("UploadEventsQueueArn")
+                self, "UploadEventsQueue", storage.import_value(StorageOutput.UPLOAD_EVENTS_QUEUE_ARN)
             ),
             dead_letter_queue=sqs.Queue.from_queue_arn(
-                self, "UploadEventsDeadLetterQueue", storage.import_value("UploadEventsDeadLetterQueueArn")
+                self,
+                "UploadEventsDeadLetterQueue",
+                storage.import_value(StorageOutput.UPLOAD_EVENTS_DEAD_LETTER_QUEUE_ARN),
             ),
             registry_table=registry_table,
             event_bus=event_bus,
@@ -275,7 +284,7 @@ class ResizeStack(cdk.Stack):
         )
         # make reprocess finds the state machine here.
         cdk.CfnOutput(
-            self, "ReprocessStateMachineArn", value=self.reprocessing.state_machine.state_machine_arn
+            self, REPROCESS_STATE_MACHINE_OUTPUT, value=self.reprocessing.state_machine.state_machine_arn
         )
 
 
@@ -450,7 +459,7 @@ def build_photo_pipeline(
         "Storage",
         config=config,
         env=env,
-        stack_name=f"{config.stack_prefix}-storage",
+        stack_name=stack_name(config, StackName.STORAGE),
         description=f"photo-pipeline {config.name}: buckets and upload-event queues (stateful)",
     )
     resize = ResizeStack(
@@ -460,7 +469,7 @@ def build_photo_pipeline(
         storage=storage,
         env=env,
         asset_cache_dir=asset_cache_dir,
-        stack_name=f"{config.stack_prefix}-resize",
+        stack_name=stack_name(config, StackName.RESIZE),
         description=f"photo-pipeline {config.name}: resize function (stateless)",
     )
     api = ApiStack(
@@ -470,7 +479,7 @@ def build_photo_pipeline(
         storage=storage,
         env=env,
         asset_cache_dir=asset_cache_dir,
-        stack_name=f"{config.stack_prefix}-api",
+        stack_name=stack_name(config, StackName.API),
         description=f"photo-pipeline {config.name}: upload API on Lambda (stateless)",
     )
     stacks: list[cdk.Stack] = [storage, resize, api]
@@ -482,7 +491,7 @@ def build_photo_pipeline(
             config=config,
             storage=storage,
             env=env,
-            stack_name=f"{config.stack_prefix}-service",
+            stack_name=stack_name(config, StackName.SERVICE),
             description=f"photo-pipeline {config.name}: upload API on Fargate (stateless)",
         )
         stacks.append(service)
@@ -496,7 +505,7 @@ def build_photo_pipeline(
             api=api,
             service=service,
             env=env,
-            stack_name=f"{config.stack_prefix}-operations",
+            stack_name=stack_name(config, StackName.OPERATIONS),
             description=f"photo-pipeline {config.name}: dashboard (stateless)",
         )
     )

@@ -68,13 +68,24 @@ def test_api_reader_reads_what_the_writer_wrote() -> None:
         "eu-west-1",
     )
     assert settings.auth.jwks_url == written.jwks_url and settings.auth.jwks_json is None
-    assert (settings.registry_table, settings.event_bus_name, settings.pending_expiry_seconds) == (
+    assert (
+        settings.contract.registry_table,
+        settings.contract.event_bus_name,
+        settings.contract.pending_expiry_seconds,
+    ) == (
         "images",
         "bus",
         7200,
     )
-    assert settings.cors_allowed_origins == written.cors_allowed_origins and settings.expose_docs
-    assert (settings.quota_table, settings.forms_per_minute, settings.auth.token_use) == ("quota", 40, None)
+    assert (
+        settings.contract.cors_allowed_origins == written.cors_allowed_origins
+        and settings.contract.expose_docs
+    )
+    assert (settings.contract.quota_table, settings.contract.forms_per_minute, settings.auth.token_use) == (
+        "quota",
+        40,
+        None,
+    )
     assert container_port(env) == 9000
 
 

@@ -19,12 +19,11 @@ from local_runner.issuer import LocalIssuer
 from mangum import Mangum
 from moto.server import ThreadedMotoServer
 from photo_contract.registry import table_definition
+from photo_contract.runtime import ApiEnvironment
 from photo_contract.variants import FEED_VARIANTS
 from resize_worker.handler import aws_services
 from resize_worker.process import ProcessOutcome, process_object
 from resize_worker.settings import WorkerSettings
-from upload_api.auth import AuthSettings
-from upload_api.presign import UploadRules
 from upload_api.settings import ApiSettings
 from upload_api.wiring import build_app
 
@@ -121,17 +120,22 @@ def issuer() -> LocalIssuer:
 
 @pytest.fixture(scope="session")
 def settings(s3_endpoint: str, issuer: LocalIssuer) -> ApiSettings:
-    return ApiSettings(
-        uploads_bucket=UPLOADS,
-        media_bucket=MEDIA,
-        registry_table=TABLE,
-        event_bus_name=BUS,
-        region="us-east-1",
-        rules=UploadRules(max_bytes=MAX_BYTES, expires_seconds=600),
-        auth=AuthSettings(issuer=issuer.issuer, audience=issuer.audience, jwks_json=issuer.jwks_json),
-        endpoint_url=s3_endpoint,
-        expose_docs=True,
-        cors_allowed_origins=(ALLOWED_ORIGIN,),
+    return ApiSettings.from_contract(
+        ApiEnvironment(
+            uploads_bucket=UPLOADS,
+            media_bucket=MEDIA,
+            registry_table=TABLE,
+            event_bus_name=BUS,
+            region="us-east-1",
+            jwt_issuer=issuer.issuer,
+            jwt_audience=issuer.audience,
+            jwks_json=issuer.jwks_json,
+            max_upload_bytes=MAX_BYTES,
+            upload_expiry_seconds=600,
+            endpoint_url=s3_endpoint,
+            expose_docs=True,
+            cors_allowed_origins=(ALLOWED_ORIGIN,),
+        )
     )
 
 

@@ -9,7 +9,6 @@ import fnmatch
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -104,8 +103,8 @@ def test_signing_a_twenty_image_post_costs_twenty_signatures(key: rsa.RSAPrivate
 def signed_runtimes(settings: Any, s3_endpoint: str, key: rsa.RSAPrivateKey) -> Iterator[dict[str, Runtime]]:
     secrets = boto3.client("secretsmanager", region_name="us-east-1", endpoint_url=s3_endpoint)
     secrets.create_secret(Name="cdn-signing-key", SecretString=_pem(key))
-    signed = replace(
-        settings, public_media_base_url=CDN, cdn_key_pair_id=KEY_PAIR_ID, cdn_signing_secret="cdn-signing-key"
+    signed = settings.with_contract(
+        public_media_base_url=CDN, cdn_key_pair_id=KEY_PAIR_ID, cdn_signing_secret="cdn-signing-key"
     )
     http = HttpRuntime(signed)
     yield {"lambda": LambdaRuntime(signed), "http": http}

@@ -267,7 +267,7 @@ def test_an_error_to_a_configured_origin_is_readable_by_it(api: Runtime) -> None
 
 @pytest.fixture(scope="module")
 def docless_runtimes(settings: ApiSettings) -> Iterator[dict[str, Runtime]]:
-    yield from _both(replace(settings, expose_docs=False))
+    yield from _both(settings.with_contract(expose_docs=False))
 
 
 @pytest.mark.parametrize("runtime", ["lambda", "http"])
@@ -288,8 +288,8 @@ def broken_storage(settings: ApiSettings) -> Iterator[dict[str, dict[str, Runtim
     with socket.socket() as probe:  # a port nothing listens on: connections are refused
         probe.bind(("127.0.0.1", 0))
         closed = probe.getsockname()[1]
-    unreachable = replace(settings, endpoint_url=f"http://127.0.0.1:{closed}")
-    missing = replace(settings, registry_table="no-such-table")
+    unreachable = settings.with_contract(endpoint_url=f"http://127.0.0.1:{closed}")
+    missing = settings.with_contract(registry_table="no-such-table")
     down, bug = _both(unreachable), _both(missing)
     yield {"unreachable": next(down), "missing": next(bug)}
     for generator in (down, bug):
@@ -330,7 +330,7 @@ def quota_runtimes(settings: ApiSettings, s3_endpoint: str) -> Iterator[dict[str
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
     )
-    yield from _both(replace(settings, quota_table=QUOTA_TABLE, forms_per_minute=FORMS_PER_MINUTE))
+    yield from _both(settings.with_contract(quota_table=QUOTA_TABLE, forms_per_minute=FORMS_PER_MINUTE))
 
 
 def _twenty() -> str:

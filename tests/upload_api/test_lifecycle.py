@@ -154,24 +154,24 @@ def test_a_pending_record_expires_with_the_abandoned_upload_horizon(
         0
     ]["image_id"]
     registry = Registry(
-        boto3.client("dynamodb", region_name="us-east-1", endpoint_url=s3_endpoint), settings.registry_table
+        boto3.client("dynamodb", region_name="us-east-1", endpoint_url=s3_endpoint),
+        settings.contract.registry_table,
     )
     record = registry.get(owner, image_id)
     assert record is not None and record.expires_at is not None
     assert (
-        before + settings.pending_expiry_seconds
+        before + settings.contract.pending_expiry_seconds
         <= record.expires_at
-        <= int(time.time()) + settings.pending_expiry_seconds
+        <= int(time.time()) + settings.contract.pending_expiry_seconds
     )
 
 
 @pytest.fixture(scope="module")
 def cdn_runtimes(settings: Any) -> Iterator[dict[str, Runtime]]:
-    from dataclasses import replace
 
     from tests.upload_api.conftest import HttpRuntime, LambdaRuntime
 
-    with_cdn = replace(settings, public_media_base_url="https://d111111abcdef8.cloudfront.net")
+    with_cdn = settings.with_contract(public_media_base_url="https://d111111abcdef8.cloudfront.net")
     http = HttpRuntime(with_cdn)
     yield {"lambda": LambdaRuntime(with_cdn), "http": http}
     http.stop()

@@ -31,10 +31,10 @@ def _start_server(settings: ApiSettings, issuer: LocalIssuer) -> tuple[subproces
         **os.environ,
         "HOST": "127.0.0.1",
         "PORT": str(port),
-        "UPLOADS_BUCKET": settings.uploads_bucket,
-        "MEDIA_BUCKET": settings.media_bucket,
-        "REGISTRY_TABLE": settings.registry_table,
-        "EVENT_BUS_NAME": settings.event_bus_name,
+        "UPLOADS_BUCKET": settings.contract.uploads_bucket,
+        "MEDIA_BUCKET": settings.contract.media_bucket,
+        "REGISTRY_TABLE": settings.contract.registry_table,
+        "EVENT_BUS_NAME": settings.contract.event_bus_name,
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
         "AWS_SECRET_ACCESS_KEY": SECRET,
@@ -42,7 +42,7 @@ def _start_server(settings: ApiSettings, issuer: LocalIssuer) -> tuple[subproces
         "JWT_ISSUER": issuer.issuer,
         "JWT_AUDIENCE": issuer.audience,
         "JWKS_JSON": issuer.jwks_json,
-        "AWS_ENDPOINT_URL": settings.endpoint_url or "",
+        "AWS_ENDPOINT_URL": settings.contract.endpoint_url or "",
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "upload_api.server"], env=env, stderr=subprocess.PIPE, text=True

@@ -55,7 +55,7 @@ def create_app(
 ) -> FastAPI:
     """``app.state.public_paths`` (exact) and ``public_prefixes`` are served without a token (the local
     runner adds its page and its stand-in CDN)."""
-    docs = settings.expose_docs
+    docs = settings.contract.expose_docs
     app = FastAPI(
         title="photo-pipeline upload API",
         version="1",
@@ -69,11 +69,11 @@ def create_app(
     app.state.public_prefixes = set()  # nothing deployed; the local runner's stand-in CDN adds one
     storage = Storage(
         s3=s3,
-        uploads_bucket=settings.uploads_bucket,
-        media_bucket=settings.media_bucket,
+        uploads_bucket=settings.contract.uploads_bucket,
+        media_bucket=settings.contract.media_bucket,
         registry=registry,
         events=events,
-        bus_name=settings.event_bus_name,
+        bus_name=settings.contract.event_bus_name,
     )
     ctx = ApiContext(
         settings=settings, s3=s3, registry=registry, storage=storage, quota=quota or NoQuota(), signer=signer
@@ -104,10 +104,10 @@ def create_app(
         public_prefixes=app.state.public_prefixes,
         max_body_bytes=MAX_BODY_BYTES,
     )
-    if settings.cors_allowed_origins:
+    if settings.contract.cors_allowed_origins:
         app.add_middleware(
             JsonCorsMiddleware,
-            allow_origins=list(settings.cors_allowed_origins),
+            allow_origins=list(settings.contract.cors_allowed_origins),
             allow_methods=list(CORS_ALLOWED_METHODS),
             allow_headers=list(CORS_ALLOWED_HEADERS),
             max_age=CORS_MAX_AGE_SECONDS,

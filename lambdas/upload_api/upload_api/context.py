@@ -49,9 +49,9 @@ class ApiContext:
         shown = view(
             self.s3,
             record,
-            media_bucket=self.settings.media_bucket,
+            media_bucket=self.settings.contract.media_bucket,
             url_expiry_seconds=self.settings.variant_url_expiry_seconds,
-            public_base_url=self.settings.public_media_base_url,
+            public_base_url=self.settings.contract.public_media_base_url,
             signer=self.signer,
         )
         return image_response(shown)

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
-from photo_contract.runtime import (
-    DEFAULT_FORMS_PER_MINUTE,
-    DEFAULT_PENDING_EXPIRY_SECONDS,
-    DEFAULT_VARIANT_URL_EXPIRY_SECONDS,
-    ApiEnvironment,
-)
+from photo_contract.runtime import DEFAULT_VARIANT_URL_EXPIRY_SECONDS, ApiEnvironment
 
 from upload_api.auth import AuthSettings
 from upload_api.presign import UploadRules
@@ -18,25 +14,15 @@ from upload_api.presign import UploadRules
 
 @dataclass(frozen=True, kw_only=True)
 class ApiSettings:
-    uploads_bucket: str
-    media_bucket: str
-    registry_table: str
-    event_bus_name: str
+    """The runtime contract as the app uses it: the contract itself (``contract``: every name, limit and
+    switch the stacks wrote), and what the app derives from it once: the upload rules and the token
+    verification settings. Nothing is copied field by field."""
+
+    contract: ApiEnvironment
     region: str
     rules: UploadRules
     auth: AuthSettings
     variant_url_expiry_seconds: int = DEFAULT_VARIANT_URL_EXPIRY_SECONDS
-    public_media_base_url: str | None = None  # e.g. a CDN in front of the media bucket
-    endpoint_url: str | None = None  # a local emulator for every AWS service the API calls
-    cors_allowed_origins: tuple[str, ...] = ()
-    expose_docs: bool = False
-    quota_table: str | None = None  # None: no per-owner cap on forms
-    forms_per_minute: int = DEFAULT_FORMS_PER_MINUTE
-    pending_expiry_seconds: int = DEFAULT_PENDING_EXPIRY_SECONDS
-    # Signed delivery: CloudFront's public key id, the secret holding the private key, URL lifetime.
-    cdn_key_pair_id: str | None = None
-    cdn_signing_secret: str | None = None
-    cdn_url_ttl_seconds: int = DEFAULT_VARIANT_URL_EXPIRY_SECONDS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ApiSettings:
@@ -48,11 +34,7 @@ class ApiSettings:
         if read.region is None:
             raise ValueError("environment variable AWS_REGION is required")
         return cls(
-            uploads_bucket=read.uploads_bucket,
-            media_bucket=read.media_bucket,
-            registry_table=read.registry_table,
-            event_bus_name=read.event_bus_name,
-            pending_expiry_seconds=read.pending_expiry_seconds,
+            contract=read,
             region=read.region,
             rules=UploadRules(max_bytes=read.max_upload_bytes, expires_seconds=read.upload_expiry_seconds),
             auth=AuthSettings(
@@ -62,13 +44,9 @@ class ApiSettings:
                 jwks_json=read.jwks_json,
                 token_use=read.jwt_token_use,
             ),
-            public_media_base_url=read.public_media_base_url,
-            endpoint_url=read.endpoint_url,
-            cors_allowed_origins=read.cors_allowed_origins,
-            expose_docs=read.expose_docs,
-            quota_table=read.quota_table,
-            forms_per_minute=read.forms_per_minute,
-            cdn_key_pair_id=read.cdn_key_pair_id,
-            cdn_signing_secret=read.cdn_signing_secret,
-            cdn_url_ttl_seconds=read.cdn_url_ttl_seconds,
         )
+
+    def with_contract(self, **changes: Any) -> ApiSettings:
+        """The same settings over a changed contract (what a test or the local harness varies)."""
+        changed = ApiSettings.from_contract(replace(self.contract, **changes))
+        return replace(changed, variant_url_expiry_seconds=self.variant_url_expiry_seconds)

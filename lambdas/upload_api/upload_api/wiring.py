@@ -21,26 +21,29 @@ def build_app(settings: ApiSettings, *, session: boto3.session.Session | None = 
 
     def client(name: str) -> Any:
         return session.client(  # type: ignore[call-overload]
-            name, region_name=settings.region, endpoint_url=settings.endpoint_url, config=CLIENT_TIMEOUTS
+            name,
+            region_name=settings.region,
+            endpoint_url=settings.contract.endpoint_url,
+            config=CLIENT_TIMEOUTS,
         )
 
-    s3 = presign_client(region=settings.region, endpoint_url=settings.endpoint_url, session=session)
+    s3 = presign_client(region=settings.region, endpoint_url=settings.contract.endpoint_url, session=session)
     dynamodb = client("dynamodb")
     quota: FormQuota = NoQuota()
-    if settings.quota_table is not None:
-        quota = DynamoFormQuota(dynamodb, settings.quota_table, settings.forms_per_minute)
+    if settings.contract.quota_table is not None:
+        quota = DynamoFormQuota(dynamodb, settings.contract.quota_table, settings.contract.forms_per_minute)
     signer = None
-    if settings.cdn_key_pair_id and settings.cdn_signing_secret:
+    if settings.contract.cdn_key_pair_id and settings.contract.cdn_signing_secret:
         signer = CdnSigner(
-            key_pair_id=settings.cdn_key_pair_id,
-            load_key=secrets_manager_key(client("secretsmanager"), settings.cdn_signing_secret),
-            ttl_seconds=settings.cdn_url_ttl_seconds,
+            key_pair_id=settings.contract.cdn_key_pair_id,
+            load_key=secrets_manager_key(client("secretsmanager"), settings.contract.cdn_signing_secret),
+            ttl_seconds=settings.contract.cdn_url_ttl_seconds,
         )
     return create_app(
         settings,
         s3=s3,
         verifier=TokenVerifier(settings.auth),
-        registry=Registry(dynamodb, settings.registry_table),
+        registry=Registry(dynamodb, settings.contract.registry_table),
         events=client("events"),
         quota=quota,
         signer=signer,

@@ -42,7 +42,7 @@ def router(ctx: ApiContext) -> APIRouter:
             raise ApiError(
                 429,
                 ErrorCode.RATE_LIMITED,
-                f"at most {settings.forms_per_minute} upload forms a minute per user",
+                f"at most {settings.contract.forms_per_minute} upload forms a minute per user",
                 headers={"Retry-After": str(max(1, round(retry_after)))},
             )
 
@@ -61,7 +61,7 @@ def router(ctx: ApiContext) -> APIRouter:
             created_at=now_text,
             updated_at=now_text,
             cleaned=True,
-            expires_at=int(issued.timestamp()) + settings.pending_expiry_seconds,
+            expires_at=int(issued.timestamp()) + settings.contract.pending_expiry_seconds,
         )
 
     @routes.post(
@@ -78,7 +78,7 @@ def router(ctx: ApiContext) -> APIRouter:
         signed = [
             presign_upload(
                 ctx.s3,
-                bucket=settings.uploads_bucket,
+                bucket=settings.contract.uploads_bucket,
                 owner=caller,
                 content_type=item.content_type,
                 size_bytes=item.size_bytes,

@@ -1,0 +1,118 @@
+"""One owner for config → runtime: an environment's config turned, once, into what its runtimes are
+told (``ApiEnvironment``, ``WorkerEnvironment``) and into the names its stacks and outputs carry.
+
+The stacks call it with CloudFormation tokens for the resources, the local harness with the emulator's
+names, the operator commands for stack names and output keys. No ``aws_cdk`` import: reading the config
+never starts jsii.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from photo_contract.runtime import TOKEN_USE_ACCESS, ApiEnvironment, WorkerEnvironment
+
+from photo_pipeline_cdk.config import EnvironmentConfig
+
+
+class StackName(StrEnum):
+    STORAGE = "storage"
+    RESIZE = "resize"
+    API = "api"
+    SERVICE = "service"
+    OPERATIONS = "operations"
+
+
+def stack_name(config: EnvironmentConfig, stack: StackName) -> str:
+    """``photo-pipeline-<env>-<stack>``: what CloudFormation, the outputs and the commands call it."""
+    return f"{config.stack_prefix}-{stack.value}"
+
+
+class StorageOutput(StrEnum):
+    """Outputs of the storage stack that something outside the stacks reads (commands, the guide)."""
+
+    UPLOAD_EVENTS_QUEUE_ARN = "UploadEventsQueueArn"
+    UPLOAD_EVENTS_DEAD_LETTER_QUEUE_ARN = "UploadEventsDeadLetterQueueArn"
+    API_REPOSITORY_NAME = "ApiRepositoryName"
+    ALARM_TOPIC_ARN = "AlarmTopicArn"
+    CDN_SIGNING_SECRET_ARN = "CdnSigningSecretArn"  # noqa: S105 - an output key, not a secret
+
+
+REPROCESS_STATE_MACHINE_OUTPUT = "ReprocessStateMachineArn"  # the resize stack's
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiResources:
+    """What the API's resources are called where it runs: tokens in a stack, names in the emulator."""
+
+    uploads_bucket: str
+    media_bucket: str
+    registry_table: str
+    event_bus_name: str
+    quota_table: str
+    public_media_base_url: str
+    # Signed delivery only: CloudFront's key pair id and the secret holding the private key.
+    cdn_key_pair_id: str | None = None
+    cdn_signing_secret: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TokenIssuer:
+    """Who signs the bearer tokens: a JWKS URL when deployed, a key set inline for a local issuer."""
+
+    issuer: str
+    audience: str
+    jwks_url: str | None = None
+    jwks_json: str | None = None
+    token_use: str | None = TOKEN_USE_ACCESS
+
+
+def api_environment(
+    config: EnvironmentConfig,
+    resources: ApiResources,
+    issuer: TokenIssuer,
+    *,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+) -> ApiEnvironment:
+    """What both API runtimes are told. ``region`` and ``endpoint_url`` are the local harness's (Lambda
+    and the task definition set the region themselves)."""
+    return ApiEnvironment(
+        uploads_bucket=resources.uploads_bucket,
+        media_bucket=resources.media_bucket,
+        registry_table=resources.registry_table,
+        event_bus_name=resources.event_bus_name,
+        quota_table=resources.quota_table,
+        public_media_base_url=resources.public_media_base_url,
+        cdn_key_pair_id=resources.cdn_key_pair_id,
+        cdn_signing_secret=resources.cdn_signing_secret,
+        jwt_issuer=issuer.issuer,
+        jwt_audience=issuer.audience,
+        jwks_url=issuer.jwks_url,
+        jwks_json=issuer.jwks_json,
+        jwt_token_use=issuer.token_use,
+        pending_expiry_seconds=config.abandoned_upload_days * 24 * 3600,
+        max_upload_bytes=config.resize.max_source_bytes,
+        upload_expiry_seconds=config.api.upload_expiry_seconds,
+        cors_allowed_origins=config.cors_allowed_origins,
+        expose_docs=config.api.expose_docs,
+        forms_per_minute=config.api.forms_per_minute,
+        cdn_url_ttl_seconds=config.cdn.signed_url_ttl_seconds,
+        region=region,
+        endpoint_url=endpoint_url,
+    )
+
+
+def worker_environment(
+    config: EnvironmentConfig, *, media_bucket: str, registry_table: str, event_bus_name: str
+) -> WorkerEnvironment:
+    """What the resize function (and the reprocess function) is told."""
+    return WorkerEnvironment(
+        media_bucket=media_bucket,
+        registry_table=registry_table,
+        event_bus_name=event_bus_name,
+        max_source_bytes=config.resize.max_source_bytes,
+        max_pixels=config.resize.max_pixels,
+        variants=config.resize.variants,
+    )

@@ -47,6 +47,7 @@ from photo_pipeline_cdk.grants import grant_listing, grant_object_actions, grant
 from photo_pipeline_cdk.nag import acknowledge, acknowledge_prefix_grants, acknowledge_python_function
 from photo_pipeline_cdk.registry import grant_registry_api
 from photo_pipeline_cdk.sources import DEFAULT_ASSET_CACHE, runtime_sources
+from photo_pipeline_cdk.upload_quota import grant_quota_count
 
 CONTAINER_PORT = DEFAULT_CONTAINER_PORT
 HEALTH_CHECK_PATH = "/healthz"
@@ -73,7 +74,7 @@ def grant_api_access(
     grant_listing(grantee, media_bucket, DERIVED_PREFIX)
     grant_registry_api(grantee, registry_table, event_bus)
     if quota_table is not None:
-        quota_table.grant(grantee, "dynamodb:UpdateItem")
+        grant_quota_count(grantee, quota_table)
 
 
 def _acknowledge_api_grants(

@@ -110,7 +110,7 @@ class MediaDistribution(Construct):
 
     def grant_signing(self, grantee: iam.IGrantable) -> None:
         if self.signing_key_secret is not None:
-            self.signing_key_secret.grant_read(grantee)
+            grant_signing_key(grantee, self.signing_key_secret)
 
     def _build_log_bucket(self, retain: bool) -> s3.Bucket:
         return s3.Bucket(
@@ -198,3 +198,8 @@ class MediaDistribution(Construct):
                 self.distribution,
                 **{"AwsSolutions-CFR3": "Access logging is off in this environment's config (cdn.logging)."},
             )
+
+
+def grant_signing_key(grantee: iam.IGrantable, secret: secretsmanager.ISecret) -> None:
+    """What ``MediaDistribution.grant_signing`` grants, on the secret as another stack imported it."""
+    secret.grant_read(grantee)

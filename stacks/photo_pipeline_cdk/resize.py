@@ -77,7 +77,8 @@ class PillowLayer(Construct):
 class ResizePipeline(Construct):
     """Resizes every original created under ``uploads/`` in ``uploads_bucket`` into ``media_bucket``.
 
-    Exposes ``.function``, ``.layer``, ``.queue``, ``.dead_letter_queue`` and ``.alarms``, and
+    Exposes ``.function``, ``.layer``, ``.queue``, ``.dead_letter_queue``, its alarms (``.errors_alarm``,
+    ``.processing_failures_alarm``, ``.throttles_alarm``; all three in ``.alarms``), and
     ``.reprocess_function``: the same code and grants, one original per invocation, for reprocessing
     (``Reprocessing``), with a reserved concurrency of its own so a backfill never takes the live
     queue's.
@@ -182,7 +183,8 @@ class ResizePipeline(Construct):
             self._grant_buckets(function, uploads_bucket, media_bucket)
             grant_registry_worker(function, registry_table, event_bus)
         self._subscribe(batch_size, reserved_concurrency)
-        self.alarms = self._build_alarms()
+        self.errors_alarm, self.processing_failures_alarm, self.throttles_alarm = self._build_alarms()
+        self.alarms = [self.errors_alarm, self.processing_failures_alarm, self.throttles_alarm]
         self._acknowledge_findings(uploads_bucket, media_bucket, python_version)
 
     def _build_queue(
@@ -271,8 +273,9 @@ class ResizePipeline(Construct):
             )
         )
 
-    def _build_alarms(self) -> list[cloudwatch.Alarm]:
-        return [
+    def _build_alarms(self) -> tuple[cloudwatch.Alarm, cloudwatch.Alarm, cloudwatch.Alarm]:
+        """(errors, processing failures, throttles)."""
+        return (
             alarm_above_zero(
                 self,
                 "ErrorsAlarm",
@@ -299,7 +302,7 @@ class ResizePipeline(Construct):
                 self.function.metric_throttles(period=Duration.minutes(5), statistic="Sum"),
                 evaluation_periods=3,
             ),
-        ]
+        )
 
     def _acknowledge_findings(
         self, uploads_bucket: s3.IBucket, media_bucket: s3.IBucket, python: str

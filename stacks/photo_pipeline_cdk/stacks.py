@@ -32,7 +32,7 @@ from photo_pipeline_cdk.binding import (
 )
 from photo_pipeline_cdk.config import EnvironmentConfig
 from photo_pipeline_cdk.dashboard import PipelineDashboard
-from photo_pipeline_cdk.delivery import MediaDistribution
+from photo_pipeline_cdk.delivery import MediaDistribution, grant_signing_key
 from photo_pipeline_cdk.identity import UserDirectory
 from photo_pipeline_cdk.image_repository import ApiImageRepository
 from photo_pipeline_cdk.nag import acknowledge
@@ -220,7 +220,7 @@ class StorageStack(cdk.Stack):
             secret = secretsmanager.Secret.from_secret_complete_arn(
                 scope, "CdnSigningSecret", self.import_value(StorageOutput.CDN_SIGNING_SECRET_ARN)
             )
-            secret.grant_read(grantee)
+            grant_signing_key(grantee, secret)
 
 
 class ResizeStack(cdk.Stack):
@@ -423,12 +423,11 @@ class OperationsStack(cdk.Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        worker_alarms = {alarm.node.id: alarm for alarm in resize.pipeline.alarms}
         alarms = {
             "api_5xx": api.api.server_errors_alarm,
-            "worker_errors": worker_alarms["ErrorsAlarm"],
-            "worker_throttles": worker_alarms["ThrottlesAlarm"],
-            "processing_failures": worker_alarms["ProcessingFailuresAlarm"],
+            "worker_errors": resize.pipeline.errors_alarm,
+            "worker_throttles": resize.pipeline.throttles_alarm,
+            "processing_failures": resize.pipeline.processing_failures_alarm,
             "oldest_message": storage.events.oldest_message_alarm,
             "dead_letters": storage.events.dead_letter_alarm,
         }

@@ -34,4 +34,9 @@ class UploadQuotaTable(Construct):
 
     def grant_count(self, grantee: iam.IGrantable) -> None:
         """The one action the API needs: a conditional UpdateItem on a counter."""
-        self.table.grant(grantee, "dynamodb:UpdateItem")
+        grant_quota_count(grantee, self.table)
+
+
+def grant_quota_count(grantee: iam.IGrantable, table: dynamodb.ITableV2) -> None:
+    """What ``UploadQuotaTable.grant_count`` grants, on the table as another stack imported it."""
+    table.grant(grantee, "dynamodb:UpdateItem")

@@ -1,4 +1,5 @@
-"""Another CDK app — with its own `stacks` package — installs photo-pipeline with pip and uses it."""
+"""Another CDK app — with its own `stacks` package — installs the construct library's built wheel
+(`python -m build`) into a clean virtualenv, and both its own app and the docs' example synthesize."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,9 @@ from tests.conftest import REPO
 pytestmark = pytest.mark.slow  # pip-installs the project into a fresh virtualenv
 
 
-def test_foreign_app_imports_the_resize_pipeline_and_synthesizes(tmp_path: Path) -> None:
+def test_foreign_app_imports_the_resize_pipeline_and_synthesizes(
+    tmp_path: Path, installed_wheel: Path
+) -> None:
     app_dir = tmp_path / "their-app"
     (app_dir / "stacks").mkdir(parents=True)
     (app_dir / "stacks" / "__init__.py").write_text("")
@@ -58,29 +62,11 @@ def test_foreign_app_imports_the_resize_pipeline_and_synthesizes(tmp_path: Path)
             """
         )
     )
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    pip = subprocess.run(
-        [
-            str(venv / "bin" / "python"),
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "-c",
-            str(REPO / "constraints.txt"),
-            str(REPO),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert pip.returncode == 0, pip.stderr[-3000:]
-
+    python = installed_wheel
     out = tmp_path / "cdk.out"
     env = {**os.environ, "CDK_OUTDIR": str(out)}
     result = subprocess.run(
-        [str(venv / "bin" / "python"), "app.py"],
+        [str(python), "app.py"],
         cwd=app_dir,
         env=env,
         capture_output=True,
@@ -92,6 +78,66 @@ def test_foreign_app_imports_the_resize_pipeline_and_synthesizes(tmp_path: Path)
     template = (out / "Theirs.template.json").read_text()
     assert "resize_worker.handler.lambda_handler" in template
     assert "uploads/" in template  # the construct made its own queue + notification
+
+
+@pytest.fixture(scope="module")
+def installed_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel as `python -m build` makes it, pip-installed with the pins into a fresh virtualenv
+    (one for the module: the install is most of the time)."""
+    tmp_path = tmp_path_factory.mktemp("wheel")
+    dist = tmp_path / "dist"
+    built = subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(REPO)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+    (wheel,) = dist.glob("photo_pipeline-*-py3-none-any.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "photo_pipeline_cdk/stacks.py" in names and "photo_contract/runtime.py" in names
+    assert not any(n.startswith(("photo_ops/", "tests/", "local_runner/")) for n in names)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "-c",
+            str(REPO / "constraints.txt"),
+            str(wheel),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert pip.returncode == 0, pip.stderr[-3000:]
+    return venv / "bin" / "python"
+
+
+def test_the_docs_example_synthesizes_against_the_installed_wheel(
+    tmp_path: Path, installed_wheel: Path
+) -> None:
+    from tests.stacks.test_constructs_doc import example_app
+
+    python = installed_wheel
+    app = tmp_path / "docs-app"
+    app.mkdir()
+    (app / "app.py").write_text(example_app())
+    out = tmp_path / "docs-out"
+    result = subprocess.run(
+        [str(python), "app.py"],
+        cwd=app,
+        env={**os.environ, "CDK_OUTDIR": str(out)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "resize_worker.handler.lambda_handler" in (out / "MyMedia.template.json").read_text()
 
 
 def test_public_imports_are_typed_for_a_consumer(tmp_path: Path) -> None:

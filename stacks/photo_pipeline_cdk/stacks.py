@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,19 @@ from photo_pipeline_cdk.upload_quota import UploadQuotaTable
 
 # CDK's singleton Lambda that applies bucket notifications (fixed ID in aws-cdk-lib).
 _NOTIFICATIONS_HANDLER = "BucketNotificationsHandler050a0587b7544547bf325f094a3db834"
+
+
+@dataclass(frozen=True)
+class ApiImports:
+    """What an API runtime's stack imports from the storage stack, and the environment built over it,
+    made once per consuming stack (``StorageStack.api_imports``)."""
+
+    uploads_bucket: s3.IBucket
+    media_bucket: s3.IBucket
+    quota_table: dynamodb.ITableV2
+    registry_table: dynamodb.ITableV2
+    event_bus: events.IEventBus
+    environment: ApiEnvironment
 
 
 class StorageStack(cdk.Stack):
@@ -214,6 +228,21 @@ class StorageStack(cdk.Stack):
         )
         return binding.api_environment(config, resources, self.token_issuer(config))
 
+    def api_imports(self, scope: Construct, config: EnvironmentConfig) -> ApiImports:
+        """The API's resources as ``scope``'s stack imports them, and its environment over them."""
+        uploads_bucket, media_bucket = self.imported_buckets(scope)
+        quota_table = self.imported_quota_table(scope)
+        registry_table, event_bus = self.imported_registry(scope)
+        environment = self.api_environment(
+            config,
+            uploads_bucket=uploads_bucket,
+            media_bucket=media_bucket,
+            quota_table=quota_table,
+            registry_table=registry_table,
+            event_bus=event_bus,
+        )
+        return ApiImports(uploads_bucket, media_bucket, quota_table, registry_table, event_bus, environment)
+
     def grant_cdn_signing(self, scope: Construct, grantee: iam.IGrantable, config: EnvironmentConfig) -> None:
         """Read access to the signing key's secret, for the API principals only (signed mode)."""
         if config.cdn.access == "signed":
@@ -303,25 +332,16 @@ class ApiStack(cdk.Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.add_stack_dependency(storage)
-        uploads_bucket, media_bucket = storage.imported_buckets(self)
-        quota_table = storage.imported_quota_table(self)
-        registry_table, event_bus = storage.imported_registry(self)
+        imports = storage.api_imports(self, config)
         self.api = UploadApiFunction(
             self,
             "UploadApi",
-            uploads_bucket=uploads_bucket,
-            media_bucket=media_bucket,
-            quota_table=quota_table,
-            registry_table=registry_table,
-            event_bus=event_bus,
-            environment=storage.api_environment(
-                config,
-                uploads_bucket=uploads_bucket,
-                media_bucket=media_bucket,
-                quota_table=quota_table,
-                registry_table=registry_table,
-                event_bus=event_bus,
-            ),
+            uploads_bucket=imports.uploads_bucket,
+            media_bucket=imports.media_bucket,
+            quota_table=imports.quota_table,
+            registry_table=imports.registry_table,
+            event_bus=imports.event_bus,
+            environment=imports.environment,
             architecture=config.resize.architecture,
             python_version=config.resize.python_version,
             throttle_rate_per_second=config.api.throttle_rate_per_second,
@@ -352,29 +372,20 @@ class ServiceStack(cdk.Stack):
             raise ValueError("the Service stack needs an image tag (-c image_tag=…): none exists before one")
         if not fargate.certificate_arn:
             raise ValueError("the Service stack needs api.fargate.certificate_arn: it serves HTTPS only")
-        uploads_bucket, media_bucket = storage.imported_buckets(self)
-        quota_table = storage.imported_quota_table(self)
-        registry_table, event_bus = storage.imported_registry(self)
+        imports = storage.api_imports(self, config)
         self.api = UploadApiService(
             self,
             "UploadApi",
             repository=ecr.Repository.from_repository_name(
-                self, "ApiImages", storage.import_value("ApiRepositoryName")
+                self, "ApiImages", storage.import_value(StorageOutput.API_REPOSITORY_NAME)
             ),
             image_tag=fargate.image_tag,
-            environment=storage.api_environment(
-                config,
-                uploads_bucket=uploads_bucket,
-                media_bucket=media_bucket,
-                quota_table=quota_table,
-                registry_table=registry_table,
-                event_bus=event_bus,
-            ),
-            uploads_bucket=uploads_bucket,
-            media_bucket=media_bucket,
-            quota_table=quota_table,
-            registry_table=registry_table,
-            event_bus=event_bus,
+            environment=imports.environment,
+            uploads_bucket=imports.uploads_bucket,
+            media_bucket=imports.media_bucket,
+            quota_table=imports.quota_table,
+            registry_table=imports.registry_table,
+            event_bus=imports.event_bus,
             certificate=acm.Certificate.from_certificate_arn(self, "Certificate", fargate.certificate_arn),
             deletion_protection=fargate.deletion_protection,
             min_tasks=fargate.min_tasks,

@@ -5,6 +5,7 @@ alarm's threshold as a red line, so "good" is visible: under the line."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from aws_cdk import Duration
 from aws_cdk import aws_apigatewayv2 as apigwv2
@@ -12,7 +13,6 @@ from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ecs_patterns as ecs_patterns
-from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -21,6 +21,26 @@ from photo_contract.runtime import METRICS_NAMESPACE, REJECTIONS_BY_REASON_METRI
 FIVE_MINUTES = Duration.minutes(5)
 ONE_MINUTE = Duration.minutes(1)
 GRAPH_HEIGHT = 6
+
+
+@dataclass(frozen=True)
+class FargateMetricsSource:
+    """What the Fargate row's metrics are keyed by: names, so another stack can pass them as imports."""
+
+    cluster_name: str
+    service_name: str
+    load_balancer_full_name: str
+    target_group_full_name: str
+
+    @classmethod
+    def of(cls, service: ecs_patterns.ApplicationLoadBalancedFargateService) -> FargateMetricsSource:
+        """From the service construct itself (a dashboard in the same stack)."""
+        return cls(
+            cluster_name=service.cluster.cluster_name,
+            service_name=service.service.service_name,
+            load_balancer_full_name=service.load_balancer.load_balancer_full_name,
+            target_group_full_name=service.target_group.target_group_full_name,
+        )
 
 
 def threshold(alarm: cloudwatch.Alarm, label: str) -> cloudwatch.HorizontalAnnotation:
@@ -55,7 +75,7 @@ class PipelineDashboard(Construct):
         registry_table: dynamodb.ITableV2,
         distribution: cloudfront.IDistribution,
         alarms: dict[str, cloudwatch.Alarm],
-        service: ecs_patterns.ApplicationLoadBalancedFargateService | None = None,
+        service: FargateMetricsSource | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._alarms = alarms
@@ -109,44 +129,55 @@ class PipelineDashboard(Construct):
             ),
         )
 
-    def _add_service_row(self, service: ecs_patterns.ApplicationLoadBalancedFargateService) -> None:
+    def _add_service_row(self, service: FargateMetricsSource) -> None:
         self._heading("Upload API on Fargate (ALB)")
-        alb = service.load_balancer.metrics
-        target = service.target_group.metrics
+
+        def alb(
+            name: str, statistic: str = "Sum", *, target_group: bool = False, label: str | None = None
+        ) -> cloudwatch.Metric:
+            dimensions = {"LoadBalancer": service.load_balancer_full_name}
+            if target_group:
+                dimensions["TargetGroup"] = service.target_group_full_name
+            return cloudwatch.Metric(
+                namespace="AWS/ApplicationELB",
+                metric_name=name,
+                dimensions_map=dimensions,
+                period=FIVE_MINUTES,
+                statistic=statistic,
+                label=label,
+            )
+
+        def tasks(namespace: str, name: str) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace=namespace,
+                metric_name=name,
+                dimensions_map={"ClusterName": service.cluster_name, "ServiceName": service.service_name},
+                period=FIVE_MINUTES,
+                statistic="Average",
+            )
+
         self.dashboard.add_widgets(
-            self._graph("Requests", [alb.request_count(period=FIVE_MINUTES)], width=6),
+            self._graph("Requests", [alb("RequestCount")], width=6),
             self._graph(
                 "Target 4xx / 5xx",
-                [
-                    alb.http_code_target(elbv2.HttpCodeTarget.TARGET_4XX_COUNT, period=FIVE_MINUTES),
-                    alb.http_code_target(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=FIVE_MINUTES),
-                ],
+                [alb("HTTPCode_Target_4XX_Count"), alb("HTTPCode_Target_5XX_Count")],
                 width=6,
                 alarm="service_5xx",
             ),
             self._graph(
                 "Response time p50 / p99 (s)",
                 [
-                    target.target_response_time(period=FIVE_MINUTES, statistic="p50", label="p50"),
-                    target.target_response_time(period=FIVE_MINUTES, statistic="p99", label="p99"),
+                    alb("TargetResponseTime", "p50", target_group=True, label="p50"),
+                    alb("TargetResponseTime", "p99", target_group=True, label="p99"),
                 ],
                 width=6,
             ),
             self._graph(
                 "Tasks: CPU %, memory %, running",
                 [
-                    service.service.metric_cpu_utilization(period=FIVE_MINUTES),
-                    service.service.metric_memory_utilization(period=FIVE_MINUTES),
-                    cloudwatch.Metric(
-                        namespace="ECS/ContainerInsights",
-                        metric_name="RunningTaskCount",
-                        dimensions_map={
-                            "ClusterName": service.cluster.cluster_name,
-                            "ServiceName": service.service.service_name,
-                        },
-                        period=FIVE_MINUTES,
-                        statistic="Average",
-                    ),
+                    tasks("AWS/ECS", "CPUUtilization"),
+                    tasks("AWS/ECS", "MemoryUtilization"),
+                    tasks("ECS/ContainerInsights", "RunningTaskCount"),
                 ],
                 width=6,
             ),

@@ -7,12 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -32,7 +34,7 @@ from photo_pipeline_cdk.binding import (
     stack_name,
 )
 from photo_pipeline_cdk.config import EnvironmentConfig
-from photo_pipeline_cdk.dashboard import PipelineDashboard
+from photo_pipeline_cdk.dashboard import FargateMetricsSource, PipelineDashboard
 from photo_pipeline_cdk.delivery import MediaDistribution, grant_signing_key
 from photo_pipeline_cdk.identity import UserDirectory
 from photo_pipeline_cdk.image_repository import ApiImageRepository
@@ -47,6 +49,16 @@ from photo_pipeline_cdk.upload_quota import UploadQuotaTable
 
 # CDK's singleton Lambda that applies bucket notifications (fixed ID in aws-cdk-lib).
 _NOTIFICATIONS_HANDLER = "BucketNotificationsHandler050a0587b7544547bf325f094a3db834"
+
+
+def named_export(stack: cdk.Stack, name: str, value: str) -> None:
+    """An output another stack imports by name (``{stack name}-{name}``), never a generated export."""
+    cdk.CfnOutput(stack, name, value=value, export_name=f"{stack.stack_name}-{name}")
+
+
+def named_import(stack: cdk.Stack, name: str) -> str:
+    """What ``named_export(stack, name, …)`` exported, in the importing stack."""
+    return cdk.Fn.import_value(f"{stack.stack_name}-{name}")
 
 
 @dataclass(frozen=True)
@@ -143,6 +155,7 @@ class StorageStack(cdk.Stack):
             StorageOutput.UPLOAD_EVENTS_QUEUE_ARN: self.events.queue.queue_arn,
             StorageOutput.UPLOAD_EVENTS_DEAD_LETTER_QUEUE_ARN: self.events.dead_letter_queue.queue_arn,
             StorageOutput.API_REPOSITORY_NAME: self.api_images.repository.repository_name,
+            "MediaDistributionId": self.delivery.distribution.distribution_id,
             StorageOutput.ALARM_TOPIC_ARN: self.alarms.topic.topic_arn,
             "UploadQuotaTableName": self.upload_quota.table.table_name,
             "RegistryTableName": self.registry.table.table_name,
@@ -315,6 +328,7 @@ class ResizeStack(cdk.Stack):
         cdk.CfnOutput(
             self, REPROCESS_STATE_MACHINE_OUTPUT, value=self.reprocessing.state_machine.state_machine_arn
         )
+        named_export(self, "ResizeFunctionName", self.pipeline.function.function_name)  # the dashboard's
 
 
 class ApiStack(cdk.Stack):
@@ -351,6 +365,7 @@ class ApiStack(cdk.Stack):
         )
         storage.grant_cdn_signing(self, self.api.function, config)
         cdk.CfnOutput(self, "ApiUrl", value=self.api.url)
+        named_export(self, "HttpApiId", self.api.http_api.api_id)  # the dashboard's
 
 
 class ServiceStack(cdk.Stack):
@@ -400,6 +415,13 @@ class ServiceStack(cdk.Stack):
         )
         storage.grant_cdn_signing(self, self.api.service.task_definition.task_role, config)
         cdk.CfnOutput(self, "ServiceUrl", value=self.api.url)
+        # The dashboard's: what the Fargate row's metrics are keyed by.
+        for name, value in vars(FargateMetricsSource.of(self.api.service)).items():
+            named_export(self, _pascal(name), value)
+
+
+def _pascal(snake: str) -> str:
+    return "".join(part.title() for part in snake.split("_"))
 
 
 _RETENTION = {
@@ -434,6 +456,9 @@ class OperationsStack(cdk.Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        # Every resource by a named import (the named-export rule): no export CDK would generate.
+        for stack in (storage, resize, api, *([service] if service else [])):
+            self.add_stack_dependency(stack)
         alarms = {
             "api_5xx": api.api.server_errors_alarm,
             "worker_errors": resize.pipeline.errors_alarm,
@@ -444,19 +469,46 @@ class OperationsStack(cdk.Stack):
         }
         if service is not None:
             alarms["service_5xx"] = service.api.server_errors_alarm
+        fargate = (
+            FargateMetricsSource(
+                **{
+                    name: named_import(service, _pascal(name))
+                    for name in FargateMetricsSource.__dataclass_fields__
+                }
+            )
+            if service is not None
+            else None
+        )
         self.dashboard = PipelineDashboard(
             self,
             "Dashboard",
             dashboard_name=config.stack_prefix,
-            http_api=api.api.http_api,
-            worker=resize.pipeline.function,
+            http_api=apigwv2.HttpApi.from_http_api_attributes(
+                self, "HttpApi", http_api_id=named_import(api, "HttpApiId")
+            ),
+            worker=lambda_.Function.from_function_name(
+                self, "Worker", named_import(resize, "ResizeFunctionName")
+            ),
             worker_reserved_concurrency=config.resize.reserved_concurrency,
-            queue=storage.events.queue,
-            dead_letter_queue=storage.events.dead_letter_queue,
-            registry_table=storage.registry.table,
-            distribution=storage.delivery.distribution,
+            queue=sqs.Queue.from_queue_arn(
+                self, "Queue", named_import(storage, StorageOutput.UPLOAD_EVENTS_QUEUE_ARN)
+            ),
+            dead_letter_queue=sqs.Queue.from_queue_arn(
+                self,
+                "DeadLetterQueue",
+                named_import(storage, StorageOutput.UPLOAD_EVENTS_DEAD_LETTER_QUEUE_ARN),
+            ),
+            registry_table=dynamodb.TableV2.from_table_name(
+                self, "Registry", named_import(storage, "RegistryTableName")
+            ),
+            distribution=cloudfront.Distribution.from_distribution_attributes(
+                self,
+                "Distribution",
+                distribution_id=named_import(storage, "MediaDistributionId"),
+                domain_name=named_import(storage, "MediaBaseUrl"),  # unused by metrics; required
+            ),
             alarms=alarms,
-            service=service.api.service if service is not None else None,
+            service=fargate,
         )
 
 

@@ -27,18 +27,18 @@ def test_the_dashboard_watches_every_part_of_the_pipeline(templates: Templates, 
     operations = templates[env]["Operations"]
     body = _imports(operations)
     prefix = ENVIRONMENTS[env].stack_prefix
-    # Each part, by the export of the stack that made it.
-    for stack, resource in [
-        ("api", "UploadApiHttpApi"),
-        ("resize", "ResizePipelineFunction"),
-        ("storage", "UploadEventsQueue"),
-        ("storage", "UploadEventsDeadLetters"),
-        ("storage", "RegistryTable"),
-        ("storage", "DeliveryDistribution"),
+    # Each part, by the named export of the stack that made it.
+    for export in [
+        "api-HttpApiId",
+        "resize-ResizeFunctionName",
+        "storage-UploadEventsQueueArn",
+        "storage-UploadEventsDeadLetterQueueArn",
+        "storage-RegistryTableName",
+        "storage-MediaDistributionId",
     ]:
-        assert f"{prefix}-{stack}:ExportsOutput" in body and resource in body, (stack, resource)
+        assert f'"Fn::ImportValue": "{prefix}-{export}"' in body, export
     fargate = ENVIRONMENTS[env].api.fargate.enabled
-    assert (f"{prefix}-service:ExportsOutput" in body) == fargate  # the Fargate row only where it runs
+    assert (f"{prefix}-service-LoadBalancerFullName" in body) == fargate  # the Fargate row only where it runs
     titles = {w.title for w in widgets(dashboard_body(operations))}
     assert {
         "Requests",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -310,3 +311,16 @@ def test_prod_keeps_its_queues_and_dev_does_not(templates: Templates) -> None:
     for env, policy in (("prod", "Retain"), ("dev", "Delete")):
         queues = _resources(templates[env]["Storage"], "AWS::SQS::Queue")
         assert len(queues) == 2 and {q["DeletionPolicy"] for q in queues} == {policy}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_cross_stack_value_is_a_named_export(env: str) -> None:
+    """CDK's generated exports (``ExportsOutput…``) pin a producing stack to whatever imports them and
+    change with construct paths; every export here is ``photo-pipeline-<env>-<stack>-<Name>``."""
+    snapshots = Path(__file__).parent / "snapshots" / env
+    for path in sorted(snapshots.glob("*.template.json")):
+        template = json.loads(path.read_text())
+        for name, output in template.get("Outputs", {}).items():
+            assert not name.startswith("ExportsOutput"), (path.name, name)
+            if "Export" in output:
+                assert output["Export"]["Name"].startswith(f"photo-pipeline-{env}-"), (path.name, name)

@@ -36,6 +36,10 @@ class PhotoBuckets(Construct):
         abandoned_upload_days: int = 1,
     ) -> None:
         super().__init__(scope, construct_id)
+        # Access logs are delivered under a bucket policy, never an ACL (the buckets enforce owner-only
+        # objects): the behaviour of this feature flag, set here so the construct does not depend on
+        # the app's cdk.json (a bare App would otherwise fail the synth).
+        self.node.set_context("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy", True)
         if abandoned_upload_days < 1:
             raise ValueError(f"abandoned_upload_days must be at least 1, got {abandoned_upload_days}")
         for origin in cors_allowed_origins:

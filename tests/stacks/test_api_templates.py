@@ -16,22 +16,16 @@ from photo_contract.runtime import (
 )
 from photo_pipeline_cdk.config import ENVIRONMENTS, FargateConfig
 
+from tests.stacks.templates import as_list, resources
+
 pytestmark = pytest.mark.slow  # reads the templates of a full synth
 
 Templates = dict[str, dict[str, dict[str, Any]]]
 
 
-def _resources(template: dict[str, Any], kind: str) -> list[dict[str, Any]]:
-    return [r for r in template["Resources"].values() if r["Type"] == kind]
-
-
-def _list(value: str | list[str]) -> list[str]:
-    return [value] if isinstance(value, str) else value
-
-
 def test_ecr_repository_scans_on_push_with_immutable_tags_and_a_lifecycle(templates: Templates) -> None:
     for env, deletion in (("dev", "Delete"), ("prod", "Retain")):
-        (repo,) = _resources(templates[env]["Storage"], "AWS::ECR::Repository")
+        (repo,) = resources(templates[env]["Storage"], "AWS::ECR::Repository")
         props = repo["Properties"]
         assert props["ImageScanningConfiguration"] == {"ScanOnPush": True}
         assert props["ImageTagMutability"] == "IMMUTABLE"
@@ -49,10 +43,10 @@ def test_dev_keeps_only_the_lambda_api(templates: Templates) -> None:
 def test_http_api_sends_every_path_to_the_app_which_verifies_tokens(templates: Templates, env: str) -> None:
     """No API Gateway authorizer: its 401 body is not the API's error shape (docs/design.md)."""
     api = Template.from_json(templates[env]["Api"])
-    assert not _resources(templates[env]["Api"], "AWS::ApiGatewayV2::Authorizer")
+    assert not resources(templates[env]["Api"], "AWS::ApiGatewayV2::Authorizer")
     routes = {
         r["Properties"]["RouteKey"]: r["Properties"]
-        for r in _resources(templates[env]["Api"], "AWS::ApiGatewayV2::Route")
+        for r in resources(templates[env]["Api"], "AWS::ApiGatewayV2::Route")
     }
     assert set(routes) == {"ANY /{proxy+}"}
     config = ENVIRONMENTS[env]
@@ -80,7 +74,7 @@ def test_http_api_sends_every_path_to_the_app_which_verifies_tokens(templates: T
     )
     (function,) = [
         f
-        for f in _resources(templates[env]["Api"], "AWS::Lambda::Function")
+        for f in resources(templates[env]["Api"], "AWS::Lambda::Function")
         if f["Properties"].get("Handler") == "upload_api.lambda_handler.handler"
     ]
     variables = function["Properties"]["Environment"]["Variables"]
@@ -97,7 +91,7 @@ def test_docs_are_served_in_dev_only() -> None:
 
 @pytest.mark.parametrize("env", ["staging", "prod"])
 def test_no_listener_forwards_plain_http_to_the_tasks(templates: Templates, env: str) -> None:
-    listeners = _resources(templates[env]["Service"], "AWS::ElasticLoadBalancingV2::Listener")
+    listeners = resources(templates[env]["Service"], "AWS::ElasticLoadBalancingV2::Listener")
     assert listeners
     for listener in listeners:
         props = listener["Properties"]
@@ -122,7 +116,7 @@ def test_an_environment_with_the_service_and_no_certificate_fails_to_synthesize(
 
 @pytest.mark.parametrize("env", ["staging", "prod"])
 def test_alb_idles_out_before_the_server_closes_a_connection(templates: Templates, env: str) -> None:
-    (alb,) = _resources(templates[env]["Service"], "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    (alb,) = resources(templates[env]["Service"], "AWS::ElasticLoadBalancingV2::LoadBalancer")
     attributes = {a["Key"]: a["Value"] for a in alb["Properties"]["LoadBalancerAttributes"]}
     assert int(attributes["idle_timeout.timeout_seconds"]) < SERVER_KEEP_ALIVE_SECONDS
     protected = attributes.get("deletion_protection.enabled") == "true"
@@ -131,7 +125,7 @@ def test_alb_idles_out_before_the_server_closes_a_connection(templates: Template
 
 @pytest.mark.parametrize("env", ["staging", "prod"])
 def test_the_task_root_filesystem_is_read_only_with_a_scratch_tmp(templates: Templates, env: str) -> None:
-    (task,) = _resources(templates[env]["Service"], "AWS::ECS::TaskDefinition")
+    (task,) = resources(templates[env]["Service"], "AWS::ECS::TaskDefinition")
     (container,) = task["Properties"]["ContainerDefinitions"]
     assert container["ReadonlyRootFilesystem"] is True
     (mount,) = container["MountPoints"]
@@ -143,7 +137,7 @@ def test_the_task_root_filesystem_is_read_only_with_a_scratch_tmp(templates: Tem
 def test_the_quota_table_expires_its_counters(templates: Templates, env: str) -> None:
     (table,) = [
         t
-        for t in _resources(templates[env]["Storage"], "AWS::DynamoDB::GlobalTable")
+        for t in resources(templates[env]["Storage"], "AWS::DynamoDB::GlobalTable")
         if "GlobalSecondaryIndexes" not in t["Properties"]
     ]
     props = table["Properties"]
@@ -154,7 +148,7 @@ def test_the_quota_table_expires_its_counters(templates: Templates, env: str) ->
 
 def test_service_runs_in_private_subnets_behind_the_alb(templates: Templates) -> None:
     service = Template.from_json(templates["prod"]["Service"])
-    (ecs_service,) = _resources(templates["prod"]["Service"], "AWS::ECS::Service")
+    (ecs_service,) = resources(templates["prod"]["Service"], "AWS::ECS::Service")
     network = ecs_service["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"]
     assert network["AssignPublicIp"] == "DISABLED"
     assert all("Private" in subnet["Ref"] for subnet in network["Subnets"])
@@ -168,7 +162,7 @@ def test_service_runs_in_private_subnets_behind_the_alb(templates: Templates) ->
     service.has_resource_properties(
         "AWS::ElasticLoadBalancingV2::LoadBalancer", {"Scheme": "internet-facing"}
     )
-    (alb,) = _resources(templates["prod"]["Service"], "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    (alb,) = resources(templates["prod"]["Service"], "AWS::ElasticLoadBalancingV2::LoadBalancer")
     attributes = {a["Key"]: a["Value"] for a in alb["Properties"]["LoadBalancerAttributes"]}
     assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
     assert attributes["access_logs.s3.enabled"] == "true"
@@ -209,12 +203,12 @@ def test_api_principals_may_sign_uploads_read_variants_and_delete_images_only(
 ) -> None:
     statements = [
         s
-        for policy in _resources(templates[env][stack], "AWS::IAM::Policy")
+        for policy in resources(templates[env][stack], "AWS::IAM::Policy")
         for s in policy["Properties"]["PolicyDocument"]["Statement"]
-        if any(a.startswith("s3:") for a in _list(s["Action"]))
+        if any(a.startswith("s3:") for a in as_list(s["Action"]))
     ]
     assert statements
-    actions = {a for s in statements for a in _list(s["Action"])}
+    actions = {a for s in statements for a in as_list(s["Action"])}
     # Exactly what the API calls: no wildcard groups, so no tagging, legal-hold or retention actions.
     assert actions == {
         "s3:PutObject",  # signing upload forms (variant URLs are the CDN's: no s3:GetObject)
@@ -225,9 +219,9 @@ def test_api_principals_may_sign_uploads_read_variants_and_delete_images_only(
     }
     dynamodb_actions = {
         a
-        for policy in _resources(templates[env][stack], "AWS::IAM::Policy")
+        for policy in resources(templates[env][stack], "AWS::IAM::Policy")
         for s in policy["Properties"]["PolicyDocument"]["Statement"]
-        for a in _list(s["Action"])
+        for a in as_list(s["Action"])
         if a.startswith("dynamodb:")
     }
     assert dynamodb_actions == {
@@ -237,13 +231,17 @@ def test_api_principals_may_sign_uploads_read_variants_and_delete_images_only(
         "dynamodb:UpdateItem",
     }
     for statement in statements:
-        resources = json.dumps(statement["Resource"])
-        statement_actions = _list(statement["Action"])
+        resource_text = json.dumps(statement["Resource"])
+        statement_actions = as_list(statement["Action"])
         if any(a.startswith("s3:Put") for a in statement_actions):
-            assert "UploadsBucketName" in resources and "/uploads/*" in resources and "Media" not in resources
-        if "MediaBucketName" in resources and statement_actions != ["s3:ListBucket"]:
-            assert "/images/*" in resources
-            assert _list(statement["Action"]) == ["s3:DeleteObject"]
+            assert (
+                "UploadsBucketName" in resource_text
+                and "/uploads/*" in resource_text
+                and "Media" not in resource_text
+            )
+        if "MediaBucketName" in resource_text and statement_actions != ["s3:ListBucket"]:
+            assert "/images/*" in resource_text
+            assert as_list(statement["Action"]) == ["s3:DeleteObject"]
         if statement_actions in (["s3:ListBucket"], ["s3:ListBucketVersions"]):
             # Every listing is scoped to the prefix the API works under.
             assert statement["Condition"]["StringLike"]["s3:prefix"] in (["uploads/*"], ["images/*"])
@@ -266,7 +264,7 @@ def test_image_tag_comes_from_the_context(tmp_path: Any) -> None:
     )
     assert result.returncode == 0, result.stderr
     template = json.loads((tmp_path / "Service.template.json").read_text())
-    (task,) = _resources(template, "AWS::ECS::TaskDefinition")
+    (task,) = resources(template, "AWS::ECS::TaskDefinition")
     image = json.dumps(task["Properties"]["ContainerDefinitions"][0]["Image"])
     assert ":abc1234" in image
 

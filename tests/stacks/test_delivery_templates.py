@@ -11,6 +11,7 @@ import pytest
 from photo_pipeline_cdk.config import ENVIRONMENTS
 
 from tests.conftest import REPO
+from tests.stacks.templates import resources
 
 pytestmark = pytest.mark.slow  # reads the templates of a full synth
 
@@ -18,12 +19,8 @@ Templates = dict[str, dict[str, dict[str, Any]]]
 ENVS = ["dev", "staging", "prod"]
 
 
-def _resources(template: dict[str, Any], kind: str) -> list[dict[str, Any]]:
-    return [r for r in template["Resources"].values() if r["Type"] == kind]
-
-
 def _one(template: dict[str, Any], kind: str) -> dict[str, Any]:
-    (resource,) = _resources(template, kind)
+    (resource,) = resources(template, kind)
     return resource["Properties"]
 
 
@@ -40,14 +37,14 @@ def test_the_distribution_reads_the_private_media_bucket_through_oac(templates: 
     # The bucket stays private: only the distribution's service principal, for GetObject, on its ARN.
     policies = [
         s
-        for p in _resources(storage, "AWS::S3::BucketPolicy")
+        for p in resources(storage, "AWS::S3::BucketPolicy")
         for s in p["Properties"]["PolicyDocument"]["Statement"]
         if s.get("Principal") == {"Service": "cloudfront.amazonaws.com"}
     ]
     (statement,) = policies
     assert statement["Action"] == "s3:GetObject"
     assert "AWS:SourceArn" in json.dumps(statement["Condition"])
-    for bucket in _resources(storage, "AWS::S3::Bucket"):
+    for bucket in resources(storage, "AWS::S3::Bucket"):
         assert bucket["Properties"]["PublicAccessBlockConfiguration"]["BlockPublicPolicy"] is True
 
 
@@ -123,7 +120,7 @@ def test_an_own_domain_is_configured_whole() -> None:
 def test_the_api_builds_cdn_urls(templates: Templates, env: str) -> None:
     functions = [
         f
-        for f in _resources(templates[env]["Api"], "AWS::Lambda::Function")
+        for f in resources(templates[env]["Api"], "AWS::Lambda::Function")
         if f["Properties"].get("Handler") == "upload_api.lambda_handler.handler"
     ]
     (function,) = functions
@@ -178,14 +175,14 @@ def test_signed_mode_trusts_a_key_group_and_only_the_api_reads_the_key(signed_te
     readers = {
         stack
         for stack, template in signed_templates.items()
-        for policy in _resources(template, "AWS::IAM::Policy")
+        for policy in resources(template, "AWS::IAM::Policy")
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
         if "secretsmanager:GetSecretValue" in json.dumps(statement["Action"])
     }
     assert readers == {"Api", "Service"}  # the API on both runtimes, and nothing else
     functions = [
         f
-        for f in _resources(signed_templates["Api"], "AWS::Lambda::Function")
+        for f in resources(signed_templates["Api"], "AWS::Lambda::Function")
         if f["Properties"].get("Handler") == "upload_api.lambda_handler.handler"
     ]
     variables = functions[0]["Properties"]["Environment"]["Variables"]

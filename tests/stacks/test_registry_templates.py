@@ -9,31 +9,20 @@ from typing import Any
 import pytest
 from photo_contract.registry import BATCH_INDEX, TTL_ATTRIBUTE
 
+from tests.stacks.templates import actions, resources
+
 pytestmark = pytest.mark.slow  # reads the templates of a full synth
 
 Templates = dict[str, dict[str, dict[str, Any]]]
 
 
-def _resources(template: dict[str, Any], kind: str) -> list[dict[str, Any]]:
-    return [r for r in template["Resources"].values() if r["Type"] == kind]
-
-
 def _registry(template: dict[str, Any]) -> dict[str, Any]:
     (table,) = [
         t
-        for t in _resources(template, "AWS::DynamoDB::GlobalTable")
+        for t in resources(template, "AWS::DynamoDB::GlobalTable")
         if "GlobalSecondaryIndexes" in t["Properties"]
     ]
     return table
-
-
-def _actions(template: dict[str, Any], prefix: str) -> set[str]:
-    found = set()
-    for policy in _resources(template, "AWS::IAM::Policy"):
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-            found |= {a for a in actions if a.startswith(prefix)}
-    return found
 
 
 @pytest.mark.parametrize(("env", "retained"), [("dev", False), ("staging", False), ("prod", True)])
@@ -54,12 +43,12 @@ def test_the_registry_table(templates: Templates, env: str, retained: bool) -> N
 @pytest.mark.parametrize("env", ["dev", "prod"])
 def test_the_bus_has_an_archive_and_admits_only_its_account(templates: Templates, env: str) -> None:
     storage = templates[env]["Storage"]
-    (bus,) = _resources(storage, "AWS::Events::EventBus")
+    (bus,) = resources(storage, "AWS::Events::EventBus")
     assert bus["Properties"]["Name"] == f"photo-pipeline-{env}-images"
-    (archive,) = _resources(storage, "AWS::Events::Archive")
+    (archive,) = resources(storage, "AWS::Events::Archive")
     assert archive["Properties"]["RetentionDays"] == 7
     assert json.loads(json.dumps(archive["Properties"]["EventPattern"]))["source"] == ["photo-pipeline"]
-    policies = _resources(storage, "AWS::Events::EventBusPolicy")
+    policies = resources(storage, "AWS::Events::EventBusPolicy")
     statements = [p["Properties"]["Statement"] for p in policies]
     assert any(
         s["Effect"] == "Deny"
@@ -71,10 +60,10 @@ def test_the_bus_has_an_archive_and_admits_only_its_account(templates: Templates
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
 def test_each_role_gets_only_its_registry_actions(templates: Templates, env: str) -> None:
-    worker = _actions(templates[env]["Resize"], "dynamodb:")
+    worker = actions(templates[env]["Resize"], "dynamodb:")
     assert worker == {"dynamodb:GetItem", "dynamodb:UpdateItem"}  # cannot create or delete a record
-    api = _actions(templates[env]["Api"], "dynamodb:")
+    api = actions(templates[env]["Api"], "dynamodb:")
     assert api == {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"}
     assert "dynamodb:DeleteItem" not in api  # a delete is a tombstone update
     for stack in ("Resize", "Api"):
-        assert _actions(templates[env][stack], "events:") == {"events:PutEvents"}
+        assert actions(templates[env][stack], "events:") == {"events:PutEvents"}

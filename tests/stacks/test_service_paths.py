@@ -14,6 +14,7 @@ import pytest
 from tests.permissions.policies import Templates, evaluate, key_requests
 from tests.permissions.proof import SNAPSHOTS, environment_templates, place_of
 from tests.permissions.requests import Request
+from tests.stacks.templates import resources_by_id
 
 ENVIRONMENTS = ["dev", "staging", "prod"]
 OTHER_ACCOUNT = "999999999999"
@@ -33,10 +34,6 @@ def _model(env: str) -> Templates:
 
 def _raw(env: str, stack: str) -> dict[str, Any]:
     return dict(json.loads((SNAPSHOTS / env / f"{stack}.template.json").read_text()))
-
-
-def _of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
-    return {k: r for k, r in template["Resources"].items() if r["Type"] == kind}
 
 
 def _service(model: Templates, service: str, request: Request, **context: str) -> bool:
@@ -76,7 +73,7 @@ def test_s3_notifies_the_queue_only_for_this_accounts_uploads_bucket(env: str) -
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_sqs_feeds_the_worker_through_its_role(env: str) -> None:
     model = _model(env)
-    (mapping,) = _of_type(_raw(env, "Resize"), "AWS::Lambda::EventSourceMapping").values()
+    (mapping,) = resources_by_id(_raw(env, "Resize"), "AWS::Lambda::EventSourceMapping").values()
     assert mapping["Properties"]["EventSourceArn"]["Fn::ImportValue"].endswith(
         "-storage-UploadEventsQueueArn"
     )
@@ -92,13 +89,13 @@ def test_sqs_feeds_the_worker_through_its_role(env: str) -> None:
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_api_gateway_invokes_the_live_alias_of_this_api_only(env: str) -> None:
     api = _raw(env, "Api")
-    (permission,) = _of_type(api, "AWS::Lambda::Permission").values()
+    (permission,) = resources_by_id(api, "AWS::Lambda::Permission").values()
     props = permission["Properties"]
-    aliases = _of_type(api, "AWS::Lambda::Alias")
+    aliases = resources_by_id(api, "AWS::Lambda::Alias")
     assert props["Principal"] == "apigateway.amazonaws.com" and props["FunctionName"]["Ref"] in aliases
     source = json.dumps(props["SourceArn"])
     assert ":execute-api:" in source and '"Ref": "UploadApiHttpApi' in source
-    (integration,) = _of_type(api, "AWS::ApiGatewayV2::Integration").values()
+    (integration,) = resources_by_id(api, "AWS::ApiGatewayV2::Integration").values()
     assert json.dumps(integration["Properties"]["IntegrationUri"]) == json.dumps(
         {"Ref": props["FunctionName"]["Ref"]}
     )
@@ -108,8 +105,8 @@ def test_api_gateway_invokes_the_live_alias_of_this_api_only(env: str) -> None:
 def test_cloudwatch_alarms_can_publish_to_the_encrypted_alarm_topic(env: str) -> None:
     model = _model(env)
     storage = _raw(env, "Storage")
-    ((topic_id, topic),) = _of_type(storage, "AWS::SNS::Topic").items()
-    key_ids = _of_type(storage, "AWS::KMS::Key")
+    ((topic_id, topic),) = resources_by_id(storage, "AWS::SNS::Topic").items()
+    key_ids = resources_by_id(storage, "AWS::KMS::Key")
     assert topic["Properties"]["KmsMasterKeyId"] == {
         "Fn::GetAtt": [next(iter(key_ids)), "Arn"]
     }  # customer-managed
@@ -142,7 +139,7 @@ def test_cloudwatch_alarms_can_publish_to_the_encrypted_alarm_topic(env: str) ->
 def test_every_alarm_address_is_subscribed_by_email(env: str) -> None:
     from photo_pipeline_cdk.config import environment_config
 
-    subscriptions = _of_type(_raw(env, "Storage"), "AWS::SNS::Subscription").values()
+    subscriptions = resources_by_id(_raw(env, "Storage"), "AWS::SNS::Subscription").values()
     emails = {s["Properties"]["Endpoint"] for s in subscriptions if s["Properties"]["Protocol"] == "email"}
     assert emails == set(environment_config(env).alarm_emails)
 
@@ -152,10 +149,10 @@ def test_the_bus_has_no_rule_of_ours_and_its_archive_replays_into_it(env: str) -
     storage = _raw(env, "Storage")
     # A rule added here needs its target's resource policy: add its path to this file and the docs.
     assert not any(
-        _of_type(_raw(env, s), "AWS::Events::Rule") for s in ("Storage", "Api", "Resize", "Operations")
+        resources_by_id(_raw(env, s), "AWS::Events::Rule") for s in ("Storage", "Api", "Resize", "Operations")
     )
-    (archive,) = _of_type(storage, "AWS::Events::Archive").values()
-    (bus_id,) = _of_type(storage, "AWS::Events::EventBus")
+    (archive,) = resources_by_id(storage, "AWS::Events::Archive").values()
+    (bus_id,) = resources_by_id(storage, "AWS::Events::EventBus")
     assert archive["Properties"]["SourceArn"] == {
         "Fn::GetAtt": [bus_id, "Arn"]
     }  # a replay goes back to this bus
@@ -165,7 +162,7 @@ def test_the_bus_has_no_rule_of_ours_and_its_archive_replays_into_it(env: str) -
 def test_cloudfront_reads_variants_only_for_this_distribution(env: str) -> None:
     model = _model(env)
     storage = _raw(env, "Storage")
-    (distribution_id,) = _of_type(storage, "AWS::CloudFront::Distribution")
+    (distribution_id,) = resources_by_id(storage, "AWS::CloudFront::Distribution")
     ours = f"arn:aws:cloudfront::{model.place.account}:distribution/storage-{distribution_id.lower()}"
     read = Request("s3:GetObject", "arn:aws:s3:::media/images/u/i/v1/w1080.jpg")
     assert _service(model, "cloudfront.amazonaws.com", read, **{"aws:SourceArn": ours})
@@ -184,10 +181,12 @@ def test_step_functions_lists_invokes_and_reports(env: str) -> None:
     model = _model(env)
     role = model.roles["ReprocessingStateMachineRole"]
     resize = _raw(env, "Resize")
-    (reports_id,) = (k for k in _of_type(resize, "AWS::S3::Bucket") if k.startswith("ReprocessingReports"))
+    (reports_id,) = (
+        k for k in resources_by_id(resize, "AWS::S3::Bucket") if k.startswith("ReprocessingReports")
+    )
     functions = [
         k
-        for k in _of_type(resize, "AWS::Lambda::Function")
+        for k in resources_by_id(resize, "AWS::Lambda::Function")
         if k.startswith("ResizePipelineReprocessFunction")
     ]
     (function_id,) = functions
@@ -211,15 +210,17 @@ def test_step_functions_lists_invokes_and_reports(env: str) -> None:
 def test_ecs_pulls_the_image_and_writes_logs_with_the_execution_role(env: str) -> None:
     model = _model(env)
     service = _raw(env, "Service")
-    (task,) = _of_type(service, "AWS::ECS::TaskDefinition").values()
+    (task,) = resources_by_id(service, "AWS::ECS::TaskDefinition").values()
     (container,) = task["Properties"]["ContainerDefinitions"]
     assert "Secrets" not in container  # the signing key (signed mode) is read by the app with the task role
     assert container["LogConfiguration"]["LogDriver"] == "awslogs"
     role = model.roles["UploadApiServiceTaskDefExecutionRole"]
     repository = _raw(env, "Storage")
-    (repository_id,) = _of_type(repository, "AWS::ECR::Repository")
+    (repository_id,) = resources_by_id(repository, "AWS::ECR::Repository")
     region, account = model.place.region, model.place.account
-    (log_group_id,) = (k for k in _of_type(service, "AWS::Logs::LogGroup") if k.startswith("UploadApiLogs"))
+    (log_group_id,) = (
+        k for k in resources_by_id(service, "AWS::Logs::LogGroup") if k.startswith("UploadApiLogs")
+    )
     for request in (
         Request("ecr:GetAuthorizationToken", "*"),
         Request(
@@ -241,7 +242,7 @@ def test_every_traced_function_may_send_its_traces(env: str) -> None:
     traced = 0
     for stack in ("Api", "Resize"):
         template = _raw(env, stack)
-        for function in _of_type(template, "AWS::Lambda::Function").values():
+        for function in resources_by_id(template, "AWS::Lambda::Function").values():
             props = function["Properties"]
             if props.get("TracingConfig", {}).get("Mode") != "Active":
                 continue

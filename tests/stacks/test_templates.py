@@ -10,6 +10,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from tests.stacks.conftest import ENVIRONMENTS
+from tests.stacks.templates import as_list, logical_ids, resources
 
 pytestmark = pytest.mark.slow  # reads the templates of a full synth
 
@@ -26,16 +27,8 @@ def resize(templates: Templates) -> Template:
     return Template.from_json(templates["dev"]["Resize"])
 
 
-def _resources(template: dict[str, Any], kind: str) -> list[dict[str, Any]]:
-    return [r for r in template["Resources"].values() if r["Type"] == kind]
-
-
-def _logical_ids(template: dict[str, Any], kind: str) -> list[str]:
-    return [name for name, r in template["Resources"].items() if r["Type"] == kind]
-
-
 def test_every_bucket_is_encrypted_private_and_tls_only(storage: Template, templates: Templates) -> None:
-    buckets = _resources(templates["dev"]["Storage"], "AWS::S3::Bucket")
+    buckets = resources(templates["dev"]["Storage"], "AWS::S3::Bucket")
     assert len(buckets) == 4  # uploads, media, their access logs, the CDN's logs
     for bucket in buckets:
         props = bucket["Properties"]
@@ -47,7 +40,7 @@ def test_every_bucket_is_encrypted_private_and_tls_only(storage: Template, templ
             "IgnorePublicAcls": True,
             "RestrictPublicBuckets": True,
         }
-    policies = _resources(templates["dev"]["Storage"], "AWS::S3::BucketPolicy")
+    policies = resources(templates["dev"]["Storage"], "AWS::S3::BucketPolicy")
     tls_denials = [
         s
         for p in policies
@@ -101,7 +94,7 @@ def test_notification_sends_only_uploads_prefix_object_created_to_the_queue(stor
 
 
 def test_queues_are_encrypted_with_a_dlq_after_five_receives(templates: Templates) -> None:
-    queues = _resources(templates["dev"]["Storage"], "AWS::SQS::Queue")
+    queues = resources(templates["dev"]["Storage"], "AWS::SQS::Queue")
     assert len(queues) == 2
     assert all(q["Properties"]["SqsManagedSseEnabled"] is True for q in queues)
     (main,) = [q for q in queues if "RedrivePolicy" in q["Properties"]]
@@ -112,12 +105,12 @@ def test_queues_are_encrypted_with_a_dlq_after_five_receives(templates: Template
 def test_visibility_timeout_is_at_least_six_function_timeouts(templates: Templates, env: str) -> None:
     (main,) = [
         q
-        for q in _resources(templates[env]["Storage"], "AWS::SQS::Queue")
+        for q in resources(templates[env]["Storage"], "AWS::SQS::Queue")
         if "RedrivePolicy" in q["Properties"]
     ]
     (function,) = [
         f
-        for f in _resources(templates[env]["Resize"], "AWS::Lambda::Function")
+        for f in resources(templates[env]["Resize"], "AWS::Lambda::Function")
         if f["Properties"].get("Handler") == "resize_worker.handler.lambda_handler"
     ]
     assert main["Properties"]["VisibilityTimeout"] >= 6 * function["Properties"]["Timeout"]
@@ -163,8 +156,8 @@ def test_resize_role_reads_uploads_and_writes_media_only(templates: Templates, r
         if p["Type"] == "AWS::IAM::Policy" and key.startswith(f"{role}ServiceRole")
     ]
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
-    s3_statements = [s for s in statements if any(a.startswith("s3:") for a in _list(s["Action"]))]
-    actions = {a for s in s3_statements for a in _list(s["Action"])}
+    s3_statements = [s for s in statements if any(a.startswith("s3:") for a in as_list(s["Action"]))]
+    actions = {a for s in s3_statements for a in as_list(s["Action"])}
     assert actions == {  # named, no wildcard groups
         "s3:GetObject",
         "s3:GetObjectVersion",
@@ -175,23 +168,25 @@ def test_resize_role_reads_uploads_and_writes_media_only(templates: Templates, r
         "s3:ListBucketVersions",
     }
     for statement in s3_statements:
-        resources = json.dumps(statement["Resource"])
+        resource_text = json.dumps(statement["Resource"])
         writes = {
-            a for a in _list(statement["Action"]) if a.startswith(("s3:Put", "s3:Abort", "s3:DeleteObject"))
+            a for a in as_list(statement["Action"]) if a.startswith(("s3:Put", "s3:Abort", "s3:DeleteObject"))
         }
         if writes - {"s3:DeleteObjectVersion"}:
             # Writes reach only the media bucket's images/ prefix: never an original.
-            assert "MediaBucketName" in resources and "UploadsBucketName" not in resources
-            assert "/images/*" in resources
-        if "UploadsBucketName" in resources and _list(statement["Action"])[0].startswith("s3:GetObject"):
+            assert "MediaBucketName" in resource_text and "UploadsBucketName" not in resource_text
+            assert "/images/*" in resource_text
+        if "UploadsBucketName" in resource_text and as_list(statement["Action"])[0].startswith(
+            "s3:GetObject"
+        ):
             # Originals are read; a version is deleted only when its image was deleted first.
-            assert "/uploads/*" in resources
-            assert _list(statement["Action"]) == [
+            assert "/uploads/*" in resource_text
+            assert as_list(statement["Action"]) == [
                 "s3:GetObject",
                 "s3:GetObjectVersion",
                 "s3:DeleteObjectVersion",
             ]
-    sqs_actions = {a for s in statements for a in _list(s["Action"]) if a.startswith("sqs:")}
+    sqs_actions = {a for s in statements for a in as_list(s["Action"]) if a.startswith("sqs:")}
     consumer = {
         "sqs:ReceiveMessage",
         "sqs:ChangeMessageVisibility",
@@ -201,10 +196,6 @@ def test_resize_role_reads_uploads_and_writes_media_only(templates: Templates, r
     }
     # Only the worker consumes the upload queue; the reprocess function is invoked by the state machine.
     assert sqs_actions == (consumer if role == "ResizePipelineFunction" else set())
-
-
-def _list(value: str | list[str]) -> list[str]:
-    return [value] if isinstance(value, str) else value
 
 
 def test_alarms_watch_dead_letters_errors_and_throttles(storage: Template, resize: Template) -> None:
@@ -230,7 +221,7 @@ def test_alarms_watch_dead_letters_errors_and_throttles(storage: Template, resiz
 
 def test_prod_retains_data_and_dev_does_not(templates: Templates) -> None:
     for env, policy in (("prod", "Retain"), ("dev", "Delete")):
-        buckets = _resources(templates[env]["Storage"], "AWS::S3::Bucket")
+        buckets = resources(templates[env]["Storage"], "AWS::S3::Bucket")
         assert {b["DeletionPolicy"] for b in buckets} == {policy}
 
 
@@ -252,14 +243,14 @@ def test_every_alarm_notifies_the_alarm_topic_on_alarm_and_ok(templates: Templat
     alarms = [
         (stack, alarm)
         for stack, template in templates[env].items()
-        for alarm in _resources(template, "AWS::CloudWatch::Alarm")
+        for alarm in resources(template, "AWS::CloudWatch::Alarm")
     ]
     assert len(alarms) >= 6
     for stack, alarm in alarms:
         actions = alarm["Properties"].get("AlarmActions")
         assert actions and alarm["Properties"].get("OKActions") == actions, (stack, alarm)
         expected = (
-            {"Ref": next(iter(_logical_ids(templates[env]["Storage"], "AWS::SNS::Topic")))}
+            {"Ref": next(iter(logical_ids(templates[env]["Storage"], "AWS::SNS::Topic")))}
             if stack == "Storage"
             else {"Fn::ImportValue": f"photo-pipeline-{env}-storage-AlarmTopicArn"}
         )
@@ -286,7 +277,7 @@ def test_the_alarm_topic_is_encrypted_tls_only_and_has_a_subscriber(templates: T
             )
         },
     )
-    assert _resources(templates[env]["Storage"], "AWS::SNS::Subscription")
+    assert resources(templates[env]["Storage"], "AWS::SNS::Subscription")
 
 
 def test_a_stalled_worker_is_noticed_by_the_age_of_the_oldest_event(storage: Template) -> None:
@@ -309,7 +300,7 @@ def test_processing_failures_of_the_core_are_alarmed(resize: Template) -> None:
 
 def test_prod_keeps_its_queues_and_dev_does_not(templates: Templates) -> None:
     for env, policy in (("prod", "Retain"), ("dev", "Delete")):
-        queues = _resources(templates[env]["Storage"], "AWS::SQS::Queue")
+        queues = resources(templates[env]["Storage"], "AWS::SQS::Queue")
         assert len(queues) == 2 and {q["DeletionPolicy"] for q in queues} == {policy}
 
 

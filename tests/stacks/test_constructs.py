@@ -1,0 +1,156 @@
+"""Each construct on a bare stack, in-process (``Template.from_stack``): seconds each, in the fast lane.
+The constructs that build Lambda assets are covered by the synth of every environment (slow lane)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Template
+from photo_contract.registry import BATCH_INDEX
+from photo_pipeline_cdk.alarms import AlarmTopic
+from photo_pipeline_cdk.delivery import MediaDistribution
+from photo_pipeline_cdk.image_repository import ApiImageRepository
+from photo_pipeline_cdk.registry import ImageRegistry, grant_registry_api
+from photo_pipeline_cdk.storage import PhotoBuckets
+from photo_pipeline_cdk.upload_events import UploadEvents
+from photo_pipeline_cdk.upload_quota import UploadQuotaTable
+
+from tests.stacks.templates import actions, as_list, resources
+
+
+def _stack() -> cdk.Stack:
+    return cdk.Stack(cdk.App(), "Bare", env=cdk.Environment(account="210987654321", region="eu-west-1"))
+
+
+def _template(stack: cdk.Stack) -> dict[str, Any]:
+    template: dict[str, Any] = Template.from_stack(stack).to_json()
+    return template
+
+
+def test_the_alarm_topic_admits_only_this_accounts_alarms() -> None:
+    stack = _stack()
+    AlarmTopic(stack, "Alarms", emails=["oncall@snapgram.io"])
+    template = _template(stack)
+    (key,) = resources(template, "AWS::KMS::Key")
+    statements = key["Properties"]["KeyPolicy"]["Statement"]
+    (cloudwatch,) = [s for s in statements if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
+    assert set(as_list(cloudwatch["Action"])) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+    assert cloudwatch["Condition"]["StringEquals"] == {"aws:SourceAccount": "210987654321"}
+    (policy,) = resources(template, "AWS::SNS::TopicPolicy")
+    publish = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+    assert [s["Principal"] for s in publish] == [{"Service": "cloudwatch.amazonaws.com"}]
+    (subscription,) = resources(template, "AWS::SNS::Subscription")
+    assert subscription["Properties"]["Protocol"] == "email"
+
+
+def test_an_alarm_topic_needs_someone_and_https() -> None:
+    with pytest.raises(ValueError, match="at least one email"):
+        AlarmTopic(_stack(), "Alarms", emails=[])
+    with pytest.raises(ValueError, match="https"):
+        AlarmTopic(_stack(), "Alarms", emails=[], webhook_url="http://chat.example/hook")
+
+
+def test_upload_events_refuse_another_accounts_bucket_and_dead_letter_after_five() -> None:
+    stack = _stack()
+    bucket = s3.Bucket(stack, "Uploads")
+    UploadEvents(stack, "Events", uploads_bucket=bucket, visibility_timeout_seconds=360)
+    template = _template(stack)
+    deny = [
+        s
+        for p in resources(template, "AWS::SQS::QueuePolicy")
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if s.get("Sid") == "OnlyThisAccountsBucketNotifies"
+    ]
+    assert deny and deny[0]["Effect"] == "Deny"
+    assert deny[0]["Condition"] == {"StringNotEquals": {"aws:SourceAccount": "210987654321"}}
+    queues = resources(template, "AWS::SQS::Queue")
+    assert [
+        q["Properties"]["RedrivePolicy"]["maxReceiveCount"]
+        for q in queues
+        if "RedrivePolicy" in q["Properties"]
+    ] == [5]
+    with pytest.raises(ValueError, match="max_receive_count"):
+        UploadEvents(
+            _stack(),
+            "Events",
+            uploads_bucket=s3.Bucket(_stack(), "B"),
+            visibility_timeout_seconds=60,
+            max_receive_count=2,
+        )
+
+
+def test_photo_buckets_version_originals_and_refuse_plain_http_origins() -> None:
+    stack = _stack()
+    PhotoBuckets(stack, "Buckets", cors_allowed_origins=["https://app.snapgram.io"])
+    buckets = resources(_template(stack), "AWS::S3::Bucket")
+    assert any(b["Properties"].get("VersioningConfiguration", {}).get("Status") == "Enabled" for b in buckets)
+    with pytest.raises(ValueError, match="CORS origin"):
+        PhotoBuckets(_stack(), "Buckets", cors_allowed_origins=["http://app.snapgram.io"])
+
+
+def test_the_registry_grant_reaches_the_batch_index_and_nothing_deletes() -> None:
+    stack = _stack()
+    registry = ImageRegistry(stack, "Registry", bus_name="images")
+    role = iam.Role(stack, "Api", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    grant_registry_api(role, registry.table, registry.bus)
+    template = _template(stack)
+    assert actions(template, "dynamodb:") == {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:Query",
+    }
+    query = [
+        s
+        for p in resources(template, "AWS::IAM::Policy")
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if s["Action"] == "dynamodb:Query"
+    ]
+    assert f"/index/{BATCH_INDEX}" in json.dumps(query)
+    (table,) = resources(template, "AWS::DynamoDB::GlobalTable")
+    assert [i["IndexName"] for i in table["Properties"]["GlobalSecondaryIndexes"]] == [BATCH_INDEX]
+
+
+def test_the_quota_grant_is_one_conditional_update() -> None:
+    stack = _stack()
+    quota = UploadQuotaTable(stack, "Quota")
+    role = iam.Role(stack, "Api", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    quota.grant_count(role)
+    assert actions(_template(stack), "dynamodb:") == {"dynamodb:UpdateItem"}
+
+
+def test_the_image_repository_keeps_tags_immutable_and_scans() -> None:
+    stack = _stack()
+    ApiImageRepository(stack, "Images", keep_images=5)
+    (repo,) = resources(_template(stack), "AWS::ECR::Repository")
+    props = repo["Properties"]
+    assert props["ImageTagMutability"] == "IMMUTABLE" and props["ImageScanningConfiguration"] == {
+        "ScanOnPush": True
+    }
+    assert '"countNumber":5' in props["LifecyclePolicy"]["LifecyclePolicyText"].replace(" ", "")
+    with pytest.raises(ValueError, match="keep_images"):
+        ApiImageRepository(_stack(), "Images", keep_images=0)
+
+
+def test_the_distribution_reads_the_bucket_through_origin_access_control() -> None:
+    stack = _stack()
+    media = s3.Bucket(stack, "Media")
+    MediaDistribution(stack, "Delivery", media_bucket=media, logging=True)
+    template = _template(stack)
+    assert resources(template, "AWS::CloudFront::OriginAccessControl")
+    reads = [
+        s
+        for policy in resources(template, "AWS::S3::BucketPolicy")
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if s.get("Principal") == {"Service": "cloudfront.amazonaws.com"}
+    ]
+    assert reads and "AWS:SourceArn" in json.dumps(reads[0]["Condition"])
+    with pytest.raises(ValueError, match="go together"):
+        MediaDistribution(
+            _stack(), "Delivery", media_bucket=s3.Bucket(_stack(), "M"), domain_names=["media.snapgram.io"]
+        )

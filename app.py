@@ -6,10 +6,10 @@ import sys
 from pathlib import Path
 
 import aws_cdk as cdk
+from photo_pipeline_cdk.assets.sources import DEFAULT_ASSET_CACHE
 from photo_pipeline_cdk.config import environment_config
 from photo_pipeline_cdk.nag import add_nag_checks
 from photo_pipeline_cdk.readiness import synth_refusal
-from photo_pipeline_cdk.sources import DEFAULT_ASSET_CACHE
 from photo_pipeline_cdk.stacks import build_photo_pipeline
 
 

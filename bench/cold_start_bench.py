@@ -35,7 +35,7 @@ from pathlib import Path
 from local_runner.issuer import LocalIssuer
 from local_runner.lambda_like import build_api_asset, build_lambda_assets
 from photo_contract.runtime import LAMBDA_MEMORY_VARIABLE, ApiEnvironment, WorkerEnvironment
-from photo_pipeline_cdk.bundling import find_python
+from photo_pipeline_cdk.assets.bundling import find_python
 from photo_pipeline_cdk.config import environment_config
 
 PROBE = """

@@ -220,7 +220,7 @@ def _thumbnail(client: httpx.Client, result: DemoResult) -> Image.Image | None:
 
 def _lambda_like_factory(config: Any, console: Console) -> Any:
     # Imported here: building the assets needs the CDK package, which starts jsii (node) on import.
-    from photo_pipeline_cdk.bundling import find_python
+    from photo_pipeline_cdk.assets.bundling import find_python
 
     from local_runner.lambda_like import SubprocessLambda, build_lambda_assets
 

@@ -10,9 +10,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from photo_pipeline_cdk.bundling import PythonAssetSpec, build_python_asset
+from photo_pipeline_cdk.assets.bundling import PythonAssetSpec, build_python_asset
+from photo_pipeline_cdk.assets.sources import DEFAULT_ASSET_CACHE, runtime_sources
 from photo_pipeline_cdk.config import Architecture, EnvironmentConfig
-from photo_pipeline_cdk.sources import DEFAULT_ASSET_CACHE, runtime_sources
 
 from local_runner.emulator import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, LocalResources
 from local_runner.pipeline import worker_environment

@@ -12,7 +12,6 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from photo_pipeline_cdk.api import UploadApiFunction, UploadApiService
     from photo_pipeline_cdk.config import (
         ENVIRONMENTS,
         Architecture,
@@ -20,10 +19,14 @@ if TYPE_CHECKING:
         ResizeConfig,
         environment_config,
     )
-    from photo_pipeline_cdk.identity import UserDirectory
-    from photo_pipeline_cdk.image_repository import ApiImageRepository
-    from photo_pipeline_cdk.registry import ImageRegistry
-    from photo_pipeline_cdk.resize import PillowLayer, ResizePipeline
+    from photo_pipeline_cdk.constructs.api import UploadApiFunction, UploadApiService
+    from photo_pipeline_cdk.constructs.identity import UserDirectory
+    from photo_pipeline_cdk.constructs.image_repository import ApiImageRepository
+    from photo_pipeline_cdk.constructs.registry import ImageRegistry
+    from photo_pipeline_cdk.constructs.resize import PillowLayer, ResizePipeline
+    from photo_pipeline_cdk.constructs.storage import PhotoBuckets
+    from photo_pipeline_cdk.constructs.upload_events import UploadEvents
+    from photo_pipeline_cdk.constructs.upload_quota import UploadQuotaTable
     from photo_pipeline_cdk.stacks import (
         ApiStack,
         ResizeStack,
@@ -31,9 +34,6 @@ if TYPE_CHECKING:
         StorageStack,
         build_photo_pipeline,
     )
-    from photo_pipeline_cdk.storage import PhotoBuckets
-    from photo_pipeline_cdk.upload_events import UploadEvents
-    from photo_pipeline_cdk.upload_quota import UploadQuotaTable
 
 _EXPORTS = {
     "ENVIRONMENTS": "config",
@@ -41,16 +41,16 @@ _EXPORTS = {
     "EnvironmentConfig": "config",
     "ResizeConfig": "config",
     "environment_config": "config",
-    "PhotoBuckets": "storage",
-    "UploadEvents": "upload_events",
-    "UploadQuotaTable": "upload_quota",
-    "ImageRegistry": "registry",
-    "PillowLayer": "resize",
-    "ResizePipeline": "resize",
-    "ApiImageRepository": "image_repository",
-    "UploadApiFunction": "api",
-    "UploadApiService": "api",
-    "UserDirectory": "identity",
+    "PhotoBuckets": "constructs.storage",
+    "UploadEvents": "constructs.upload_events",
+    "UploadQuotaTable": "constructs.upload_quota",
+    "ImageRegistry": "constructs.registry",
+    "PillowLayer": "constructs.resize",
+    "ResizePipeline": "constructs.resize",
+    "ApiImageRepository": "constructs.image_repository",
+    "UploadApiFunction": "constructs.api",
+    "UploadApiService": "constructs.api",
+    "UserDirectory": "constructs.identity",
     "StorageStack": "stacks",
     "ResizeStack": "stacks",
     "ApiStack": "stacks",

@@ -23,8 +23,7 @@ from constructs import Construct
 from photo_contract.runtime import ApiEnvironment
 
 from photo_pipeline_cdk import binding
-from photo_pipeline_cdk.alarms import AlarmTopic, NotifyOnEveryAlarm
-from photo_pipeline_cdk.api import UploadApiFunction, UploadApiService
+from photo_pipeline_cdk.assets.sources import DEFAULT_ASSET_CACHE
 from photo_pipeline_cdk.binding import (
     REPROCESS_STATE_MACHINE_OUTPUT,
     ApiResources,
@@ -34,18 +33,19 @@ from photo_pipeline_cdk.binding import (
     stack_name,
 )
 from photo_pipeline_cdk.config import EnvironmentConfig
-from photo_pipeline_cdk.dashboard import FargateMetricsSource, PipelineDashboard
-from photo_pipeline_cdk.delivery import MediaDistribution, grant_signing_key
-from photo_pipeline_cdk.identity import UserDirectory
-from photo_pipeline_cdk.image_repository import ApiImageRepository
+from photo_pipeline_cdk.constructs.alarms import AlarmTopic, NotifyOnEveryAlarm
+from photo_pipeline_cdk.constructs.api import UploadApiFunction, UploadApiService
+from photo_pipeline_cdk.constructs.dashboard import FargateMetricsSource, PipelineDashboard
+from photo_pipeline_cdk.constructs.delivery import MediaDistribution, grant_signing_key
+from photo_pipeline_cdk.constructs.identity import UserDirectory
+from photo_pipeline_cdk.constructs.image_repository import ApiImageRepository
+from photo_pipeline_cdk.constructs.registry import ImageRegistry
+from photo_pipeline_cdk.constructs.reprocessing import Reprocessing
+from photo_pipeline_cdk.constructs.resize import ResizePipeline
+from photo_pipeline_cdk.constructs.storage import PhotoBuckets
+from photo_pipeline_cdk.constructs.upload_events import UploadEvents
+from photo_pipeline_cdk.constructs.upload_quota import UploadQuotaTable
 from photo_pipeline_cdk.nag import acknowledge
-from photo_pipeline_cdk.registry import ImageRegistry
-from photo_pipeline_cdk.reprocessing import Reprocessing
-from photo_pipeline_cdk.resize import ResizePipeline
-from photo_pipeline_cdk.sources import DEFAULT_ASSET_CACHE
-from photo_pipeline_cdk.storage import PhotoBuckets
-from photo_pipeline_cdk.upload_events import UploadEvents
-from photo_pipeline_cdk.upload_quota import UploadQuotaTable
 
 # CDK's singleton Lambda that applies bucket notifications (fixed ID in aws-cdk-lib).
 _NOTIFICATIONS_HANDLER = "BucketNotificationsHandler050a0587b7544547bf325f094a3db834"

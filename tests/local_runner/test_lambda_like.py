@@ -11,7 +11,7 @@ from local_runner.emulator import LocalResources
 from local_runner.lambda_like import SubprocessLambda, build_lambda_assets
 from local_runner.pipeline import local_pipeline
 from local_runner.worker import Handler
-from photo_pipeline_cdk.bundling import find_python
+from photo_pipeline_cdk.assets.bundling import find_python
 from photo_pipeline_cdk.config import environment_config
 
 pytestmark = pytest.mark.slow  # builds the layer and runs Python 3.13 subprocesses

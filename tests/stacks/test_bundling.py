@@ -8,9 +8,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from photo_pipeline_cdk.bundling import PythonAssetSpec, build_python_asset, find_python
+from photo_pipeline_cdk.assets.bundling import PythonAssetSpec, build_python_asset, find_python
+from photo_pipeline_cdk.assets.sources import runtime_sources
 from photo_pipeline_cdk.config import Architecture
-from photo_pipeline_cdk.sources import runtime_sources
 
 from tests.conftest import REPO
 

@@ -12,13 +12,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 from photo_contract.registry import BATCH_INDEX
-from photo_pipeline_cdk.alarms import AlarmTopic
-from photo_pipeline_cdk.delivery import MediaDistribution
-from photo_pipeline_cdk.image_repository import ApiImageRepository
-from photo_pipeline_cdk.registry import ImageRegistry, grant_registry_api
-from photo_pipeline_cdk.storage import PhotoBuckets
-from photo_pipeline_cdk.upload_events import UploadEvents
-from photo_pipeline_cdk.upload_quota import UploadQuotaTable
+from photo_pipeline_cdk.constructs.alarms import AlarmTopic
+from photo_pipeline_cdk.constructs.delivery import MediaDistribution
+from photo_pipeline_cdk.constructs.image_repository import ApiImageRepository
+from photo_pipeline_cdk.constructs.registry import ImageRegistry, grant_registry_api
+from photo_pipeline_cdk.constructs.storage import PhotoBuckets
+from photo_pipeline_cdk.constructs.upload_events import UploadEvents
+from photo_pipeline_cdk.constructs.upload_quota import UploadQuotaTable
 
 from tests.stacks.templates import actions, as_list, resources
 

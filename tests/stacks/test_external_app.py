@@ -152,7 +152,7 @@ def test_public_imports_are_typed_for_a_consumer(tmp_path: Path) -> None:
         check=False,
     )
     assert 'Revealed type is "def' in result.stdout, result.stdout + result.stderr
-    assert "photo_pipeline_cdk.resize.ResizePipeline" in result.stdout, result.stdout
+    assert "photo_pipeline_cdk.constructs.resize.ResizePipeline" in result.stdout, result.stdout
 
 
 def test_reading_the_config_does_not_start_jsii() -> None:

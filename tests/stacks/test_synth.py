@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from photo_pipeline_cdk.bundling import find_python
+from photo_pipeline_cdk.assets.bundling import find_python
 from photo_pipeline_cdk.config import DEFAULT_PYTHON_VERSION
 
 from tests.conftest import REPO

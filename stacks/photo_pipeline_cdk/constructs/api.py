@@ -39,15 +39,15 @@ from photo_contract.runtime import (
     container_env,
 )
 
-from photo_pipeline_cdk.alarms import alarm_above_zero
-from photo_pipeline_cdk.bundling import PythonAssetSpec
+from photo_pipeline_cdk.assets.bundling import PythonAssetSpec
+from photo_pipeline_cdk.assets.functions import RUNTIME_PROVIDED, python_function
+from photo_pipeline_cdk.assets.sources import DEFAULT_ASSET_CACHE, runtime_sources
 from photo_pipeline_cdk.config import DEFAULT_ARCHITECTURE, DEFAULT_PYTHON_VERSION, Architecture
-from photo_pipeline_cdk.functions import RUNTIME_PROVIDED, python_function
-from photo_pipeline_cdk.grants import grant_listing, grant_object_actions, grant_version_listing
+from photo_pipeline_cdk.constructs.alarms import alarm_above_zero
+from photo_pipeline_cdk.constructs.grants import grant_listing, grant_object_actions, grant_version_listing
+from photo_pipeline_cdk.constructs.registry import grant_registry_api
+from photo_pipeline_cdk.constructs.upload_quota import grant_quota_count
 from photo_pipeline_cdk.nag import acknowledge, acknowledge_prefix_grants, acknowledge_python_function
-from photo_pipeline_cdk.registry import grant_registry_api
-from photo_pipeline_cdk.sources import DEFAULT_ASSET_CACHE, runtime_sources
-from photo_pipeline_cdk.upload_quota import grant_quota_count
 
 CONTAINER_PORT = DEFAULT_CONTAINER_PORT
 HEALTH_CHECK_PATH = "/healthz"

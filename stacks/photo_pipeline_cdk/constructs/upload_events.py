@@ -11,7 +11,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from photo_contract import UPLOADS_PREFIX
 
-from photo_pipeline_cdk.alarms import alarm_above_zero
+from photo_pipeline_cdk.constructs.alarms import alarm_above_zero
 from photo_pipeline_cdk.nag import acknowledge
 
 MIN_MAX_RECEIVE_COUNT = 5

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parents[1]  # photo_pipeline_cdk/, where the wheel puts _bundled
 # Built layers and function packages, keyed by everything that goes into them (-c asset_cache_dir=…).
 DEFAULT_ASSET_CACHE = Path.home() / ".cache" / "photo-pipeline" / "assets"
 

@@ -26,20 +26,20 @@ from photo_contract.runtime import (
 )
 from photo_contract.variants import FEED_VARIANTS, VariantSpec
 
-from photo_pipeline_cdk.alarms import alarm_above_zero
-from photo_pipeline_cdk.bundling import PythonAssetSpec, python_asset_code
-from photo_pipeline_cdk.config import DEFAULT_ARCHITECTURE, DEFAULT_PYTHON_VERSION, Architecture
-from photo_pipeline_cdk.functions import (
+from photo_pipeline_cdk.assets.bundling import PythonAssetSpec, python_asset_code
+from photo_pipeline_cdk.assets.functions import (
     LAMBDA_ARCHITECTURES,
     RUNTIME_PROVIDED,
     lambda_runtime,
     python_function,
 )
-from photo_pipeline_cdk.grants import grant_listing, grant_object_actions, grant_version_listing
+from photo_pipeline_cdk.assets.sources import DEFAULT_ASSET_CACHE, runtime_sources
+from photo_pipeline_cdk.config import DEFAULT_ARCHITECTURE, DEFAULT_PYTHON_VERSION, Architecture
+from photo_pipeline_cdk.constructs.alarms import alarm_above_zero
+from photo_pipeline_cdk.constructs.grants import grant_listing, grant_object_actions, grant_version_listing
+from photo_pipeline_cdk.constructs.registry import grant_registry_worker
+from photo_pipeline_cdk.constructs.upload_events import MIN_MAX_RECEIVE_COUNT, UploadEvents
 from photo_pipeline_cdk.nag import acknowledge_prefix_grants, acknowledge_python_function
-from photo_pipeline_cdk.registry import grant_registry_worker
-from photo_pipeline_cdk.sources import DEFAULT_ASSET_CACHE, runtime_sources
-from photo_pipeline_cdk.upload_events import MIN_MAX_RECEIVE_COUNT, UploadEvents
 
 
 class PillowLayer(Construct):

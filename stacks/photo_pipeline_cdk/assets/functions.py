@@ -10,9 +10,9 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from photo_pipeline_cdk.bundling import PythonAssetSpec, python_asset_code
+from photo_pipeline_cdk.assets.bundling import PythonAssetSpec, python_asset_code
+from photo_pipeline_cdk.assets.sources import DEFAULT_ASSET_CACHE
 from photo_pipeline_cdk.config import Architecture
-from photo_pipeline_cdk.sources import DEFAULT_ASSET_CACHE
 
 __all__ = [
     "DEFAULT_ASSET_CACHE",

@@ -82,3 +82,23 @@ def test_a_failing_key_endpoint_is_unavailable_and_then_fails_fast(keys: KeyServ
         verifier.owner(f"Bearer {issuer.token('alice')}")
     assert keys.fetches == fetched  # inside the back-off: no new fetch
     assert time.monotonic() - started < auth.UNAVAILABLE_BACKOFF_SECONDS
+
+
+def test_a_cached_key_keeps_working_while_the_endpoint_is_down(
+    keys: KeyServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failed refresh (a token naming an unknown key, or the key set expiring) must not black out
+    the keys already known: their tokens verify; only an unknown key is unavailable."""
+    monkeypatch.setattr(auth, "REFRESH_COOLDOWN_SECONDS", 0)
+    known = LocalIssuer()
+    keys.jwks = known.jwks_json
+    verifier = _verifier(known, keys.url)
+    assert verifier.owner(f"Bearer {known.token('alice')}") == "alice"
+    keys.jwks = None  # the endpoint fails from now on
+    rotated = LocalIssuer(issuer=known.issuer, audience=known.audience)
+    with pytest.raises(AuthUnavailable):
+        verifier.owner(f"Bearer {rotated.token('bob')}")  # unknown key: the refresh fails
+    # inside the back-off, and after it: the known key still verifies
+    assert verifier.owner(f"Bearer {known.token('alice')}") == "alice"
+    monkeypatch.setattr(auth, "UNAVAILABLE_BACKOFF_SECONDS", 0)
+    assert verifier.owner(f"Bearer {known.token('carol')}") == "carol"

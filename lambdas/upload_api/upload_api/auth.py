@@ -61,7 +61,8 @@ KeyLookup = Callable[[str], Any]  # token -> verification key
 class RemoteKeys:
     """The issuer's JWKS over HTTPS, with a bounded wait: one fetch at a time, the others give up
     after the fetch timeout, and a failed fetch makes the next ``UNAVAILABLE_BACKOFF_SECONDS`` fail
-    fast (a stalled endpoint must not stack up every request behind it)."""
+    fast (a stalled endpoint must not stack up every request behind it). A key once fetched keeps
+    verifying while a refresh fails: only tokens naming a key never seen are unavailable."""
 
     def __init__(self, url: str, *, timeout_seconds: float) -> None:
         self._client = jwt.PyJWKClient(
@@ -73,23 +74,45 @@ class RemoteKeys:
         self._timeout = timeout_seconds
         self._lock = threading.Lock()
         self._down_until = 0.0
+        self._known: dict[str, Any] = {}  # key id -> key, from the last fetches that worked
 
     def __call__(self, token: str) -> Any:
+        kid = _key_id(token)
         if time.monotonic() < self._down_until:
-            raise AuthUnavailable("the token issuer's key set is unreachable; retry shortly")
+            return self._known_or_unavailable(kid, "the token issuer's key set is unreachable; retry shortly")
         if not self._lock.acquire(timeout=self._timeout):
-            raise AuthUnavailable("the token issuer's key set is slow to answer; retry shortly")
+            return self._known_or_unavailable(
+                kid, "the token issuer's key set is slow to answer; retry shortly"
+            )
         try:
-            return self._client.get_signing_key_from_jwt(token).key
+            key = self._client.get_signing_key_from_jwt(token).key
         except jwt.PyJWKClientConnectionError as exc:
             self._down_until = time.monotonic() + UNAVAILABLE_BACKOFF_SECONDS
-            raise AuthUnavailable("the token issuer's key set is unreachable; retry shortly") from exc
+            return self._known_or_unavailable(
+                kid, "the token issuer's key set is unreachable; retry shortly", exc
+            )
         except jwt.PyJWKClientError as exc:
             if "Unable to find a signing key" in str(exc):
                 raise Unauthorized("invalid token: unknown signing key") from exc
-            raise AuthUnavailable("the token issuer's key set could not be read") from exc
+            return self._known_or_unavailable(kid, "the token issuer's key set could not be read", exc)
         finally:
             self._lock.release()
+        if kid is not None:
+            self._known[kid] = key
+        return key
+
+    def _known_or_unavailable(self, kid: str | None, message: str, cause: Exception | None = None) -> Any:
+        if kid is not None and kid in self._known:
+            return self._known[kid]
+        raise AuthUnavailable(message) from cause
+
+
+def _key_id(token: str) -> str | None:
+    try:
+        kid = jwt.get_unverified_header(token).get("kid")
+    except jwt.DecodeError as exc:
+        raise Unauthorized("invalid token") from exc
+    return kid if isinstance(kid, str) else None
 
 
 def key_lookup(settings: AuthSettings) -> KeyLookup:

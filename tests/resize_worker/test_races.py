@@ -120,3 +120,44 @@ def test_a_duplicate_delivery_processed_at_the_same_time_keeps_the_committed_set
     present = {o["Key"] for o in s3.list_objects_v2(Bucket=MEDIA).get("Contents", [])}
     assert present == {v.key for v in record.variants}  # every committed variant is still there
     assert [e["detail-type"] for e in world.events_seen()] == ["Image Ready"]  # announced once
+
+
+def test_a_duplicate_delivery_racing_a_delete_recreates_nothing(
+    world: World, settings: WorkerSettings
+) -> None:
+    """Worker 2 holds a duplicate of the event: it read the pending record; while it resizes, worker 1
+    commits ready and the user deletes the image. Worker 2's late writes (the same keys: a version names
+    them) must all lose to the tombstone."""
+    from resize_worker import process
+
+    s3 = world.s3
+    keys = ImageKeys(owner=OWNER, image_id=IMAGE_ID, extension="jpg")
+    world.register(keys)
+    s3.put_object(Bucket=UPLOADS, Key=keys.source, Body=camera_jpeg("r.jpg", (1600, 1200)).data)
+    storage = Storage(
+        s3=s3,
+        uploads_bucket=UPLOADS,
+        media_bucket=MEDIA,
+        registry=world.registry,
+        events=world.events,
+        bus_name=BUS,
+    )
+    real_resize = process.resize_image
+    worker_one = ResizeWorker(services=world.services(), settings=settings)
+
+    def worker_one_commits_and_the_user_deletes(data: bytes, options: Any) -> Any:
+        result = real_resize(data, options)
+        process.resize_image = real_resize  # worker 1 resizes normally
+        assert worker_one.handle_batch(sqs_event(s3_body(keys.source))) == {"batchItemFailures": []}
+        assert world.record(keys).status is Status.READY
+        assert delete_image(storage, OWNER, IMAGE_ID)
+        return result
+
+    process.resize_image = worker_one_commits_and_the_user_deletes
+    try:
+        worker_two = ResizeWorker(services=world.services(), settings=settings)
+        assert worker_two.handle_batch(sqs_event(s3_body(keys.source))) == {"batchItemFailures": []}
+    finally:
+        process.resize_image = real_resize
+    assert s3.list_objects_v2(Bucket=MEDIA).get("KeyCount", 0) == 0  # no variant outlives the delete
+    assert world.record(keys).status is Status.DELETED

@@ -249,11 +249,12 @@ def _commit(services: Services, media_bucket: str, keys: ImageKeys, done: Comple
 def _discard(
     services: Services, media_bucket: str, keys: ImageKeys, version: str, variants: Sequence[VariantRecord]
 ) -> None:
-    """Remove the output of a write that lost, unless the record names this very version: then a
+    """Remove the output of a write that lost, unless the live record names this very version: then a
     duplicate delivery of the same event committed first, and these keys (a version names its keys)
-    are the record's own set."""
+    are the record's own set. A tombstone keeps the version it deleted, and every late write loses to
+    it: its keys go."""
     record = services.registry.get(keys.owner, keys.image_id)
-    if record is not None and record.version == version:
+    if record is not None and record.version == version and record.status is not ImageStatus.DELETED:
         return
     _delete_keys(services.s3, media_bucket, [v.key for v in variants])
 

@@ -53,8 +53,9 @@ def _create(registry: Registry, owner: str, count: int) -> list[str]:
 
 def test_erasure_pages_past_more_tombstones_than_one_query_reads(registry: Registry) -> None:
     ids = _create(registry, "alice", 130)
-    for image_id in ids[:110]:  # the first 110 erased and cleaned: more than one 100-item query reads
+    for image_id in ids[:110]:  # the first 110 erased, announced and cleaned: more than one query reads
         assert registry.mark_deleted("alice", image_id, now=NOW, now_epoch=0).written
+        registry.event_sent("alice", image_id, status=Status.DELETED, version=None)
         registry.mark_cleaned("alice", image_id)
     batch, more = registry.to_erase("alice", limit=25)
     assert sorted(r.image_id for r in batch) == sorted(ids[110:]) and more is False
@@ -77,3 +78,13 @@ def test_a_cursor_this_api_did_not_issue_is_refused(cursor: str) -> None:
     with pytest.raises(CursorError):
         decode_cursor(cursor)
     assert decode_cursor(encode_cursor("f" * 32)) == "f" * 32
+
+
+def test_a_cleaned_tombstone_whose_event_was_not_sent_is_erased_again(registry: Registry) -> None:
+    (image_id,) = _create(registry, "dora", 1)
+    assert registry.mark_deleted("dora", image_id, now=NOW, now_epoch=0).written
+    registry.mark_cleaned("dora", image_id)  # cleaned, but its event never went out
+    batch, _ = registry.to_erase("dora", limit=25)
+    assert [r.image_id for r in batch] == [image_id]
+    registry.event_sent("dora", image_id, status=Status.DELETED, version=None)
+    assert registry.to_erase("dora", limit=25) == ([], False)

@@ -161,3 +161,49 @@ def test_a_duplicate_delivery_racing_a_delete_recreates_nothing(
         process.resize_image = real_resize
     assert s3.list_objects_v2(Bucket=MEDIA).get("KeyCount", 0) == 0  # no variant outlives the delete
     assert world.record(keys).status is Status.DELETED
+
+
+def test_an_erasure_with_a_failed_put_events_ends_with_every_event_sent(world: World) -> None:
+    """One PutEvents fails in the middle of an erasure (the client sees a 503 and calls again): the
+    image whose event failed is erased again on the next call, its event sent, and nothing is lost."""
+    from photo_contract.events import EventNotPublishedError
+    from upload_api.images import erase_page
+
+    ids = [f"{i:031d}a" for i in range(5)]
+    for image_id in ids:
+        world.register(ImageKeys(owner=OWNER, image_id=image_id, extension="jpg"))
+    real_put = world.events.put_events
+    calls = {"n": 0}
+
+    def fail_the_third(**kw: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            return {
+                "FailedEntryCount": 1,
+                "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "try again"}],
+            }
+        return real_put(**kw)
+
+    world.events.put_events = fail_the_third
+    storage = Storage(
+        s3=world.s3,
+        uploads_bucket=UPLOADS,
+        media_bucket=MEDIA,
+        registry=world.registry,
+        events=world.events,
+        bus_name=BUS,
+    )
+    with pytest.raises(EventNotPublishedError):
+        erase_page(storage, OWNER)
+    remaining = True
+    for _ in range(5):  # the client calls again until nothing remains
+        _, remaining = erase_page(storage, OWNER)
+        if not remaining:
+            break
+    world.events.put_events = real_put
+    assert not remaining
+    deleted = [e["detail"]["image_id"] for e in world.events_seen() if e["detail-type"] == "Image Deleted"]
+    assert sorted(deleted) == ids
+    assert all(
+        world.record(ImageKeys(owner=OWNER, image_id=i, extension="jpg")).event_pending is False for i in ids
+    )

@@ -310,11 +310,14 @@ class Registry:
         return page, (page[-1].image_id if more and page else None)
 
     def to_erase(self, owner: str, *, limit: int) -> tuple[list[ImageRecord], bool]:
-        """Up to ``limit`` images of an owner that still hold anything (live, or deleted but not cleaned),
-        and whether more may follow (tombstones of earlier pages are skipped by the filter, so a long
-        erasure never stalls on them)."""
+        """Up to ``limit`` images of an owner that still hold anything (live, or deleted but not cleaned,
+        or with its event unsent), and whether more may follow (finished tombstones of earlier pages are
+        skipped by the filter, so a long erasure never stalls on them)."""
         found, more = self._owner_images(
-            owner, want=limit, keep="#status <> :deleted OR cleaned = :false", newest_first=False
+            owner,
+            want=limit,
+            keep="#status <> :deleted OR cleaned = :false OR event_pending = :true",
+            newest_first=False,
         )
         return found[:limit], more
 
@@ -335,6 +338,7 @@ class Registry:
                     ":image": {"S": "image#"},
                     ":deleted": {"S": Status.DELETED.value},
                     **({":false": {"BOOL": False}} if ":false" in keep else {}),
+                    **({":true": {"BOOL": True}} if ":true" in keep else {}),
                 },
                 "ScanIndexForward": not newest_first,
                 "Limit": min(MAX_PAGE, want - len(found) + 1),

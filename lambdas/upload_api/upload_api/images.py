@@ -117,7 +117,8 @@ def delete_image(storage: Storage, owner: str, image_id: str) -> bool:
     if record is None:
         return False
     _remove_objects(storage, owner, image_id)
-    storage.registry.mark_cleaned(owner, image_id)
+    # The event before the cleaned mark: a failed publish leaves the tombstone uncleaned, so a retry
+    # (the client's, or the next erasure call) finds it and sends the event then.
     if marked.written or record.event_pending:
         deleted = ImageRecord(
             owner=owner,
@@ -133,6 +134,7 @@ def delete_image(storage: Storage, owner: str, image_id: str) -> bool:
         )
         publish(storage.events, image_event(deleted, bus_name=storage.bus_name))
         storage.registry.event_sent(owner, image_id, status=Status.DELETED, version=None)
+    storage.registry.mark_cleaned(owner, image_id)
     return True
 
 

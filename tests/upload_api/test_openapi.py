@@ -101,3 +101,20 @@ def test_an_integral_json_number_is_a_size(api: Runtime, issuer: LocalIssuer, si
     body = '{"items": [{"content_type": "image/jpeg", "size_bytes": ' + size + "}]}"
     reply = api.call("POST", "/v1/uploads", token=issuer.token("size-" + size.replace(".", "-")), body=body)
     assert reply.status == 200, reply.body
+
+
+def test_every_error_names_its_request_as_the_logs_do(
+    runtimes: dict[str, Runtime], issuer: LocalIssuer
+) -> None:
+    """The Lambda runtime's id is the invocation's aws_request_id (what CloudWatch prints on each log
+    line); the container makes one. Both answer it in X-Request-Id and in the error body."""
+    ids = {}
+    for name, runtime in runtimes.items():
+        reply = runtime.call("GET", "/v1/images/" + "f" * 32, token=issuer.token("alice"))
+        headers = {k.lower(): v for k, v in reply.headers.items()}
+        assert reply.status == 404 and reply.body["request_id"] == headers["x-request-id"], name
+        ids[name] = reply.body["request_id"]
+    assert ids["lambda"] == "request-1"  # the test context's aws_request_id
+    assert len(ids["http"]) == 32
+    unauthenticated = runtimes["http"].call("GET", "/v1/images")
+    assert unauthenticated.status == 401 and unauthenticated.body["request_id"]  # the guard's answers too

@@ -18,7 +18,7 @@ from upload_api.auth import TokenVerifier
 from upload_api.cdn_signing import CdnSigner
 from upload_api.context import ApiContext
 from upload_api.errors import ErrorBody, ErrorCode, install_error_handlers
-from upload_api.guard import RequestGuard, error_response
+from upload_api.guard import RequestGuard, RequestIds, error_response
 from upload_api.images import Storage
 from upload_api.models import MAX_ITEMS
 from upload_api.quota import FormQuota, NoQuota
@@ -112,6 +112,7 @@ def create_app(
             allow_headers=list(CORS_ALLOWED_HEADERS),
             max_age=CORS_MAX_AGE_SECONDS,
         )
+    app.add_middleware(RequestIds)  # outermost: every answer, the guard's and CORS's too, has its id
     return app
 
 

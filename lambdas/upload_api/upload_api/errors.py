@@ -12,11 +12,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from upload_api.auth import Unauthorized
-from upload_api.guard import error_response
+from upload_api.guard import REQUEST_ID, error_response
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,9 @@ class ErrorBody(BaseModel):
     code: ErrorCode
     message: str
     details: Any = None
+    request_id: str | None = Field(
+        default=None, description="The request's id, as in its logs and its X-Request-Id header."
+    )
 
 
 class ApiError(Exception):
@@ -157,7 +160,13 @@ def install_error_handlers(app: FastAPI, *, max_items: int) -> None:
     async def aws_error(request: Request, exc: Exception) -> JSONResponse:
         if not _retryable(exc):
             return await internal_error(request, exc)
-        logger.warning("dependency unavailable: %s %s: %s", request.method, request.url.path, exc)
+        logger.warning(
+            "dependency unavailable: %s %s (request %s): %s",
+            request.method,
+            request.url.path,
+            REQUEST_ID.get(),
+            exc,
+        )
         return error_response(
             503,
             ErrorCode.DEPENDENCY_UNAVAILABLE,
@@ -168,5 +177,11 @@ def install_error_handlers(app: FastAPI, *, max_items: int) -> None:
     # Starlette's ServerErrorMiddleware calls this for any other exception (then re-raises it, logged).
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unhandled error: %s %s", request.method, request.url.path, exc_info=exc)
+        logger.exception(
+            "unhandled error: %s %s (request %s)",
+            request.method,
+            request.url.path,
+            REQUEST_ID.get(),
+            exc_info=exc,
+        )
         return error_response(500, ErrorCode.INTERNAL_ERROR, "something went wrong on our side")

@@ -10,11 +10,13 @@ cannot take the threads that every other request (and nothing of /healthz, which
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable, MutableMapping, Set
+from contextvars import ContextVar
 from typing import Any
 
 import anyio
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import JSONResponse
 
 from upload_api.auth import AuthUnavailable, TokenVerifier, Unauthorized
@@ -30,12 +32,47 @@ AUTH_RETRY_AFTER_SECONDS = 5
 OWNER_STATE_KEY = "owner"
 
 
+# The request being answered (``RequestIds``): in every error body and in the logs of its failures.
+REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
+REQUEST_ID_HEADER = "x-request-id"
+
+
 def error_response(status: int, code: str, message: str, details: Any = None, **headers: str) -> JSONResponse:
-    """The one error body: ``{"code", "message"[, "details"]}``."""
+    """The one error body: ``{"code", "message"[, "details"], "request_id"}``."""
     body: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
         body["details"] = details
+    request_id = REQUEST_ID.get()
+    if request_id is not None:
+        body["request_id"] = request_id
     return JSONResponse(status_code=status, content=body, headers=headers or None)
+
+
+class RequestIds:
+    """Outermost: every request gets an id, the one its logs carry: on Lambda the invocation's
+    ``aws_request_id`` (CloudWatch prints it on every line of the invocation), elsewhere a new one. It
+    is answered in ``X-Request-Id`` and in every error body."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        context = scope.get("aws.context")
+        request_id = str(getattr(context, "aws_request_id", "") or uuid.uuid4().hex)
+        token = REQUEST_ID.set(request_id)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).append(REQUEST_ID_HEADER, request_id)
+            await send(message)
+
+        try:
+            await self._app(scope, receive, send_with_id)
+        finally:
+            REQUEST_ID.reset(token)
 
 
 class RequestGuard:

@@ -93,3 +93,11 @@ def test_checkov_really_checks(tmp_path: Path) -> None:
     checks = {check for check, _, _ in _findings(tmp_path)}
     assert "CKV_AWS_53" in checks  # block public ACLs
     assert _acceptance("CKV_AWS_53", "AWS::S3::Bucket.Open") is None
+
+
+def test_every_acceptance_names_its_resources() -> None:
+    """A bare type prefix ("AWS::Lambda::Function.") would accept every future function unseen."""
+    for entry in ACCEPTED:
+        for prefix in entry["resources"]:
+            kind, _, name = prefix.partition(".")
+            assert kind.startswith("AWS::") and len(name) >= 8, (entry["check"], prefix)

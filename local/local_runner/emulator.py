@@ -59,6 +59,7 @@ class LocalResources:
     event_bus_name: str
     events_queue_url: str  # every event on the bus lands here, so the demo can show them
     reports_bucket: str  # the reprocessing state machine's results, as in AWS a bucket of its own
+    distribution_id: str  # the CloudFront distribution a delete invalidates (the local CDN honours it)
 
 
 class LocalAws:
@@ -147,11 +148,39 @@ class LocalAws:
             bus,
             events_queue_url,
             reports,
+            _create_distribution(local_client("cloudfront", endpoint), media),
         )
         return self.resources
 
     def stop(self) -> None:
         self._server.stop()
+
+
+def _create_distribution(cloudfront: Any, media_bucket: str) -> str:
+    """The distribution in front of the media bucket, as moto keeps it: what invalidations name."""
+    origin = {
+        "Id": "media",
+        "DomainName": f"{media_bucket}.s3.amazonaws.com",
+        "S3OriginConfig": {"OriginAccessIdentity": ""},
+    }
+    behaviour = {
+        "TargetOriginId": "media",
+        "ViewerProtocolPolicy": "https-only",
+        "MinTTL": 0,
+        "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}},
+        "TrustedSigners": {"Enabled": False, "Quantity": 0},
+    }
+    created = cloudfront.create_distribution(
+        DistributionConfig={
+            "CallerReference": media_bucket,
+            "Origins": {"Quantity": 1, "Items": [origin]},
+            "DefaultCacheBehavior": behaviour,
+            "Comment": "photo-pipeline variants (local)",
+            "Enabled": True,
+        }
+    )
+    distribution_id: str = created["Distribution"]["Id"]
+    return distribution_id
 
 
 # Ctrl-C reaches the whole process group; stopping the server is the parent's job, so the server

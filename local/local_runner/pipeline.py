@@ -109,6 +109,7 @@ def local_pipeline(
                 quota_table=resources.quota_table,
                 # The CDN's place: the same URL-building code, with the local stand-in as the base.
                 public_media_base_url=f"{api_url}{CDN_PATH.rstrip('/')}",
+                cdn_distribution_id=resources.distribution_id,
             ),
             TokenIssuer(issuer=issuer.issuer, audience=issuer.audience, jwks_json=issuer.jwks_json),
             region=REGION,
@@ -116,7 +117,13 @@ def local_pipeline(
         )
         api_settings = ApiSettings.from_contract(api_env)
         app = build_app(api_settings, session=local_session(API_PRINCIPAL))
-        add_local_cdn(app, s3=aws.client("s3"), bucket=resources.media_bucket)
+        add_local_cdn(
+            app,
+            s3=aws.client("s3"),
+            bucket=resources.media_bucket,
+            cloudfront=aws.client("cloudfront"),
+            distribution_id=resources.distribution_id,
+        )
         if upload_page:
             add_upload_page(app, issuer.token(DEMO_USER, ttl_seconds=12 * 3600))
         server = _start_api(app, port)

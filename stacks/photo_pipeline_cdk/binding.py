@@ -55,6 +55,7 @@ class ApiResources:
     # Signed delivery only: CloudFront's key pair id and the secret holding the private key.
     cdn_key_pair_id: str | None = None
     cdn_signing_secret: str | None = None
+    cdn_distribution_id: str | None = None  # where a delete invalidates the image's paths
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,6 +88,7 @@ def api_environment(
         public_media_base_url=resources.public_media_base_url,
         cdn_key_pair_id=resources.cdn_key_pair_id,
         cdn_signing_secret=resources.cdn_signing_secret,
+        cdn_distribution_id=resources.cdn_distribution_id,
         jwt_issuer=issuer.issuer,
         jwt_audience=issuer.audience,
         jwks_url=issuer.jwks_url,

@@ -71,6 +71,7 @@ class ApiImports:
     quota_table: dynamodb.ITableV2
     registry_table: dynamodb.ITableV2
     event_bus: events.IEventBus
+    distribution: cloudfront.IDistribution
     environment: ApiEnvironment
 
 
@@ -238,6 +239,7 @@ class StorageStack(cdk.Stack):
             public_media_base_url=self.import_value("MediaBaseUrl"),
             cdn_key_pair_id=self.import_value("CdnKeyPairId") if signed else None,
             cdn_signing_secret=self.import_value(StorageOutput.CDN_SIGNING_SECRET_ARN) if signed else None,
+            cdn_distribution_id=self.import_value("MediaDistributionId"),
         )
         return binding.api_environment(config, resources, self.token_issuer(config))
 
@@ -254,7 +256,15 @@ class StorageStack(cdk.Stack):
             registry_table=registry_table,
             event_bus=event_bus,
         )
-        return ApiImports(uploads_bucket, media_bucket, quota_table, registry_table, event_bus, environment)
+        distribution = cloudfront.Distribution.from_distribution_attributes(
+            scope,
+            "MediaDistribution",
+            distribution_id=self.import_value("MediaDistributionId"),
+            domain_name=self.import_value("MediaBaseUrl"),  # not used by an invalidation grant
+        )
+        return ApiImports(
+            uploads_bucket, media_bucket, quota_table, registry_table, event_bus, distribution, environment
+        )
 
     def grant_cdn_signing(self, scope: Construct, grantee: iam.IGrantable, config: EnvironmentConfig) -> None:
         """Read access to the signing key's secret, for the API principals only (signed mode)."""
@@ -355,6 +365,7 @@ class ApiStack(cdk.Stack):
             quota_table=imports.quota_table,
             registry_table=imports.registry_table,
             event_bus=imports.event_bus,
+            distribution=imports.distribution,
             environment=imports.environment,
             architecture=config.resize.architecture,
             python_version=config.resize.python_version,
@@ -401,6 +412,7 @@ class ServiceStack(cdk.Stack):
             quota_table=imports.quota_table,
             registry_table=imports.registry_table,
             event_bus=imports.event_bus,
+            distribution=imports.distribution,
             certificate=acm.Certificate.from_certificate_arn(self, "Certificate", fargate.certificate_arn),
             deletion_protection=fargate.deletion_protection,
             min_tasks=fargate.min_tasks,

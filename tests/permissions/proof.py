@@ -63,6 +63,7 @@ def local_names(resources: LocalResources) -> dict[str, str]:
         "UploadEventsQueueArn": resources.queue_arn.rsplit(":", 1)[1],
         "UploadEventsDeadLetterQueueArn": resources.dead_letter_queue_url.rstrip("/").rsplit("/", 1)[1],
         "ReprocessingReports": resources.reports_bucket,  # the resize stack's, not an output
+        "MediaDistributionId": resources.distribution_id,
     }
 
 

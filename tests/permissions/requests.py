@@ -149,7 +149,12 @@ def _stepfunctions(call: Call, action: str, place: Place) -> list[Request]:
     return [_one("states", action, {"StateMachineName": _name(call.params["stateMachineArn"])}, place)]
 
 
+def _cloudfront(call: Call, action: str, place: Place) -> list[Request]:
+    return [_one("cloudfront", action, {"DistributionId": call.params["DistributionId"]}, place)]
+
+
 _BY_SERVICE = {
+    "cloudfront": _cloudfront,
     "s3": _s3,
     "dynamodb": _dynamodb,
     "sqs": _sqs,

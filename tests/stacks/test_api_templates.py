@@ -308,3 +308,18 @@ def test_the_api_runs_snapstart_behind_an_alias_and_the_worker_does_not(
     assert "FunctionVersion" in api[alias_id]["Properties"]  # a published version, not $LATEST
     (integration,) = [r for r in api.values() if r["Type"] == "AWS::ApiGatewayV2::Integration"]
     assert integration["Properties"]["IntegrationUri"] == {"Ref": alias_id}  # API Gateway calls the alias
+
+
+@pytest.mark.parametrize(("env", "stack"), [("dev", "Api"), ("prod", "Api"), ("prod", "Service")])
+def test_the_api_may_invalidate_only_the_media_distribution(
+    templates: Templates, env: str, stack: str
+) -> None:
+    statements = [
+        s
+        for policy in resources(templates[env][stack], "AWS::IAM::Policy")
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "cloudfront:CreateInvalidation" in as_list(s["Action"])
+    ]
+    (statement,) = statements
+    assert as_list(statement["Action"]) == ["cloudfront:CreateInvalidation"]
+    assert f"photo-pipeline-{env}-storage-MediaDistributionId" in json.dumps(statement["Resource"])

@@ -145,6 +145,9 @@ class ApiEnvironment:
     cdn_key_pair_id: str | None = None
     cdn_signing_secret: str | None = None
     cdn_url_ttl_seconds: int = DEFAULT_VARIANT_URL_EXPIRY_SECONDS
+    # The CloudFront distribution serving the variants: a deleted image's paths are invalidated there
+    # (None: no CDN in front, e.g. a library user's test or presigned S3 URLs).
+    cdn_distribution_id: str | None = None
 
     def __post_init__(self) -> None:
         for name in (
@@ -192,6 +195,7 @@ class ApiEnvironment:
             "CDN_KEY_PAIR_ID": self.cdn_key_pair_id,
             "CDN_SIGNING_SECRET": self.cdn_signing_secret,
             "CDN_URL_TTL_SECONDS": str(self.cdn_url_ttl_seconds),
+            "CDN_DISTRIBUTION_ID": self.cdn_distribution_id,
         }
         return {name: value for name, value in written.items() if value is not None}
 
@@ -220,6 +224,7 @@ class ApiEnvironment:
             cdn_key_pair_id=env.get("CDN_KEY_PAIR_ID") or None,
             cdn_signing_secret=env.get("CDN_SIGNING_SECRET") or None,
             cdn_url_ttl_seconds=int(env.get("CDN_URL_TTL_SECONDS", DEFAULT_VARIANT_URL_EXPIRY_SECONDS)),
+            cdn_distribution_id=env.get("CDN_DISTRIBUTION_ID") or None,
         )
 
 

@@ -19,7 +19,7 @@ from upload_api.cdn_signing import CdnSigner
 from upload_api.context import ApiContext
 from upload_api.errors import ErrorBody, ErrorCode, install_error_handlers
 from upload_api.guard import RequestGuard, RequestIds, error_response
-from upload_api.images import Storage
+from upload_api.images import CdnInvalidation, Storage
 from upload_api.models import MAX_ITEMS
 from upload_api.quota import FormQuota, NoQuota
 from upload_api.routes import batches, images, me, uploads
@@ -52,6 +52,7 @@ def create_app(
     events: Any,
     quota: FormQuota | None = None,
     signer: CdnSigner | None = None,
+    cdn: CdnInvalidation | None = None,
 ) -> FastAPI:
     """``app.state.public_paths`` (exact) and ``public_prefixes`` are served without a token (the local
     runner adds its page and its stand-in CDN)."""
@@ -74,6 +75,7 @@ def create_app(
         registry=registry,
         events=events,
         bus_name=settings.contract.event_bus_name,
+        cdn=cdn,
     )
     ctx = ApiContext(
         settings=settings, s3=s3, registry=registry, storage=storage, quota=quota or NoQuota(), signer=signer

@@ -8,11 +8,12 @@ finishes what the first run started.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from photo_contract import derived_prefix, source_prefix
+from photo_contract import DERIVED_PREFIX, derived_prefix, source_prefix
 from photo_contract.events import image_event, publish
 from photo_contract.registry import ImageRecord, Registry, Status
 
@@ -46,8 +47,27 @@ class ImageView:
 
 
 @dataclass(frozen=True)
+class CdnInvalidation:
+    """The distribution in front of the media bucket: a deleted image's paths stop serving there (the
+    edge would otherwise keep its immutable variants for a year)."""
+
+    cloudfront: Any
+    distribution_id: str
+
+    def invalidate(self, prefixes: list[str]) -> None:
+        """One invalidation of every path under each prefix (a wildcard path each)."""
+        self.cloudfront.create_invalidation(
+            DistributionId=self.distribution_id,
+            InvalidationBatch={
+                "Paths": {"Quantity": len(prefixes), "Items": [f"/{p}*" for p in prefixes]},
+                "CallerReference": uuid.uuid4().hex,
+            },
+        )
+
+
+@dataclass(frozen=True)
 class Storage:
-    """What a delete touches: the two buckets, the registry and the bus."""
+    """What a delete touches: the two buckets, the registry, the bus and the CDN."""
 
     s3: Any
     uploads_bucket: str
@@ -55,6 +75,7 @@ class Storage:
     registry: Registry
     events: Any
     bus_name: str
+    cdn: CdnInvalidation | None = None
 
 
 def view(
@@ -106,9 +127,10 @@ def _url(s3: Any, bucket: str, key: str, expiry: int, public_base_url: str | Non
     return url
 
 
-def delete_image(storage: Storage, owner: str, image_id: str) -> bool:
+def delete_image(storage: Storage, owner: str, image_id: str, *, invalidate: bool = True) -> bool:
     """False if the owner has no such image (never, or another owner's). Idempotent: a tombstone is
-    cleaned again (anything a crashed first attempt left behind goes now) and answers True."""
+    cleaned again (anything a crashed first attempt left behind goes now) and answers True. The image's
+    paths are invalidated on the CDN (``invalidate``: an erasure invalidates the owner's once instead)."""
     now = datetime.now(UTC)
     marked = storage.registry.mark_deleted(
         owner, image_id, now=now.isoformat(timespec="milliseconds"), now_epoch=int(now.timestamp())
@@ -134,7 +156,11 @@ def delete_image(storage: Storage, owner: str, image_id: str) -> bool:
         )
         publish(storage.events, image_event(deleted, bus_name=storage.bus_name))
         storage.registry.event_sent(owner, image_id, status=Status.DELETED, version=None)
-    storage.registry.mark_cleaned(owner, image_id)
+    if invalidate:
+        # Before the cleaned mark, like the event: a failed invalidation is retried with the delete.
+        if storage.cdn is not None:
+            storage.cdn.invalidate([derived_prefix(owner, image_id)])
+        storage.registry.mark_cleaned(owner, image_id)
     return True
 
 
@@ -142,7 +168,13 @@ def erase_page(storage: Storage, owner: str) -> tuple[int, bool]:
     """Delete up to ERASE_PAGE of an owner's images: (how many, whether anything is left)."""
     batch, more = storage.registry.to_erase(owner, limit=ERASE_PAGE)
     for record in batch:
-        delete_image(storage, owner, record.image_id)
+        delete_image(storage, owner, record.image_id, invalidate=False)
+    # One invalidation of the owner's paths per page (CloudFront runs at most 15 wildcard paths at a
+    # time); the page's tombstones count as cleaned only after it, so a failure is retried next call.
+    if batch and storage.cdn is not None:
+        storage.cdn.invalidate([f"{DERIVED_PREFIX}{owner}/"])
+    for record in batch:
+        storage.registry.mark_cleaned(owner, record.image_id)
     return len(batch), more
 
 

@@ -11,6 +11,7 @@ from photo_contract.registry import Registry
 from upload_api.app import create_app
 from upload_api.auth import TokenVerifier
 from upload_api.cdn_signing import CdnSigner, secrets_manager_key
+from upload_api.images import CdnInvalidation
 from upload_api.presign import CLIENT_TIMEOUTS, presign_client
 from upload_api.quota import DynamoFormQuota, FormQuota, NoQuota
 from upload_api.settings import ApiSettings
@@ -39,6 +40,16 @@ def build_app(settings: ApiSettings, *, session: boto3.session.Session | None = 
             load_key=secrets_manager_key(client("secretsmanager"), settings.contract.cdn_signing_secret),
             ttl_seconds=settings.contract.cdn_url_ttl_seconds,
         )
+    cdn = None
+    if settings.contract.cdn_distribution_id:
+        # CloudFront's API is global; its endpoint answers from us-east-1.
+        cloudfront = session.client(
+            "cloudfront",
+            region_name="us-east-1",
+            endpoint_url=settings.contract.endpoint_url,
+            config=CLIENT_TIMEOUTS,
+        )
+        cdn = CdnInvalidation(cloudfront, settings.contract.cdn_distribution_id)
     return create_app(
         settings,
         s3=s3,
@@ -47,4 +58,5 @@ def build_app(settings: ApiSettings, *, session: boto3.session.Session | None = 
         events=client("events"),
         quota=quota,
         signer=signer,
+        cdn=cdn,
     )

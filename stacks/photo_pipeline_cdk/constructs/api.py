@@ -15,6 +15,7 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
@@ -63,6 +64,7 @@ def grant_api_access(
     registry_table: dynamodb.ITableV2,
     event_bus: events.IEventBus,
     quota_table: dynamodb.ITableV2 | None = None,
+    distribution: cloudfront.IDistribution | None = None,
 ) -> None:
     """What the API calls, and only that: sign uploads under uploads/ (the POST is authorised as this
     principal), delete an image's original versions and variants (listing only under those prefixes),
@@ -75,6 +77,8 @@ def grant_api_access(
     grant_registry_api(grantee, registry_table, event_bus)
     if quota_table is not None:
         grant_quota_count(grantee, quota_table)
+    if distribution is not None:  # a deleted image's paths are invalidated there
+        distribution.grant_create_invalidation(grantee)
 
 
 def _acknowledge_api_grants(
@@ -101,6 +105,8 @@ class UploadApiFunction(Construct):
     :param environment: what the function is told (buckets, limits, token issuer, CORS origins), as the
         runtime contract spells it; its own checks (e.g. the 15-minute cap on upload expiry) run at synth.
     :param quota_table: where the per-owner form counters live (``environment.quota_table`` names it).
+    :param distribution: the CDN in front of the media bucket (``environment.cdn_distribution_id``
+        names it): a delete invalidates the image's paths there.
     """
 
     def __init__(
@@ -114,6 +120,7 @@ class UploadApiFunction(Construct):
         registry_table: dynamodb.ITableV2,
         event_bus: events.IEventBus,
         quota_table: dynamodb.ITableV2 | None = None,
+        distribution: cloudfront.IDistribution | None = None,
         architecture: Architecture = DEFAULT_ARCHITECTURE,
         python_version: str = DEFAULT_PYTHON_VERSION,
         memory_mib: int = 512,
@@ -143,6 +150,7 @@ class UploadApiFunction(Construct):
             registry_table=registry_table,
             event_bus=event_bus,
             quota_table=quota_table,
+            distribution=distribution,
         )
         self.http_api = self._build_http_api(environment)
         self.url = self._build_stage(throttle_rate_per_second, throttle_burst, log_retention)
@@ -316,6 +324,7 @@ class UploadApiService(Construct):
         registry_table: dynamodb.ITableV2,
         event_bus: events.IEventBus,
         quota_table: dynamodb.ITableV2 | None = None,
+        distribution: cloudfront.IDistribution | None = None,
         min_tasks: int = 2,
         max_tasks: int = 6,
         cpu: int = 512,
@@ -350,6 +359,7 @@ class UploadApiService(Construct):
             registry_table=registry_table,
             event_bus=event_bus,
             quota_table=quota_table,
+            distribution=distribution,
         )
         self.url = f"https://{self.service.load_balancer.load_balancer_dns_name}"
         self.unhealthy_hosts_alarm, self.server_errors_alarm = self._build_alarms()

@@ -134,7 +134,11 @@ class StorageStack(cdk.Stack):
             ),
         )
         self.registry = ImageRegistry(
-            self, "Registry", bus_name=f"{config.stack_prefix}-images", retain=config.retain_data
+            self,
+            "Registry",
+            bus_name=f"{config.stack_prefix}-images",
+            retain=config.retain_data,
+            publisher_role_prefix=f"{config.stack_prefix}-",
         )
         self.users = (
             UserDirectory(self, "Users", retain=config.retain_data) if config.api.issuer is None else None

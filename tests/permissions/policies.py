@@ -93,11 +93,16 @@ class Resolver:
     (logical id -> name) and the rest made up, stable and distinct, so nothing matches by accident."""
 
     def __init__(
-        self, place: Place, templates: Mapping[str, dict[str, Any]], names: Mapping[tuple[str, str], str]
+        self,
+        place: Place,
+        templates: Mapping[str, dict[str, Any]],
+        names: Mapping[tuple[str, str], str],
+        stack_names: Mapping[str, str] | None = None,
     ) -> None:
         self.place = place
         self._templates = templates
         self._names = names
+        self._stack_names = stack_names or {}  # template stem -> CloudFormation stack name
         self._exports: dict[str, tuple[str, Any]] = {}
         for stack, template in templates.items():
             for output in template.get("Outputs", {}).values():
@@ -108,7 +113,12 @@ class Resolver:
                     )
 
     def physical(self, stack: str, logical_id: str) -> str:
-        return self._names.get((stack, logical_id)) or f"{stack}-{logical_id}".lower()
+        bound = self._names.get((stack, logical_id))
+        if bound:
+            return bound
+        if self._type(stack, logical_id) == "AWS::IAM::Role":  # CloudFormation: <stack name>-<logical id>-…
+            return f"{self._stack_names.get(stack, stack)}-{logical_id}-AbCdEf123456"
+        return f"{stack}-{logical_id}".lower()
 
     def _type(self, stack: str, logical_id: str) -> str:
         return str(self._templates[stack]["Resources"].get(logical_id, {}).get("Type", ""))
@@ -244,13 +254,18 @@ def _statements(origin: str, document: Mapping[str, Any], *, resource_policy: bo
     ]
 
 
-def load_templates(directory: Path, place: Place, names: Mapping[tuple[str, str], str]) -> Templates:
+def load_templates(
+    directory: Path,
+    place: Place,
+    names: Mapping[tuple[str, str], str],
+    stack_names: Mapping[str, str] | None = None,
+) -> Templates:
     """Every template in ``directory`` (``<Stack>.template.json``), its references resolved."""
     raw = {
         path.name.removesuffix(".template.json"): json.loads(path.read_text())
         for path in sorted(directory.glob("*.template.json"))
     }
-    resolver = Resolver(place, raw, names)
+    resolver = Resolver(place, raw, names, stack_names)
     model = Templates(place, {}, {}, {}, {}, {})
     for stack, template in raw.items():
         for logical_id, resource in template["Resources"].items():

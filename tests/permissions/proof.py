@@ -16,6 +16,7 @@ from local_runner.emulator import (
     WORKER_PRINCIPAL,
     LocalResources,
 )
+from photo_pipeline_cdk.binding import StackName, stack_name
 from photo_pipeline_cdk.config import environment_config
 
 from tests.permissions.policies import Statement, Templates, Verdict, evaluate, key_requests, load_templates
@@ -84,7 +85,9 @@ def environment_templates(env: str, names_by_output: Mapping[str, str]) -> Templ
         value = storage["Outputs"][output]["Value"]
         logical_id = value["Ref"] if "Ref" in value else value["Fn::GetAtt"][0]
         names[("Storage", logical_id)] = name
-    return load_templates(SNAPSHOTS / env, place_of(env), names)
+    config = environment_config(env)
+    stack_names = {stack.value.title(): stack_name(config, stack) for stack in StackName}
+    return load_templates(SNAPSHOTS / env, place_of(env), names, stack_names)
 
 
 @dataclass(frozen=True)

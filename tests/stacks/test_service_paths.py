@@ -255,3 +255,20 @@ def test_every_traced_function_may_send_its_traces(env: str) -> None:
                 ).allowed
     assert traced >= 3  # the API, the worker, the reprocess function
     assert place_of(env).region
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_only_the_projects_roles_may_publish_on_the_bus(env: str) -> None:
+    """Consumers trust an event's source: a principal of the same account that is not one of the
+    project's roles is refused, even with an administrator's identity policy."""
+    from tests.permissions.policies import Statement
+
+    model = _model(env)
+    bus = f"arn:aws:events:{model.place.region}:{model.place.account}:event-bus/images-bus"
+    put = Request("events:PutEvents", bus)
+    worker = model.roles["ResizePipelineFunctionServiceRole"]
+    assert evaluate(model, put, principal=worker.arn, identity=model.identity[worker.name]).allowed
+    administrator = [Statement("admin", "Allow", ("*",), (), ("*",), {})]
+    stranger = f"arn:aws:iam::{model.place.account}:role/someone-elses-function"
+    verdict = evaluate(model, put, principal=stranger, identity=administrator)
+    assert not verdict.allowed and any("Storage/RegistryBus" in d for d in verdict.denied_by)

@@ -3,7 +3,7 @@ EventBridge bus its transitions are announced on."""
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -21,12 +21,23 @@ class ImageRegistry(Construct):
     ``grant_api``/``grant_worker``.
 
     :param retain: keep the table (with deletion protection) when the stack is deleted (prod).
+    :param publisher_role_prefix: only roles whose names start with it may put events on the bus (the
+        project's stacks' prefix, e.g. ``photo-pipeline-prod-``), so a consumer trusts the source; None:
+        any principal of the account.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, bus_name: str, retain: bool = False) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        bus_name: str,
+        retain: bool = False,
+        publisher_role_prefix: str | None = None,
+    ) -> None:
         super().__init__(scope, construct_id)
         self.table = self._build_table(retain)
-        self.bus = self._build_bus(bus_name)
+        self.bus = self._build_bus(bus_name, publisher_role_prefix)
 
     def _build_table(self, retain: bool) -> dynamodb.TableV2:
         string = dynamodb.AttributeType.STRING
@@ -53,7 +64,7 @@ class ImageRegistry(Construct):
             ],
         )
 
-    def _build_bus(self, bus_name: str) -> events.EventBus:
+    def _build_bus(self, bus_name: str, publisher_role_prefix: str | None) -> events.EventBus:
         bus = events.EventBus(self, "Bus", event_bus_name=bus_name)
         bus.archive(
             "Archive",
@@ -71,6 +82,23 @@ class ImageRegistry(Construct):
                 conditions={"StringNotEquals": {"aws:PrincipalAccount": bus.env.account}},
             )
         )
+        if publisher_role_prefix is not None:
+            # Not any principal of the account either: only the project's roles, whose generated names
+            # begin with their stack's (CloudFormation names a role <stack>-<logical id>-<suffix>).
+            bus.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="OnlyTheProjectsRolesPublish",
+                    effect=iam.Effect.DENY,
+                    principals=[iam.AnyPrincipal()],
+                    actions=["events:PutEvents"],
+                    resources=[bus.event_bus_arn],
+                    conditions={
+                        "ArnNotLike": {
+                            "aws:PrincipalArn": f"arn:{Aws.PARTITION}:iam::{bus.env.account}:role/{publisher_role_prefix}*"
+                        }
+                    },
+                )
+            )
         return bus
 
 

@@ -169,6 +169,7 @@ class Assumptions:
     dynamodb_reads_per_image: float = 3.0  # read units: the worker's get, the batch status reads
     log_kib_per_image: float = 1.0
     container_insights_metrics: int = 20  # per cluster
+    deleted_share: float = 0.1  # images deleted by their owner later: one CDN invalidation path each
 
 
 @dataclass(frozen=True)
@@ -374,6 +375,12 @@ def per_million_images(
             + assume.dynamodb_reads_per_image * prices("dynamodb", "read_per_million"),
         ),
         Line("EventBridge events", "1 per image", prices("eventbridge", "custom_events_per_million")),
+        Line(
+            "CloudFront invalidations",
+            f"{assume.deleted_share:.0%} of images deleted later: 1 path each",
+            million * assume.deleted_share * prices("cloudfront", "invalidation_per_path"),
+            "the first 1,000 paths a month are free (not counted)",
+        ),
         Line(
             "CloudWatch Logs",
             f"{assume.log_kib_per_image:g} KiB per image",

@@ -138,3 +138,16 @@ def test_make_cost_prints_three_tables_and_writes_the_plot(
         assert title in out
     assert "break-even, Lambda vs Fargate:" in out and "NAT gateways" in out
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_deletes_are_priced_as_cdn_invalidations() -> None:
+    from photo_ops.cost import Measured, per_million_images
+
+    measured = Measured(
+        core_ms_per_photo=100, alternate_ms_per_photo=200, variant_kib_per_photo=300, date="x"
+    )
+    lines = per_million_images(
+        ENVIRONMENTS["prod"], measured, load_prices(), Assumptions(deleted_share=0.2), api_memory_mib=512
+    )
+    (line,) = [line for line in lines if line.item == "CloudFront invalidations"]
+    assert line.monthly_usd == pytest.approx(1_000_000 * 0.2 * 0.005)  # 1,000 USD per million uploads

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,14 @@ def corpus() -> Path:
     if not (CORPUS / "camera").is_dir():
         pytest.skip(CORPUS_MISSING)
     return CORPUS
+
+
+def code_block(doc: Path, after: str, language: str) -> str:
+    """The first ``language`` block of ``doc`` after the text ``after``: what a test runs as written."""
+    text = doc.read_text()
+    match = re.search(rf"```{language}\n(.*?)```", text[text.index(after) :], re.S)
+    assert match, f"{doc.name} lost its {language} block after {after!r}"
+    return match.group(1)
 
 
 def load_event(name: str) -> dict[str, Any]:

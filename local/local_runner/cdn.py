@@ -29,6 +29,9 @@ class EdgeCache:
         self._lock = threading.Lock()
 
     def get(self, key: str) -> tuple[bytes, str | None, str] | None:
+        with self._lock:
+            if key not in self._entries:
+                return None  # a miss goes to the origin: no invalidation can matter to it
         self._apply_invalidations()
         with self._lock:
             return self._entries.get(key)

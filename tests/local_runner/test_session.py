@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -12,7 +11,7 @@ import time
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, code_block
 
 pytestmark = pytest.mark.slow  # the servers in a subprocess, a whole post
 
@@ -20,11 +19,7 @@ DOC = REPO / "docs" / "local.md"
 
 
 def session_block() -> str:
-    text = DOC.read_text()
-    after = text[text.index("## A curl session against `make serve`") :]
-    match = re.search(r"```bash\n(.*?)```", after, re.S)
-    assert match, "docs/local.md lost its curl session"
-    return match.group(1)
+    return code_block(DOC, "## A curl session against `make serve`", "bash")
 
 
 def test_the_docs_curl_session_posts_lists_and_deletes() -> None:

@@ -16,6 +16,7 @@ from photo_contract.registry import ImageRecord, Registry, Status, table_definit
 from resize_worker.handler import ResizeWorker
 from resize_worker.process import Services
 from resize_worker.settings import WorkerSettings
+from upload_api.images import Storage
 
 from tests.conftest import load_event
 
@@ -40,6 +41,17 @@ class World:
 
     def services(self) -> Services:
         return Services(s3=self.s3, registry=self.registry, events=self.events, bus_name=BUS)
+
+    def storage(self) -> Storage:
+        """What the API's delete and erasure work on, over the same buckets, registry and bus."""
+        return Storage(
+            s3=self.s3,
+            uploads_bucket=UPLOADS,
+            media_bucket=MEDIA,
+            registry=self.registry,
+            events=self.events,
+            bus_name=BUS,
+        )
 
     def register(self, keys: ImageKeys, *, batch_id: str = BATCH, content_type: str = "image/jpeg") -> None:
         now = "2026-11-30T00:00:00.000+00:00"

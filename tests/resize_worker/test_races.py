@@ -12,9 +12,9 @@ from photo_contract.registry import Status
 from photo_contract.variants import FEED_VARIANTS
 from resize_worker.handler import ResizeWorker
 from resize_worker.settings import WorkerSettings
-from upload_api.images import Storage, delete_image
+from upload_api.images import delete_image
 
-from tests.resize_worker.conftest import BUS, MEDIA, UPLOADS, World, s3_body, sqs_event
+from tests.resize_worker.conftest import MEDIA, UPLOADS, World, s3_body, sqs_event
 
 OWNER = "alice"
 IMAGE_ID = "0" * 31 + "7"
@@ -31,14 +31,7 @@ def test_a_delete_during_processing_leaves_nothing(
     keys = ImageKeys(owner=OWNER, image_id=IMAGE_ID, extension="jpg")
     world.register(keys)
     s3.put_object(Bucket=UPLOADS, Key=keys.source, Body=camera_jpeg("r.jpg", (1600, 1200)).data)
-    storage = Storage(
-        s3=s3,
-        uploads_bucket=UPLOADS,
-        media_bucket=MEDIA,
-        registry=world.registry,
-        events=world.events,
-        bus_name=BUS,
-    )
+    storage = world.storage()
     original_put = s3.put_object
     puts: list[str] = []
 
@@ -69,14 +62,7 @@ def test_a_deleted_image_never_becomes_ready(world: World, settings: WorkerSetti
     s3 = world.s3
     keys = ImageKeys(owner=OWNER, image_id=IMAGE_ID, extension="jpg")
     world.register(keys)
-    storage = Storage(
-        s3=s3,
-        uploads_bucket=UPLOADS,
-        media_bucket=MEDIA,
-        registry=world.registry,
-        events=world.events,
-        bus_name=BUS,
-    )
+    storage = world.storage()
     assert delete_image(storage, OWNER, IMAGE_ID)
     s3.put_object(Bucket=UPLOADS, Key=keys.source, Body=camera_jpeg("r.jpg", (800, 600)).data)
 
@@ -134,14 +120,7 @@ def test_a_duplicate_delivery_racing_a_delete_recreates_nothing(
     keys = ImageKeys(owner=OWNER, image_id=IMAGE_ID, extension="jpg")
     world.register(keys)
     s3.put_object(Bucket=UPLOADS, Key=keys.source, Body=camera_jpeg("r.jpg", (1600, 1200)).data)
-    storage = Storage(
-        s3=s3,
-        uploads_bucket=UPLOADS,
-        media_bucket=MEDIA,
-        registry=world.registry,
-        events=world.events,
-        bus_name=BUS,
-    )
+    storage = world.storage()
     real_resize = process.resize_image
     worker_one = ResizeWorker(services=world.services(), settings=settings)
 
@@ -185,14 +164,7 @@ def test_an_erasure_with_a_failed_put_events_ends_with_every_event_sent(world: W
         return real_put(**kw)
 
     world.events.put_events = fail_the_third
-    storage = Storage(
-        s3=world.s3,
-        uploads_bucket=UPLOADS,
-        media_bucket=MEDIA,
-        registry=world.registry,
-        events=world.events,
-        bus_name=BUS,
-    )
+    storage = world.storage()
     with pytest.raises(EventNotPublishedError):
         erase_page(storage, OWNER)
     remaining = True

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, code_block
 
 pytestmark = pytest.mark.slow  # builds the resize function's assets
 
@@ -20,11 +19,7 @@ DOC = REPO / "docs" / "constructs.md"
 
 def example_app() -> str:
     """The python block after "A complete app" in the doc."""
-    text = DOC.read_text()
-    after = text[text.index("A complete app") :]
-    match = re.search(r"```python\n(.*?)```", after, re.S)
-    assert match, "docs/constructs.md lost its example app"
-    return match.group(1)
+    return code_block(DOC, "A complete app", "python")
 
 
 def test_the_docs_example_app_synthesizes(tmp_path: Path) -> None:

@@ -127,10 +127,27 @@ def _url(s3: Any, bucket: str, key: str, expiry: int, public_base_url: str | Non
     return url
 
 
-def delete_image(storage: Storage, owner: str, image_id: str, *, invalidate: bool = True) -> bool:
+def delete_image(storage: Storage, owner: str, image_id: str) -> bool:
     """False if the owner has no such image (never, or another owner's). Idempotent: a tombstone is
-    cleaned again (anything a crashed first attempt left behind goes now) and answers True. The image's
-    paths are invalidated on the CDN (``invalidate``: an erasure invalidates the owner's once instead)."""
+    cleaned again (anything a crashed first attempt left behind goes now) and answers True."""
+    if not _tombstone(storage, owner, image_id):
+        return False
+    _finish(storage, owner, [image_id], cdn_prefixes=[derived_prefix(owner, image_id)])
+    return True
+
+
+def erase_page(storage: Storage, owner: str) -> tuple[int, bool]:
+    """Delete up to ERASE_PAGE of an owner's images: (how many, whether anything is left). The page's
+    paths are one invalidation of the owner's (CloudFront runs at most 15 wildcard paths at a time)."""
+    batch, more = storage.registry.to_erase(owner, limit=ERASE_PAGE)
+    erased = [r.image_id for r in batch if _tombstone(storage, owner, r.image_id)]
+    if erased:
+        _finish(storage, owner, erased, cdn_prefixes=[f"{DERIVED_PREFIX}{owner}/"])
+    return len(batch), more
+
+
+def _tombstone(storage: Storage, owner: str, image_id: str) -> bool:
+    """Mark the image deleted, remove its objects and send its event (False: no such image)."""
     now = datetime.now(UTC)
     marked = storage.registry.mark_deleted(
         owner, image_id, now=now.isoformat(timespec="milliseconds"), now_epoch=int(now.timestamp())
@@ -139,8 +156,6 @@ def delete_image(storage: Storage, owner: str, image_id: str, *, invalidate: boo
     if record is None:
         return False
     _remove_objects(storage, owner, image_id)
-    # The event before the cleaned mark: a failed publish leaves the tombstone uncleaned, so a retry
-    # (the client's, or the next erasure call) finds it and sends the event then.
     if marked.written or record.event_pending:
         deleted = ImageRecord(
             owner=owner,
@@ -156,26 +171,17 @@ def delete_image(storage: Storage, owner: str, image_id: str, *, invalidate: boo
         )
         publish(storage.events, image_event(deleted, bus_name=storage.bus_name))
         storage.registry.event_sent(owner, image_id, status=Status.DELETED, version=None)
-    if invalidate:
-        # Before the cleaned mark, like the event: a failed invalidation is retried with the delete.
-        if storage.cdn is not None:
-            storage.cdn.invalidate([derived_prefix(owner, image_id)])
-        storage.registry.mark_cleaned(owner, image_id)
     return True
 
 
-def erase_page(storage: Storage, owner: str) -> tuple[int, bool]:
-    """Delete up to ERASE_PAGE of an owner's images: (how many, whether anything is left)."""
-    batch, more = storage.registry.to_erase(owner, limit=ERASE_PAGE)
-    for record in batch:
-        delete_image(storage, owner, record.image_id, invalidate=False)
-    # One invalidation of the owner's paths per page (CloudFront runs at most 15 wildcard paths at a
-    # time); the page's tombstones count as cleaned only after it, so a failure is retried next call.
-    if batch and storage.cdn is not None:
-        storage.cdn.invalidate([f"{DERIVED_PREFIX}{owner}/"])
-    for record in batch:
-        storage.registry.mark_cleaned(owner, record.image_id)
-    return len(batch), more
+def _finish(storage: Storage, owner: str, image_ids: list[str], *, cdn_prefixes: list[str]) -> None:
+    """The CDN paths invalidated, then the tombstones counted as cleaned: anything failing before (the
+    event above, or this invalidation) leaves them uncleaned, so a retry or the next erasure call
+    finds them and does it then."""
+    if storage.cdn is not None:
+        storage.cdn.invalidate(cdn_prefixes)
+    for image_id in image_ids:
+        storage.registry.mark_cleaned(owner, image_id)
 
 
 def _remove_objects(storage: Storage, owner: str, image_id: str) -> None:

@@ -31,6 +31,7 @@ API_PRINCIPAL = "api"  # the API: the Fargate task role (the Lambda function rol
 WORKER_PRINCIPAL = "worker"  # the resize function, and the SQS event source mapping acting for it
 REPROCESS_PRINCIPAL = "reprocess"  # the reprocess function the Distributed Map invokes per item
 REPROCESSING_MAP_PRINCIPAL = "reprocessing-map"  # the state machine's role: the S3 listing reader
+HOUSEKEEPING_PRINCIPAL = "housekeeping"  # the housekeeping function (it never reads an original's bytes)
 
 
 def local_session(principal: str | None = None) -> boto3.session.Session:
@@ -60,6 +61,9 @@ class LocalResources:
     events_queue_url: str  # every event on the bus lands here, so the demo can show them
     reports_bucket: str  # the reprocessing state machine's results, as in AWS a bucket of its own
     distribution_id: str  # the CloudFront distribution a delete invalidates (the local CDN honours it)
+    housekeeping_queue_url: str
+    housekeeping_queue_arn: str
+    housekeeping_dead_letter_queue_url: str
 
 
 class LocalAws:
@@ -135,6 +139,16 @@ class LocalAws:
         registry_table = f"{prefix}-images"
         dynamodb.create_table(**table_definition(registry_table))
         bus, events_queue_url = _create_bus(local_client("events", endpoint), sqs, f"{prefix}-images")
+        housekeeping_dlq = sqs.create_queue(QueueName=f"{prefix}-housekeeping-dlq")["QueueUrl"]
+        housekeeping = sqs.create_queue(
+            QueueName=f"{prefix}-housekeeping",
+            Attributes={
+                "VisibilityTimeout": str(self._visibility),
+                "RedrivePolicy": json.dumps(
+                    {"deadLetterTargetArn": _arn(sqs, housekeeping_dlq), "maxReceiveCount": receives}
+                ),
+            },
+        )["QueueUrl"]
         self.resources = LocalResources(
             endpoint,
             uploads,
@@ -149,6 +163,9 @@ class LocalAws:
             events_queue_url,
             reports,
             _create_distribution(local_client("cloudfront", endpoint), media),
+            housekeeping,
+            _arn(sqs, housekeeping),
+            housekeeping_dlq,
         )
         return self.resources
 

@@ -19,6 +19,7 @@ from photo_pipeline_cdk import binding
 from photo_pipeline_cdk.binding import ApiResources, TokenIssuer
 from photo_pipeline_cdk.config import EnvironmentConfig
 from resize_worker.handler import ResizeWorker, aws_services
+from resize_worker.housekeeping_handler import HousekeepingWorker, housekeeping_services
 from resize_worker.settings import WorkerSettings
 from upload_api.settings import ApiSettings
 from upload_api.wiring import build_app
@@ -26,6 +27,7 @@ from upload_api.wiring import build_app
 from local_runner.cdn import CDN_PATH, add_local_cdn
 from local_runner.emulator import (
     API_PRINCIPAL,
+    HOUSEKEEPING_PRINCIPAL,
     REGION,
     WORKER_PRINCIPAL,
     LocalAws,
@@ -49,6 +51,7 @@ class LocalPipeline:
     issuer: LocalIssuer
     worker: QueueWorker
     api_settings: ApiSettings  # what the API runs with (a second runtime can be built from it)
+    housekeeping: QueueWorker  # the housekeeping function on its queue
 
     def token(self, subject: str = DEMO_USER) -> str:
         return self.issuer.token(subject, ttl_seconds=12 * 3600)
@@ -95,6 +98,7 @@ def local_pipeline(
     issuer = LocalIssuer()
     server: uvicorn.Server | None = None
     worker: QueueWorker | None = None
+    housekeeping: QueueWorker | None = None
     pool: WorkerPool | None = None
     processes = worker_processes or min(config.resize.reserved_concurrency, os.cpu_count() or 1)
     try:
@@ -110,6 +114,7 @@ def local_pipeline(
                 # The CDN's place: the same URL-building code, with the local stand-in as the base.
                 public_media_base_url=f"{api_url}{CDN_PATH.rstrip('/')}",
                 cdn_distribution_id=resources.distribution_id,
+                housekeeping_queue_url=resources.housekeeping_queue_url,
             ),
             TokenIssuer(issuer=issuer.issuer, audience=issuer.audience, jwks_json=issuer.jwks_json),
             region=REGION,
@@ -154,10 +159,19 @@ def local_pipeline(
         if pool is not None:
             pool.wait_ready()  # the processes have imported Pillow and boto3 before the first upload
         worker.start()
-        yield LocalPipeline(aws, resources, api_url, issuer, worker, api_settings)
+        housekeeping = QueueWorker(
+            sqs=local_client("sqs", resources.endpoint, HOUSEKEEPING_PRINCIPAL),
+            queue_url=resources.housekeeping_queue_url,
+            queue_arn=resources.housekeeping_queue_arn,
+            handler=housekeeping_worker(resources).handle,
+        )
+        housekeeping.start()
+        yield LocalPipeline(aws, resources, api_url, issuer, worker, api_settings, housekeeping)
     finally:
         if worker is not None:
             worker.stop()
+        if housekeeping is not None:
+            housekeeping.stop()
         if pool is not None:
             pool.close()
         if server is not None:
@@ -187,7 +201,22 @@ def worker_environment(config: EnvironmentConfig, resources: LocalResources) -> 
         media_bucket=resources.media_bucket,
         registry_table=resources.registry_table,
         event_bus_name=resources.event_bus_name,
+        housekeeping_queue_url=resources.housekeeping_queue_url,
     )
+
+
+def housekeeping_worker(resources: LocalResources) -> HousekeepingWorker:
+    """The housekeeping function's handler as the stacks configure it, on the emulator, as its principal."""
+    env = binding.housekeeping_environment(
+        uploads_bucket=resources.uploads_bucket,
+        media_bucket=resources.media_bucket,
+        registry_table=resources.registry_table,
+        event_bus_name=resources.event_bus_name,
+        queue_url=resources.housekeeping_queue_url,
+        cdn_distribution_id=resources.distribution_id,
+        endpoint_url=resources.endpoint,
+    )
+    return HousekeepingWorker(housekeeping_services(env, session=local_session(HOUSEKEEPING_PRINCIPAL)))
 
 
 def _start_api(app: Any, port: int) -> uvicorn.Server:

@@ -1,6 +1,7 @@
-"""Replay dead letters: move every message of an environment's upload-event DLQ back to its queue.
+"""Replay dead letters: move every message of an environment's upload-event DLQ back to its queue (or,
+with ``--queue housekeeping``, the housekeeping DLQ: erasure steps, removals).
 
-    make redrive ENV=prod            # or: python -m photo_ops.redrive --env prod [--rate 50]
+    make redrive ENV=prod [QUEUE=housekeeping]   # or: python -m photo_ops.redrive --env prod [--rate 50]
 
 It finds both queues through the storage stack's outputs, starts SQS's own message move task (the
 service moves the messages, in order, at most ``--rate`` a second if given; nothing passes through this
@@ -22,8 +23,17 @@ from photo_pipeline_cdk.config import EnvironmentConfig, environment_config
 
 from photo_ops.session import environment_session
 
-QUEUE_OUTPUT = StorageOutput.UPLOAD_EVENTS_QUEUE_ARN
-DEAD_LETTER_QUEUE_OUTPUT = StorageOutput.UPLOAD_EVENTS_DEAD_LETTER_QUEUE_ARN
+# Each redrivable queue's (queue, dead-letter queue) outputs of the storage stack.
+QUEUES = {
+    "upload-events": (
+        StorageOutput.UPLOAD_EVENTS_QUEUE_ARN,
+        StorageOutput.UPLOAD_EVENTS_DEAD_LETTER_QUEUE_ARN,
+    ),
+    "housekeeping": (
+        StorageOutput.HOUSEKEEPING_QUEUE_ARN,
+        StorageOutput.HOUSEKEEPING_DEAD_LETTER_QUEUE_ARN,
+    ),
+}
 TERMINAL_STATUSES = frozenset({"COMPLETED", "CANCELLED", "FAILED"})
 
 
@@ -35,15 +45,18 @@ class RedriveResult:
     failure: str | None = None
 
 
-def storage_queue_arns(cloudformation: Any, config: EnvironmentConfig) -> tuple[str, str]:
+def storage_queue_arns(
+    cloudformation: Any, config: EnvironmentConfig, queue: str = "upload-events"
+) -> tuple[str, str]:
     """(queue ARN, dead-letter queue ARN) from the environment's storage stack outputs."""
+    queue_output, dead_letter_output = QUEUES[queue]
     storage = stack_name(config, StackName.STORAGE)
     (stack,) = cloudformation.describe_stacks(StackName=storage)["Stacks"]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-    missing = {QUEUE_OUTPUT, DEAD_LETTER_QUEUE_OUTPUT} - set(outputs)
+    missing = {queue_output, dead_letter_output} - set(outputs)
     if missing:
         raise RuntimeError(f"{storage} has no output {sorted(missing)}: deploy the storage stack first")
-    return outputs[QUEUE_OUTPUT], outputs[DEAD_LETTER_QUEUE_OUTPUT]
+    return outputs[queue_output], outputs[dead_letter_output]
 
 
 def _queue_url(sqs: Any, arn: str) -> str:
@@ -90,13 +103,16 @@ def redrive(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Replay an environment's dead-lettered upload events.")
+    parser = argparse.ArgumentParser(description="Replay an environment's dead-lettered messages.")
     parser.add_argument("--env", required=True, help="dev, staging or prod")
     parser.add_argument("--rate", type=int, help="at most this many messages a second (default: SQS's)")
+    parser.add_argument("--queue", choices=sorted(QUEUES), default="upload-events")
     args = parser.parse_args(argv)
     config = environment_config(args.env)
     session = environment_session(config)
-    queue_arn, dead_letter_queue_arn = storage_queue_arns(session.client("cloudformation"), config)
+    queue_arn, dead_letter_queue_arn = storage_queue_arns(
+        session.client("cloudformation"), config, args.queue
+    )
     result = redrive(
         session.client("sqs"),
         dead_letter_queue_arn=dead_letter_queue_arn,

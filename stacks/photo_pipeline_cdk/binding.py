@@ -11,7 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from photo_contract.runtime import TOKEN_USE_ACCESS, ApiEnvironment, WorkerEnvironment
+from photo_contract.runtime import (
+    DEFAULT_PENDING_EXPIRY_SECONDS,
+    TOKEN_USE_ACCESS,
+    ApiEnvironment,
+    HousekeepingEnvironment,
+    WorkerEnvironment,
+)
 
 from photo_pipeline_cdk.config import EnvironmentConfig
 
@@ -34,6 +40,8 @@ class StorageOutput(StrEnum):
 
     UPLOAD_EVENTS_QUEUE_ARN = "UploadEventsQueueArn"
     UPLOAD_EVENTS_DEAD_LETTER_QUEUE_ARN = "UploadEventsDeadLetterQueueArn"
+    HOUSEKEEPING_QUEUE_ARN = "HousekeepingQueueArn"
+    HOUSEKEEPING_DEAD_LETTER_QUEUE_ARN = "HousekeepingDeadLetterQueueArn"
     API_REPOSITORY_NAME = "ApiRepositoryName"
     ALARM_TOPIC_ARN = "AlarmTopicArn"
     CDN_SIGNING_SECRET_ARN = "CdnSigningSecretArn"  # noqa: S105 - an output key, not a secret
@@ -56,6 +64,7 @@ class ApiResources:
     cdn_key_pair_id: str | None = None
     cdn_signing_secret: str | None = None
     cdn_distribution_id: str | None = None  # where a delete invalidates the image's paths
+    housekeeping_queue_url: str | None = None  # where an account erasure runs as a job
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,7 +103,9 @@ def api_environment(
         jwks_url=issuer.jwks_url,
         jwks_json=issuer.jwks_json,
         jwt_token_use=issuer.token_use,
-        pending_expiry_seconds=config.abandoned_upload_days * 24 * 3600,
+        # Outlives every upload event that can still arrive (abandoned_upload_days is the bucket's).
+        pending_expiry_seconds=DEFAULT_PENDING_EXPIRY_SECONDS,
+        housekeeping_queue_url=resources.housekeeping_queue_url,
         max_upload_bytes=config.resize.max_source_bytes,
         upload_expiry_seconds=config.api.upload_expiry_seconds,
         cors_allowed_origins=config.cors_allowed_origins,
@@ -107,14 +118,42 @@ def api_environment(
 
 
 def worker_environment(
-    config: EnvironmentConfig, *, media_bucket: str, registry_table: str, event_bus_name: str
+    config: EnvironmentConfig,
+    *,
+    media_bucket: str,
+    registry_table: str,
+    event_bus_name: str,
+    housekeeping_queue_url: str | None,
 ) -> WorkerEnvironment:
     """What the resize function (and the reprocess function) is told."""
     return WorkerEnvironment(
         media_bucket=media_bucket,
         registry_table=registry_table,
         event_bus_name=event_bus_name,
+        housekeeping_queue_url=housekeeping_queue_url,
         max_source_bytes=config.resize.max_source_bytes,
         max_pixels=config.resize.max_pixels,
         variants=config.resize.variants,
+    )
+
+
+def housekeeping_environment(
+    *,
+    uploads_bucket: str,
+    media_bucket: str,
+    registry_table: str,
+    event_bus_name: str,
+    queue_url: str,
+    cdn_distribution_id: str | None,
+    endpoint_url: str | None = None,
+) -> HousekeepingEnvironment:
+    """What the housekeeping function is told (nothing of it is configurable per environment yet)."""
+    return HousekeepingEnvironment(
+        uploads_bucket=uploads_bucket,
+        media_bucket=media_bucket,
+        registry_table=registry_table,
+        event_bus_name=event_bus_name,
+        queue_url=queue_url,
+        cdn_distribution_id=cdn_distribution_id,
+        endpoint_url=endpoint_url,
     )

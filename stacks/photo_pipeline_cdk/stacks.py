@@ -37,6 +37,7 @@ from photo_pipeline_cdk.constructs.alarms import AlarmTopic, NotifyOnEveryAlarm
 from photo_pipeline_cdk.constructs.api import UploadApiFunction, UploadApiService
 from photo_pipeline_cdk.constructs.dashboard import FargateMetricsSource, PipelineDashboard
 from photo_pipeline_cdk.constructs.delivery import MediaDistribution, grant_signing_key
+from photo_pipeline_cdk.constructs.housekeeping import Housekeeping, HousekeepingQueue
 from photo_pipeline_cdk.constructs.identity import UserDirectory
 from photo_pipeline_cdk.constructs.image_repository import ApiImageRepository
 from photo_pipeline_cdk.constructs.registry import ImageRegistry
@@ -72,6 +73,7 @@ class ApiImports:
     registry_table: dynamodb.ITableV2
     event_bus: events.IEventBus
     distribution: cloudfront.IDistribution
+    housekeeping_queue: sqs.IQueue
     environment: ApiEnvironment
 
 
@@ -102,6 +104,7 @@ class StorageStack(cdk.Stack):
             max_receive_count=config.resize.max_receive_count,
             retain=config.retain_data,
         )
+        self.housekeeping = HousekeepingQueue(self, "Housekeeping", retain=config.retain_data)
         self.alarms = AlarmTopic(
             self, "Alarms", emails=config.alarm_emails, webhook_url=config.alarm_webhook_url
         )
@@ -159,6 +162,8 @@ class StorageStack(cdk.Stack):
             "MediaBucketName": self.buckets.media_bucket.bucket_name,
             StorageOutput.UPLOAD_EVENTS_QUEUE_ARN: self.events.queue.queue_arn,
             StorageOutput.UPLOAD_EVENTS_DEAD_LETTER_QUEUE_ARN: self.events.dead_letter_queue.queue_arn,
+            StorageOutput.HOUSEKEEPING_QUEUE_ARN: self.housekeeping.queue.queue_arn,
+            StorageOutput.HOUSEKEEPING_DEAD_LETTER_QUEUE_ARN: self.housekeeping.dead_letter_queue.queue_arn,
             StorageOutput.API_REPOSITORY_NAME: self.api_images.repository.repository_name,
             "MediaDistributionId": self.delivery.distribution.distribution_id,
             StorageOutput.ALARM_TOPIC_ARN: self.alarms.topic.topic_arn,
@@ -204,6 +209,19 @@ class StorageStack(cdk.Stack):
             events.EventBus.from_event_bus_name(scope, "ImageEvents", self.import_value("EventBusName")),
         )
 
+    def imported_housekeeping_queue(self, scope: Construct) -> sqs.IQueue:
+        return sqs.Queue.from_queue_arn(
+            scope, "HousekeepingQueue", self.import_value(StorageOutput.HOUSEKEEPING_QUEUE_ARN)
+        )
+
+    def imported_distribution(self, scope: Construct) -> cloudfront.IDistribution:
+        return cloudfront.Distribution.from_distribution_attributes(
+            scope,
+            "MediaDistribution",
+            distribution_id=self.import_value("MediaDistributionId"),
+            domain_name=self.import_value("MediaBaseUrl"),  # not used by an invalidation grant
+        )
+
     def token_issuer(self, config: EnvironmentConfig) -> TokenIssuer:
         """Who signs the API's tokens, for consumers in other stacks: the configured issuer, or the pool."""
         if config.api.issuer is not None:
@@ -230,6 +248,7 @@ class StorageStack(cdk.Stack):
         quota_table: dynamodb.ITableV2,
         registry_table: dynamodb.ITableV2,
         event_bus: events.IEventBus,
+        housekeeping_queue: sqs.IQueue,
     ) -> ApiEnvironment:
         """What both API runtimes are told (``binding.api_environment``), with the resources as the
         consuming stack imported them."""
@@ -244,6 +263,7 @@ class StorageStack(cdk.Stack):
             cdn_key_pair_id=self.import_value("CdnKeyPairId") if signed else None,
             cdn_signing_secret=self.import_value(StorageOutput.CDN_SIGNING_SECRET_ARN) if signed else None,
             cdn_distribution_id=self.import_value("MediaDistributionId"),
+            housekeeping_queue_url=housekeeping_queue.queue_url,
         )
         return binding.api_environment(config, resources, self.token_issuer(config))
 
@@ -252,6 +272,7 @@ class StorageStack(cdk.Stack):
         uploads_bucket, media_bucket = self.imported_buckets(scope)
         quota_table = self.imported_quota_table(scope)
         registry_table, event_bus = self.imported_registry(scope)
+        housekeeping_queue = self.imported_housekeeping_queue(scope)
         environment = self.api_environment(
             config,
             uploads_bucket=uploads_bucket,
@@ -259,15 +280,17 @@ class StorageStack(cdk.Stack):
             quota_table=quota_table,
             registry_table=registry_table,
             event_bus=event_bus,
-        )
-        distribution = cloudfront.Distribution.from_distribution_attributes(
-            scope,
-            "MediaDistribution",
-            distribution_id=self.import_value("MediaDistributionId"),
-            domain_name=self.import_value("MediaBaseUrl"),  # not used by an invalidation grant
+            housekeeping_queue=housekeeping_queue,
         )
         return ApiImports(
-            uploads_bucket, media_bucket, quota_table, registry_table, event_bus, distribution, environment
+            uploads_bucket,
+            media_bucket,
+            quota_table,
+            registry_table,
+            event_bus,
+            self.imported_distribution(scope),
+            housekeeping_queue,
+            environment,
         )
 
     def grant_cdn_signing(self, scope: Construct, grantee: iam.IGrantable, config: EnvironmentConfig) -> None:
@@ -296,16 +319,14 @@ class ResizeStack(cdk.Stack):
         resize = config.resize
         self.add_stack_dependency(storage)
         registry_table, event_bus = storage.imported_registry(self)
-        self.pipeline_uploads_bucket = s3.Bucket.from_bucket_name(
-            self, "UploadsBucket", storage.import_value("UploadsBucketName")
-        )
+        self.pipeline_uploads_bucket, media_bucket = storage.imported_buckets(self)
+        housekeeping_queue = storage.imported_housekeeping_queue(self)
         self.pipeline = ResizePipeline(
             self,
             "ResizePipeline",
             uploads_bucket=self.pipeline_uploads_bucket,
-            media_bucket=s3.Bucket.from_bucket_name(
-                self, "MediaBucket", storage.import_value("MediaBucketName")
-            ),
+            media_bucket=media_bucket,
+            housekeeping_queue=housekeeping_queue,
             queue=sqs.Queue.from_queue_arn(
                 self, "UploadEventsQueue", storage.import_value(StorageOutput.UPLOAD_EVENTS_QUEUE_ARN)
             ),
@@ -337,6 +358,20 @@ class ResizeStack(cdk.Stack):
             max_concurrency=resize.reprocess_concurrency,
             tolerated_failure_percentage=resize.reprocess_tolerated_failure_percentage,
             log_retention=_retention(config.log_retention_days),
+        )
+        self.housekeeping = Housekeeping(
+            self,
+            "Housekeeping",
+            queue=housekeeping_queue,
+            uploads_bucket=self.pipeline_uploads_bucket,
+            media_bucket=media_bucket,
+            registry_table=registry_table,
+            event_bus=event_bus,
+            distribution=storage.imported_distribution(self),
+            architecture=resize.architecture,
+            python_version=resize.python_version,
+            log_retention=_retention(config.log_retention_days),
+            asset_cache_dir=asset_cache_dir,
         )
         # make reprocess finds the state machine here.
         cdk.CfnOutput(
@@ -370,6 +405,7 @@ class ApiStack(cdk.Stack):
             registry_table=imports.registry_table,
             event_bus=imports.event_bus,
             distribution=imports.distribution,
+            housekeeping_queue=imports.housekeeping_queue,
             environment=imports.environment,
             architecture=config.resize.architecture,
             python_version=config.resize.python_version,
@@ -417,6 +453,7 @@ class ServiceStack(cdk.Stack):
             registry_table=imports.registry_table,
             event_bus=imports.event_bus,
             distribution=imports.distribution,
+            housekeeping_queue=imports.housekeeping_queue,
             certificate=acm.Certificate.from_certificate_arn(self, "Certificate", fargate.certificate_arn),
             deletion_protection=fargate.deletion_protection,
             min_tasks=fargate.min_tasks,

@@ -1,5 +1,6 @@
-"""The registry against moto's DynamoDB: erasure pages past any number of tombstones, pages list newest
-first, cursors are opaque and refuse what this API did not issue."""
+"""The registry against moto's DynamoDB: owner pages walk on from where they stopped, pages list newest
+first, cursors are opaque and refuse what this API did not issue, the outbox index holds exactly the
+unsent, an erasure job advances only from where a step found it."""
 
 from __future__ import annotations
 
@@ -51,14 +52,16 @@ def _create(registry: Registry, owner: str, count: int) -> list[str]:
     return ids
 
 
-def test_erasure_pages_past_more_tombstones_than_one_query_reads(registry: Registry) -> None:
-    ids = _create(registry, "alice", 130)
-    for image_id in ids[:110]:  # the first 110 erased, announced and cleaned: more than one query reads
-        assert registry.mark_deleted("alice", image_id, now=NOW, now_epoch=0).written
-        registry.event_sent("alice", image_id, status=Status.DELETED, version=None)
-        registry.mark_cleaned("alice", image_id)
-    batch, more = registry.to_erase("alice", limit=25)
-    assert sorted(r.image_id for r in batch) == sorted(ids[110:]) and more is False
+def test_owner_pages_walk_on_from_the_last_id_one_query_each(registry: Registry) -> None:
+    ids = _create(registry, "alice", 60)
+    seen: list[str] = []
+    after = None
+    for _ in range(3):
+        page, after = registry.owner_images_after("alice", after=after, limit=25)
+        seen += [r.image_id for r in page]
+        if after is None:
+            break
+    assert seen == ids and after is None  # oldest first, every item once: 25 + 25 + 10
 
 
 def test_pages_are_newest_first_and_skip_deleted(registry: Registry) -> None:
@@ -80,11 +83,30 @@ def test_a_cursor_this_api_did_not_issue_is_refused(cursor: str) -> None:
     assert decode_cursor(encode_cursor("f" * 32)) == "f" * 32
 
 
-def test_a_cleaned_tombstone_whose_event_was_not_sent_is_erased_again(registry: Registry) -> None:
-    (image_id,) = _create(registry, "dora", 1)
-    assert registry.mark_deleted("dora", image_id, now=NOW, now_epoch=0).written
-    registry.mark_cleaned("dora", image_id)  # cleaned, but its event never went out
-    batch, _ = registry.to_erase("dora", limit=25)
-    assert [r.image_id for r in batch] == [image_id]
-    registry.event_sent("dora", image_id, status=Status.DELETED, version=None)
-    assert registry.to_erase("dora", limit=25) == ([], False)
+def test_the_outbox_index_holds_what_is_unsent_and_nothing_else(registry: Registry) -> None:
+    ids = _create(registry, "dora", 3)
+    assert all(not registry.unsent(shard, before="9") for shard in "0123456789abcdef")  # pending: no event
+    assert registry.mark_deleted("dora", ids[0], now=NOW, now_epoch=0).written
+    flagged = [r.image_id for shard in "0123456789abcdef" for r in registry.unsent(shard, before="9")]
+    assert flagged == [ids[0]]
+    assert not [r for s in "0123456789abcdef" for r in registry.unsent(s, before="2026-11-29")]  # too new
+    registry.event_sent("dora", ids[0], status=Status.DELETED, version=None)
+    assert all(not registry.unsent(shard, before="9") for shard in "0123456789abcdef")
+
+
+def test_an_erasure_job_starts_once_and_advances_only_from_where_it_was(registry: Registry) -> None:
+    job, started = registry.start_erasure("erin", job_id="a" * 32, now=NOW, stale_before="2026-11-29")
+    again, restarted = registry.start_erasure("erin", job_id="b" * 32, now=NOW, stale_before="2026-11-29")
+    assert started and not restarted and again.job_id == job.job_id  # one job runs at a time
+    assert registry.advance_erasure(job, after="1" * 32, erased=25, done=False, now=NOW, expires_at=0)
+    # A duplicate step that read the job before that advance loses.
+    assert not registry.advance_erasure(job, after="1" * 32, erased=25, done=False, now=NOW, expires_at=0)
+    current = registry.erasure("erin")
+    assert current is not None and current.erased == 25 and current.after == "1" * 32
+    assert registry.advance_erasure(current, after="2" * 32, erased=3, done=True, now=NOW, expires_at=0)
+    finished = registry.erasure("erin")
+    assert finished is not None and finished.state.value == "done" and finished.erased == 28
+    _, fresh = registry.start_erasure("erin", job_id="c" * 32, now=NOW, stale_before="2026-11-29")
+    assert fresh  # a finished job makes room for a new one
+    _, stale = registry.start_erasure("erin", job_id="d" * 32, now=NOW, stale_before="2026-12-01")
+    assert stale  # and so does a running one nobody has advanced for an hour

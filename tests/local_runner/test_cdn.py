@@ -5,6 +5,7 @@ as CloudFront does. Without the invalidation the edge kept serving the deleted p
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -43,8 +44,12 @@ def test_a_deleted_images_urls_stop_serving(pipeline: LocalPipeline) -> None:
 def test_an_erasure_stops_every_url_of_the_owner(pipeline: LocalPipeline) -> None:
     api, images = _urls(pipeline, "cdn-bob", 3)
     assert all(httpx.get(url).status_code == 200 for _, url in images)
-    while api.delete("/v1/me/images").json()["remaining"]:
-        pass
+    job = api.delete("/v1/me/images")
+    assert job.status_code == 202
+    deadline = time.monotonic() + 30
+    while api.get(job.json()["status_url"]).json()["state"] != "done":  # the housekeeping function's work
+        assert time.monotonic() < deadline, "the erasure job did not finish"
+        time.sleep(0.2)
     assert [httpx.get(url).status_code for _, url in images] == [404, 404, 404]
     invalidations = pipeline.aws.client("cloudfront").list_invalidations(
         DistributionId=pipeline.resources.distribution_id

@@ -1,6 +1,7 @@
 """One recorded run of every path that calls AWS: the API on both runtimes (upload, batch status, list,
-read, delete, erasure), the resize worker and its event source, a poison upload, and a reprocessing run
-(the Map's listing and the per-item function), on the local pipeline with a principal per role."""
+read, delete, erasure), the resize worker and its event source, a poison upload, a form posted twice,
+a reprocessing run (the Map's listing and the per-item function), and the housekeeping function (its
+queue, the erasure job, both sweeps), on the local pipeline with a principal per role."""
 
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ from local_runner import reprocess
 from local_runner.demo import run_client
 from local_runner.emulator import LocalResources, local_session
 from local_runner.inputs import DemoFile, camera_jpeg
-from local_runner.pipeline import local_pipeline
+from local_runner.pipeline import housekeeping_worker, local_pipeline
 from mangum import Mangum
+from photo_contract.housekeeping import HousekeepingTask, Task
 from photo_contract.variants import VariantSpec
 from photo_pipeline_cdk import config as config_module
 from upload_api.wiring import build_app
@@ -57,6 +59,17 @@ def _wait_ready(api: httpx.Client, image_id: str, seconds: float = 60) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"{image_id} stayed pending")
+
+
+def _wait_versions(pipeline: Any, key: str, count: int, seconds: float = 30) -> None:
+    s3 = pipeline.aws.client("s3")
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        versions = s3.list_object_versions(Bucket=pipeline.resources.uploads_bucket, Prefix=key)
+        if len(versions.get("Versions", [])) == count:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{key} does not have {count} versions")
 
 
 def _wait_gone(pipeline: Any, key: str, seconds: float = 30) -> None:
@@ -105,7 +118,7 @@ def recorded_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecordedR
             status, body = _lambda_call(function, method, path, token)
             assert status < 300, (method, path, status, body)
         # A late upload: the image is deleted while its form is still valid, then the form is used; the
-        # worker removes every version of the late original.
+        # worker asks housekeeping, which removes every version of the late original.
         late = camera_jpeg("late.jpg", (640, 480))
         reply = api.post(
             "/v1/uploads",
@@ -134,12 +147,34 @@ def recorded_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecordedR
             )
             assert reprocess.main(["--env", "dev", "--state", str(state)]) == 0
         assert api.delete(f"/v1/images/{results[1].image_id}").status_code == 204
-        # Erasure, page by page until nothing remains.
-        for _ in range(20):
-            reply = api.delete("/v1/me/images")
-            assert reply.status_code == 200, reply.text
-            if not reply.json()["remaining"]:
-                break
+        # A form posted twice: the second post is discarded unread, then removed by housekeeping.
+        twice = camera_jpeg("twice.jpg", (700, 500))
+        item = {"content_type": twice.content_type, "size_bytes": len(twice.data), "filename": twice.name}
+        (twice_ticket,) = api.post("/v1/uploads", json={"items": [item]}).json()["uploads"]
+        twice_form = twice_ticket["upload"]
+        for body in (twice.data, camera_jpeg("other.jpg", (700, 500)).data):
+            httpx.post(
+                twice_form["url"], data=twice_form["fields"], files={"file": ("t.jpg", body)}, timeout=30
+            )
+            _wait_ready(api, twice_ticket["image_id"])
+        _wait_versions(pipeline, twice_form["fields"]["key"], 1)
+        # Both schedules of the housekeeping function, as EventBridge invokes it.
+        sweeper = housekeeping_worker(pipeline.resources)
+        for task in (Task.SWEEP_OUTBOX, Task.SWEEP_ORIGINALS):
+            sweeper.handle(json.loads(HousekeepingTask(task).to_body()))
+        # Erasure: a job the housekeeping function runs to the end, two images a step (so a step sends
+        # the next one's task, as a large account's does).
+        monkeypatch = pytest.MonkeyPatch()
+        monkeypatch.setattr("resize_worker.housekeeping.ERASE_PAGE", 2)
+        reply = api.delete("/v1/me/images")
+        assert reply.status_code == 202, reply.text
+        deadline = time.monotonic() + 60
+        while api.get("/v1/me/erasure").json()["state"] != "done":
+            assert time.monotonic() < deadline, "the erasure job did not finish"
+            time.sleep(0.2)
+        monkeypatch.undo()
+        _, job = _lambda_call(function, "GET", "/v1/me/erasure", token)
+        assert job["state"] == "done"
         yield RecordedRun(list(log.calls), pipeline.resources)
 
 

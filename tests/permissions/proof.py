@@ -11,6 +11,7 @@ from pathlib import Path
 from local_runner.emulator import (
     ACCESS_KEY_ID,
     API_PRINCIPAL,
+    HOUSEKEEPING_PRINCIPAL,
     REPROCESS_PRINCIPAL,
     REPROCESSING_MAP_PRINCIPAL,
     WORKER_PRINCIPAL,
@@ -39,6 +40,7 @@ ROLES_OF_PRINCIPAL: Mapping[str, tuple[str, ...]] = {
     WORKER_PRINCIPAL: ("ResizePipelineFunctionServiceRole",),
     REPROCESS_PRINCIPAL: ("ResizePipelineReprocessFunctionServiceRole",),
     REPROCESSING_MAP_PRINCIPAL: ("ReprocessingStateMachineRole",),
+    HOUSEKEEPING_PRINCIPAL: ("HousekeepingFunctionServiceRole",),
 }
 
 
@@ -65,6 +67,10 @@ def local_names(resources: LocalResources) -> dict[str, str]:
         "UploadEventsDeadLetterQueueArn": resources.dead_letter_queue_url.rstrip("/").rsplit("/", 1)[1],
         "ReprocessingReports": resources.reports_bucket,  # the resize stack's, not an output
         "MediaDistributionId": resources.distribution_id,
+        "HousekeepingQueueArn": resources.housekeeping_queue_arn.rsplit(":", 1)[1],
+        "HousekeepingDeadLetterQueueArn": resources.housekeeping_dead_letter_queue_url.rstrip("/").rsplit(
+            "/", 1
+        )[1],
     }
 
 

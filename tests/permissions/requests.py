@@ -45,7 +45,11 @@ _RENAMED = {
     ("sqs", "SendMessageBatch"): "SendMessage",
 }
 # Object operations that address one version need the *Version action.
-_VERSIONED = {"GetObject": "GetObjectVersion", "DeleteObject": "DeleteObjectVersion"}
+_VERSIONED = {
+    "GetObject": "GetObjectVersion",
+    "DeleteObject": "DeleteObjectVersion",
+    "PutObjectTagging": "PutObjectVersionTagging",
+}
 # A transaction is authorized item by item (DynamoDB developer guide, "IAM and transactions").
 _TRANSACTION_ITEM_ACTIONS = {
     "Put": "PutItem",

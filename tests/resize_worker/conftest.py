@@ -11,12 +11,14 @@ import boto3
 import pytest
 from moto import mock_aws
 from photo_contract import ImageKeys
+from photo_contract.deletion import Storage
 from photo_contract.events import EVENT_SOURCE
+from photo_contract.housekeeping import HousekeepingQueue, HousekeepingTask
 from photo_contract.registry import ImageRecord, Registry, Status, table_definition
 from resize_worker.handler import ResizeWorker
+from resize_worker.housekeeping import Housekeeping, run
 from resize_worker.process import Services
 from resize_worker.settings import WorkerSettings
-from upload_api.images import Storage
 
 from tests.conftest import load_event
 
@@ -38,9 +40,33 @@ class World:
     events: Any
     sqs: Any
     seen_url: str
+    housekeeping_url: str
 
     def services(self) -> Services:
-        return Services(s3=self.s3, registry=self.registry, events=self.events, bus_name=BUS)
+        return Services(
+            s3=self.s3, registry=self.registry, events=self.events, bus_name=BUS, housekeeping=self.queue()
+        )
+
+    def queue(self) -> HousekeepingQueue:
+        return HousekeepingQueue(self.sqs, self.housekeeping_url)
+
+    def housekeeping(self) -> Housekeeping:
+        return Housekeeping(storage=self.storage(), queue=self.queue())
+
+    def run_housekeeping(self, *, limit: int = 10_000) -> list[str]:
+        """What the housekeeping function would do with every task queued (and each task's successors)."""
+        done = []
+        while len(done) < limit and (
+            messages := self.sqs.receive_message(QueueUrl=self.housekeeping_url, MaxNumberOfMessages=10).get(
+                "Messages", []
+            )
+        ):
+            for message in messages:
+                done.append(run(self.housekeeping(), HousekeepingTask.from_body(message["Body"])))
+                self.sqs.delete_message(
+                    QueueUrl=self.housekeeping_url, ReceiptHandle=message["ReceiptHandle"]
+                )
+        return done
 
     def storage(self) -> Storage:
         """What the API's delete and erasure work on, over the same buckets, registry and bus."""
@@ -104,7 +130,8 @@ def world() -> Iterator[World]:
         ]
         events.put_rule(Name="all", EventBusName=BUS, EventPattern=json.dumps({"source": [EVENT_SOURCE]}))
         events.put_targets(Rule="all", EventBusName=BUS, Targets=[{"Id": "seen", "Arn": seen_arn}])
-        yield World(s3, Registry(dynamodb, TABLE), events, sqs, seen_url)
+        housekeeping_url = sqs.create_queue(QueueName="housekeeping")["QueueUrl"]
+        yield World(s3, Registry(dynamodb, TABLE), events, sqs, seen_url, housekeeping_url)
 
 
 @pytest.fixture

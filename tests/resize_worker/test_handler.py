@@ -139,27 +139,33 @@ def test_a_lost_event_is_sent_by_the_retry(
     assert world.record(keys).event_pending is False
 
 
-def test_a_new_version_replaces_the_old_set_whole(
-    s3: Any, world: World, worker: ResizeWorker, upload: Any, photo: bytes
+def test_a_form_posted_again_is_discarded_without_a_decode(
+    s3: Any, world: World, worker: ResizeWorker, upload: Any, photo: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    keys = upload(s3, b"not an image at all", image_id=_ids(1)[0])
-    worker.handle_batch(sqs_event(s3_body(keys.source)))
-    assert world.record(keys).status is Status.REJECTED
+    """An image id is processed once: a second POST with the same form (valid for its 10 minutes) is
+    neither decoded nor counted; housekeeping removes it and the recorded original is current again."""
+    import resize_worker.process as process
 
-    _put(s3, photo, image_id=_ids(1)[0])  # the client re-POSTs within its expiry
+    decodes: list[int] = []
+    real_resize = process.resize_image
+    monkeypatch.setattr(
+        process, "resize_image", lambda data, options: decodes.append(1) or real_resize(data, options)
+    )
+    keys = upload(s3, photo, image_id=_ids(1)[0])
     worker.handle_batch(sqs_event(s3_body(keys.source)))
     first = world.record(keys)
-    assert first.status is Status.READY
-    assert first.source_etag == s3.head_object(Bucket=UPLOADS, Key=keys.source)["ETag"].strip('"')
+    assert first.status is Status.READY and decodes == [1]
 
-    smaller = camera_jpeg("other.jpg", (1200, 900)).data
-    _put(s3, smaller, image_id=_ids(1)[0])
-    worker.handle_batch(sqs_event(s3_body(keys.source)))
-    second = world.record(keys)
-    assert second.source_etag != first.source_etag and (second.width, second.height) == (1200, 900)
-    # Only the current version's variants remain: the superseded set went after the record moved.
-    assert sorted(_media_keys(s3)) == sorted(v.key for v in second.variants)
-    assert [e["detail-type"] for e in world.events_seen()] == ["Image Rejected", "Image Ready", "Image Ready"]
+    for n in range(3):  # the client (or a script) re-POSTs other bytes within the form's expiry
+        _put(s3, camera_jpeg(f"other{n}.jpg", (1200, 900)).data, image_id=keys.image_id)
+        worker.handle_batch(sqs_event(s3_body(keys.source)))
+    assert decodes == [1]  # no second decode
+    assert world.record(keys) == first  # nothing about the image changed
+    assert [e["detail-type"] for e in world.events_seen()] == ["Image Ready"]
+    world.run_housekeeping()
+    versions = s3.list_object_versions(Bucket=UPLOADS, Prefix=keys.source)["Versions"]
+    assert [v["ETag"].strip('"') for v in versions] == [first.source_etag]  # the re-posts are gone
+    assert s3.head_object(Bucket=UPLOADS, Key=keys.source)["ETag"].strip('"') == first.source_etag
 
 
 def test_an_older_version_finishing_late_leaves_nothing(

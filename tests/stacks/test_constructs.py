@@ -11,7 +11,7 @@ import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
-from photo_contract.registry import BATCH_INDEX
+from photo_contract.registry import BATCH_INDEX, table_definition
 from photo_pipeline_cdk.constructs.alarms import AlarmTopic
 from photo_pipeline_cdk.constructs.delivery import MediaDistribution
 from photo_pipeline_cdk.constructs.image_repository import ApiImageRepository
@@ -113,7 +113,11 @@ def test_the_registry_grant_reaches_the_batch_index_and_nothing_deletes() -> Non
     ]
     assert f"/index/{BATCH_INDEX}" in json.dumps(query)
     (table,) = resources(template, "AWS::DynamoDB::GlobalTable")
-    assert [i["IndexName"] for i in table["Properties"]["GlobalSecondaryIndexes"]] == [BATCH_INDEX]
+    # The same indexes, with the same keys, as the contract's own table (the emulator's and the tests').
+    declared = {i["IndexName"]: i["KeySchema"] for i in table["Properties"]["GlobalSecondaryIndexes"]}
+    assert declared == {
+        i["IndexName"]: i["KeySchema"] for i in table_definition("t")["GlobalSecondaryIndexes"]
+    }
 
 
 def test_the_quota_grant_is_one_conditional_update() -> None:

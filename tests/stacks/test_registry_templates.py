@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from photo_contract.registry import BATCH_INDEX, TTL_ATTRIBUTE
+from photo_contract.registry import BATCH_INDEX, OUTBOX_INDEX, TTL_ATTRIBUTE
 
 from tests.stacks.templates import actions, resources
 
@@ -36,8 +36,9 @@ def test_the_registry_table(templates: Templates, env: str, retained: bool) -> N
     assert replica["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert replica.get("DeletionProtectionEnabled", False) is retained
     assert table["DeletionPolicy"] == ("Retain" if retained else "Delete")
-    (index,) = props["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == BATCH_INDEX and index["Projection"] == {"ProjectionType": "ALL"}
+    indexes = {i["IndexName"]: i for i in props["GlobalSecondaryIndexes"]}
+    assert set(indexes) == {BATCH_INDEX, OUTBOX_INDEX}
+    assert all(i["Projection"] == {"ProjectionType": "ALL"} for i in indexes.values())
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])

@@ -23,6 +23,8 @@ NAMES = {
     "MediaBucketName": "media",
     "UploadEventsQueueArn": "upload-events",
     "UploadEventsDeadLetterQueueArn": "upload-events-dlq",
+    "HousekeepingQueueArn": "housekeeping",
+    "HousekeepingDeadLetterQueueArn": "housekeeping-dlq",
     "RegistryTableName": "images",
     "EventBusName": "images-bus",
 }
@@ -71,19 +73,51 @@ def test_s3_notifies_the_queue_only_for_this_accounts_uploads_bucket(env: str) -
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_sqs_feeds_the_worker_through_its_role(env: str) -> None:
+@pytest.mark.parametrize(
+    ("queue", "output", "role_name"),
+    [
+        ("upload-events", "UploadEventsQueueArn", "ResizePipelineFunctionServiceRole"),
+        ("housekeeping", "HousekeepingQueueArn", "HousekeepingFunctionServiceRole"),
+    ],
+)
+def test_sqs_feeds_each_function_through_its_role(env: str, queue: str, output: str, role_name: str) -> None:
     model = _model(env)
-    (mapping,) = resources_by_id(_raw(env, "Resize"), "AWS::Lambda::EventSourceMapping").values()
-    assert mapping["Properties"]["EventSourceArn"]["Fn::ImportValue"].endswith(
-        "-storage-UploadEventsQueueArn"
-    )
+    mappings = resources_by_id(_raw(env, "Resize"), "AWS::Lambda::EventSourceMapping").values()
+    (mapping,) = [
+        m
+        for m in mappings
+        if m["Properties"]["EventSourceArn"]["Fn::ImportValue"].endswith(f"-storage-{output}")
+    ]
     assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    role = model.roles["ResizePipelineFunctionServiceRole"]
+    role = model.roles[role_name]
     for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):
-        request = Request(action, _queue_arn(model, "upload-events"))
+        request = Request(action, _queue_arn(model, queue))
         assert evaluate(model, request, principal=role.arn, identity=model.identity[role.name]).allowed, (
             action
         )
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_each_schedule_may_invoke_the_housekeeping_function_and_nothing_else_may(env: str) -> None:
+    resize = _raw(env, "Resize")
+    rules = resources_by_id(resize, "AWS::Events::Rule")
+    assert sorted(i.rstrip("0123456789ABCDEF") for i in rules) == [
+        "HousekeepingOriginalsSweep",
+        "HousekeepingOutboxSweep",
+    ]
+    functions = resources_by_id(resize, "AWS::Lambda::Function")
+    (housekeeping,) = [i for i in functions if i.startswith("Housekeeping")]
+    permissions = [
+        p["Properties"]
+        for p in resources_by_id(resize, "AWS::Lambda::Permission").values()
+        if p["Properties"]["Principal"] == "events.amazonaws.com"
+    ]
+    assert len(permissions) == len(rules)
+    for permission in permissions:
+        assert permission["FunctionName"] == {"Fn::GetAtt": [housekeeping, "Arn"]}
+        assert permission["SourceArn"]["Fn::GetAtt"][0] in rules  # only its own rule's invocations
+    for rule in rules.values():
+        assert "EventBusName" not in rule["Properties"]  # the default bus's schedule, not the image bus
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -149,8 +183,10 @@ def test_the_bus_has_no_rule_of_ours_and_its_archive_replays_into_it(env: str) -
     storage = _raw(env, "Storage")
     # A rule added here needs its target's resource policy: add its path to this file and the docs.
     assert not any(
-        resources_by_id(_raw(env, s), "AWS::Events::Rule") for s in ("Storage", "Api", "Resize", "Operations")
-    )
+        rule["Properties"].get("EventBusName")
+        for s in ("Storage", "Api", "Resize", "Operations")
+        for rule in resources_by_id(_raw(env, s), "AWS::Events::Rule").values()
+    )  # the housekeeping schedules are on the default bus
     (archive,) = resources_by_id(storage, "AWS::Events::Archive").values()
     (bus_id,) = resources_by_id(storage, "AWS::Events::EventBus")
     assert archive["Properties"]["SourceArn"] == {

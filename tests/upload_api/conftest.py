@@ -119,7 +119,47 @@ def issuer() -> LocalIssuer:
 
 
 @pytest.fixture(scope="session")
-def settings(s3_endpoint: str, issuer: LocalIssuer) -> ApiSettings:
+def housekeeping_url(s3_endpoint: str) -> str:
+    sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=s3_endpoint)
+    url: str = sqs.create_queue(QueueName="housekeeping")["QueueUrl"]
+    return url
+
+
+@pytest.fixture(scope="session")
+def housekeeping(s3_endpoint: str, housekeeping_url: str) -> Callable[[], list[str]]:
+    """The housekeeping function's own code on the same emulator: ``housekeeping()`` runs every task
+    queued (and the tasks they queue) and says what each did."""
+    from photo_contract.housekeeping import HousekeepingTask
+    from photo_contract.runtime import HousekeepingEnvironment
+    from resize_worker.housekeeping import run
+    from resize_worker.housekeeping_handler import housekeeping_services
+
+    env = HousekeepingEnvironment(
+        uploads_bucket=UPLOADS,
+        media_bucket=MEDIA,
+        registry_table=TABLE,
+        event_bus_name=BUS,
+        queue_url=housekeeping_url,
+        endpoint_url=s3_endpoint,
+    )
+    services = housekeeping_services(env, session=boto3.session.Session(region_name="us-east-1"))
+    sqs = services.queue.sqs
+
+    def drain() -> list[str]:
+        done = []
+        while messages := sqs.receive_message(QueueUrl=housekeeping_url, MaxNumberOfMessages=10).get(
+            "Messages", []
+        ):
+            for message in messages:
+                done.append(run(services, HousekeepingTask.from_body(message["Body"])))
+                sqs.delete_message(QueueUrl=housekeeping_url, ReceiptHandle=message["ReceiptHandle"])
+        return done
+
+    return drain
+
+
+@pytest.fixture(scope="session")
+def settings(s3_endpoint: str, issuer: LocalIssuer, housekeeping_url: str) -> ApiSettings:
     return ApiSettings.from_contract(
         ApiEnvironment(
             uploads_bucket=UPLOADS,
@@ -135,6 +175,7 @@ def settings(s3_endpoint: str, issuer: LocalIssuer) -> ApiSettings:
             endpoint_url=s3_endpoint,
             expose_docs=True,
             cors_allowed_origins=(ALLOWED_ORIGIN,),
+            housekeeping_queue_url=housekeeping_url,
         )
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -123,21 +123,24 @@ def test_delete_removes_everything_and_is_idempotent(
     assert api.call("DELETE", f"/v1/images/{'f' * 32}", token=token).status == 404  # never existed
 
 
-def test_account_erasure_pages_until_nothing_is_left(api: Runtime, issuer: LocalIssuer) -> None:
+def test_account_erasure_is_a_job_that_finishes_without_the_client(
+    api: Runtime, issuer: LocalIssuer, housekeeping: Callable[[], list[str]]
+) -> None:
+    housekeeping()  # whatever an earlier test left queued
     token = issuer.token(_owner())
+    assert api.call("GET", "/v1/me/erasure", token=token).status == 404
     for _ in range(3):
         _post(api, token, [{"content_type": "image/png", "size_bytes": 10}] * 20)
-    calls, deleted = 0, 0
-    while True:
-        reply = api.call("DELETE", "/v1/me/images", token=token)
-        assert reply.status == 200
-        calls += 1
-        deleted += reply.body["deleted"]
-        if not reply.body["remaining"]:
-            break
-    assert deleted == 60 and calls >= 3  # bounded pages
+    started = api.call("DELETE", "/v1/me/images", token=token)
+    assert started.status == 202 and started.body["state"] == "running"
+    assert {k.lower(): v for k, v in started.headers.items()}["location"] == started.body["status_url"]
+    again = api.call("DELETE", "/v1/me/images", token=token)  # while it runs: the same job, not another
+    assert again.status == 202 and again.body["job_id"] == started.body["job_id"]
+    steps = housekeeping()  # the client is gone; the function goes on, a page a message
+    assert len(steps) == 3  # 60 images, 25 a page
+    job = api.call("GET", started.body["status_url"], token=token)
+    assert job.status == 200 and (job.body["state"], job.body["erased"]) == ("done", 60)
     assert api.call("GET", "/v1/images", token=token).body == {"images": [], "next_cursor": None}
-    assert api.call("DELETE", "/v1/me/images", token=token).body == {"deleted": 0, "remaining": False}
 
 
 def test_a_pending_record_expires_with_the_abandoned_upload_horizon(

@@ -63,6 +63,7 @@ def test_operations_have_stable_ids_tags_and_the_headers_clients_act_on(schema: 
         "get_image",
         "delete_image",
         "erase_my_images",
+        "get_my_erasure",
     }
     assert all(op["tags"] for op in operations.values())
     for op in operations.values():

@@ -9,14 +9,17 @@ Keys (access pattern -> key condition):
                           Query     pk = "owner#<owner>", sk begins_with "image#", descending
 - a batch (one post):     Query     index "batch": batch_pk = "<owner>#<batch id>"
   (the owner is part of the batch key, so another owner's batch id finds nothing)
+- unsent events (outbox): Query     index "outbox": outbox_shard = "<last hex digit of the id>",
+                          updated_at < cutoff (sparse: only items whose event is unsent are in it)
+- an owner's erasure job: GetItem   pk = "owner#<owner>", sk = "erasure"
 
 Transitions, each one conditional write:
 
 - (none) -> pending       all items of a request in one TransactWriteItems, each attribute_not_exists
-- pending|ready|rejected -> ready|rejected   only for another variants version (source ETag + spec)
-                          of a source no older than the recorded one (a duplicate event is a no-op, a
-                          changed spec re-processes, an older upload finishing late loses), never from
-                          deleted
+- pending|ready|rejected -> ready|rejected   the first source recorded is the image's for good (an
+                          image id is processed once: a form posted again is discarded unread); after
+                          that only another variants version of that same source (a changed spec
+                          re-processes; a duplicate event is a no-op), never from deleted
 - any -> deleted          the item stays as a tombstone (content removed, expires by TTL): a deleted
                           image can never become ready again, and a repeated delete is recognised
 """
@@ -37,6 +40,11 @@ PARTITION_KEY = "pk"
 SORT_KEY = "sk"
 BATCH_INDEX = "batch"
 BATCH_KEY = "batch_pk"
+OUTBOX_INDEX = "outbox"
+OUTBOX_KEY = "outbox_shard"  # set while the item's event is unsent, removed once it is on the bus
+OUTBOX_SORT_KEY = "updated_at"
+OUTBOX_SHARDS = "0123456789abcdef"  # an image id's last hex digit: writes spread over 16 partitions
+ERASURE_SORT_KEY = "erasure"
 TTL_ATTRIBUTE = "expires_at"
 MAX_PAGE = 100
 DELETED_RETENTION_SECONDS = 30 * 24 * 3600  # a tombstone answers repeated deletes for a month
@@ -52,6 +60,8 @@ def table_definition(name: str) -> dict[str, Any]:
             {"AttributeName": PARTITION_KEY, "AttributeType": "S"},
             {"AttributeName": SORT_KEY, "AttributeType": "S"},
             {"AttributeName": BATCH_KEY, "AttributeType": "S"},
+            {"AttributeName": OUTBOX_KEY, "AttributeType": "S"},
+            {"AttributeName": OUTBOX_SORT_KEY, "AttributeType": "S"},
         ],
         "KeySchema": [
             {"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
@@ -65,7 +75,15 @@ def table_definition(name: str) -> dict[str, Any]:
                     {"AttributeName": SORT_KEY, "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": "ALL"},
-            }
+            },
+            {
+                "IndexName": OUTBOX_INDEX,
+                "KeySchema": [
+                    {"AttributeName": OUTBOX_KEY, "KeyType": "HASH"},
+                    {"AttributeName": OUTBOX_SORT_KEY, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            },
         ],
     }
 
@@ -87,6 +105,10 @@ def image_key(image_id: str) -> str:
 
 def batch_key(owner: str, batch_id: str) -> str:
     return f"{owner}#{batch_id}"
+
+
+def outbox_shard(image_id: str) -> str:
+    return image_id[-1]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -149,6 +171,8 @@ class ImageRecord:
                 item[name if name != "expires_at" else TTL_ATTRIBUTE] = {"N": str(value)}
         if self.variants:
             item["variants"] = {"L": [_variant_item(v) for v in self.variants]}
+        if self.event_pending:
+            item[OUTBOX_KEY] = {"S": outbox_shard(self.image_id)}
         return item
 
     @classmethod
@@ -236,6 +260,56 @@ class Completion:
     detail: str | None = None
 
 
+class ErasureState(StrEnum):
+    RUNNING = "running"
+    DONE = "done"
+
+
+ERASURE_STALE_SECONDS = 3600  # a running job untouched this long lost its message: a new request restarts it
+
+
+@dataclass(frozen=True, kw_only=True)
+class ErasureJob:
+    """An owner's account erasure: one item beside their images, advanced a page at a time."""
+
+    owner: str
+    job_id: str
+    state: ErasureState
+    started_at: str
+    updated_at: str
+    erased: int = 0  # images tombstoned and cleaned by this job
+    after: str | None = None  # the last image id the job has passed
+
+    def to_item(self, *, expires_at: int | None = None) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            PARTITION_KEY: {"S": owner_key(self.owner)},
+            SORT_KEY: {"S": ERASURE_SORT_KEY},
+            "owner": {"S": self.owner},
+            "job_id": {"S": self.job_id},
+            "job_state": {"S": self.state.value},
+            "started_at": {"S": self.started_at},
+            "updated_at": {"S": self.updated_at},
+            "erased": {"N": str(self.erased)},
+        }
+        if self.after is not None:
+            item["after"] = {"S": self.after}
+        if expires_at is not None:
+            item[TTL_ATTRIBUTE] = {"N": str(expires_at)}
+        return item
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> ErasureJob:
+        return cls(
+            owner=item["owner"]["S"],
+            job_id=item["job_id"]["S"],
+            state=ErasureState(item["job_state"]["S"]),
+            started_at=item["started_at"]["S"],
+            updated_at=item["updated_at"]["S"],
+            erased=int(item["erased"]["N"]),
+            after=item["after"]["S"] if "after" in item else None,
+        )
+
+
 class CursorError(ValueError):
     pass
 
@@ -299,58 +373,128 @@ class Registry:
         self, owner: str, *, limit: int, after: str | None = None
     ) -> tuple[list[ImageRecord], str | None]:
         """Up to ``limit`` of an owner's live images, newest first, and the id to continue after."""
-        found, more = self._owner_images(
-            owner,
-            want=limit,
-            keep="#status <> :deleted",
-            newest_first=True,
-            start=self._key(owner, after) if after else None,
-        )
-        page = found[:limit]
-        return page, (page[-1].image_id if more and page else None)
-
-    def to_erase(self, owner: str, *, limit: int) -> tuple[list[ImageRecord], bool]:
-        """Up to ``limit`` images of an owner that still hold anything (live, or deleted but not cleaned,
-        or with its event unsent), and whether more may follow (finished tombstones of earlier pages are
-        skipped by the filter, so a long erasure never stalls on them)."""
-        found, more = self._owner_images(
-            owner,
-            want=limit,
-            keep="#status <> :deleted OR cleaned = :false OR event_pending = :true",
-            newest_first=False,
-        )
-        return found[:limit], more
-
-    def _owner_images(
-        self, owner: str, *, want: int, keep: str, newest_first: bool, start: dict[str, Any] | None = None
-    ) -> tuple[list[ImageRecord], bool]:
-        """Query an owner's images through the ``keep`` filter, page after page, until one more than
-        ``want`` is found or the owner's items end; and whether more may follow."""
         found: list[ImageRecord] = []
-        while len(found) <= want:
-            options: dict[str, Any] = {
-                "TableName": self._table,
-                "KeyConditionExpression": f"{PARTITION_KEY} = :owner AND begins_with({SORT_KEY}, :image)",
-                "FilterExpression": keep,
-                "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": {
+        start = self._key(owner, after) if after else None
+        while len(found) <= limit:
+            response = self._db.query(
+                **self._owner_query(owner, limit=min(MAX_PAGE, limit - len(found) + 1), newest_first=True),
+                FilterExpression="#status <> :deleted",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
                     ":owner": {"S": owner_key(owner)},
                     ":image": {"S": "image#"},
                     ":deleted": {"S": Status.DELETED.value},
-                    **({":false": {"BOOL": False}} if ":false" in keep else {}),
-                    **({":true": {"BOOL": True}} if ":true" in keep else {}),
                 },
-                "ScanIndexForward": not newest_first,
-                "Limit": min(MAX_PAGE, want - len(found) + 1),
-            }
-            if start is not None:
-                options["ExclusiveStartKey"] = start
-            response = self._db.query(**options)
+                **({"ExclusiveStartKey": start} if start else {}),
+            )
             found += [ImageRecord.from_item(i) for i in response["Items"]]
             start = response.get("LastEvaluatedKey")
             if start is None:
                 break
-        return found, len(found) > want or start is not None
+        page = found[:limit]
+        more = len(found) > limit or start is not None
+        return page, (page[-1].image_id if more and page else None)
+
+    def owner_images_after(
+        self, owner: str, *, after: str | None, limit: int
+    ) -> tuple[list[ImageRecord], str | None]:
+        """One read: up to ``limit`` of an owner's items oldest first, tombstones included, after the id
+        ``after``; and the id to continue after (None: the owner's items end here). An erasure walks
+        these pages, so every page costs the same however many images came before."""
+        response = self._db.query(
+            **self._owner_query(owner, limit=limit, newest_first=False),
+            ExpressionAttributeValues={":owner": {"S": owner_key(owner)}, ":image": {"S": "image#"}},
+            **({"ExclusiveStartKey": self._key(owner, after)} if after else {}),
+        )
+        records = [ImageRecord.from_item(i) for i in response["Items"]]
+        last = response.get("LastEvaluatedKey")
+        return records, (records[-1].image_id if last and records else None)
+
+    def _owner_query(self, owner: str, *, limit: int, newest_first: bool) -> dict[str, Any]:
+        return {
+            "TableName": self._table,
+            "KeyConditionExpression": f"{PARTITION_KEY} = :owner AND begins_with({SORT_KEY}, :image)",
+            "ScanIndexForward": not newest_first,
+            "Limit": limit,
+        }
+
+    def unsent(self, shard: str, *, before: str, limit: int = MAX_PAGE) -> list[ImageRecord]:
+        """Items of one outbox shard whose event is still unsent since before ``before`` (the outbox
+        sweeper's read; a newer flag belongs to a writer still at work)."""
+        response = self._db.query(
+            TableName=self._table,
+            IndexName=OUTBOX_INDEX,
+            KeyConditionExpression=f"{OUTBOX_KEY} = :shard AND {OUTBOX_SORT_KEY} < :before",
+            ExpressionAttributeValues={":shard": {"S": shard}, ":before": {"S": before}},
+            Limit=limit,
+        )
+        return [ImageRecord.from_item(i) for i in response["Items"]]
+
+    # --- account erasure ------------------------------------------------------------------------
+
+    def start_erasure(
+        self, owner: str, *, job_id: str, now: str, stale_before: str
+    ) -> tuple[ErasureJob, bool]:
+        """A new job unless one is running (and not stale): (the job that runs, whether it is new)."""
+        job = ErasureJob(
+            owner=owner, job_id=job_id, state=ErasureState.RUNNING, started_at=now, updated_at=now
+        )
+        try:
+            self._db.put_item(
+                TableName=self._table,
+                Item=job.to_item(),
+                ConditionExpression="attribute_not_exists(pk) OR job_state = :done OR updated_at < :stale",
+                ExpressionAttributeValues={
+                    ":done": {"S": ErasureState.DONE.value},
+                    ":stale": {"S": stale_before},
+                },
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            current = self.erasure(owner)
+            if current is None:  # finished and expired in between: start again
+                return self.start_erasure(owner, job_id=job_id, now=now, stale_before=stale_before)
+            return current, False
+        return job, True
+
+    def erasure(self, owner: str) -> ErasureJob | None:
+        item = self._db.get_item(
+            TableName=self._table,
+            Key={PARTITION_KEY: {"S": owner_key(owner)}, SORT_KEY: {"S": ERASURE_SORT_KEY}},
+            ConsistentRead=True,
+        )
+        return ErasureJob.from_item(item["Item"]) if "Item" in item else None
+
+    def advance_erasure(
+        self, job: ErasureJob, *, after: str | None, erased: int, done: bool, now: str, expires_at: int
+    ) -> bool:
+        """Move the job past a page, only from where this step found it (a duplicate step loses)."""
+        advanced = ErasureJob(
+            owner=job.owner,
+            job_id=job.job_id,
+            state=ErasureState.DONE if done else ErasureState.RUNNING,
+            started_at=job.started_at,
+            updated_at=now,
+            erased=job.erased + erased,
+            after=after,
+        )
+        values: dict[str, Any] = {":job": {"S": job.job_id}, ":running": {"S": ErasureState.RUNNING.value}}
+        condition = "job_id = :job AND job_state = :running AND "
+        if job.after is None:
+            condition += "attribute_not_exists(#after)"
+        else:
+            condition += "#after = :after"
+            values[":after"] = {"S": job.after}
+        try:
+            self._db.put_item(
+                TableName=self._table,
+                Item=advanced.to_item(expires_at=expires_at if done else None),
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#after": "after"},
+                ExpressionAttributeValues=values,
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
     def mark_deleted(self, owner: str, image_id: str, *, now: str, now_epoch: int) -> Transition:
         """Tombstone the image (content removed, cleanup pending); a repeat on a tombstone is allowed
@@ -361,7 +505,7 @@ class Registry:
                 Key=self._key(owner, image_id),
                 UpdateExpression=(
                     "SET #status = :deleted, updated_at = :now, cleaned = :false, event_pending = :true, "
-                    f"{TTL_ATTRIBUTE} = :expires REMOVE variants, width, height, filename, reason, detail, "
+                    f"{OUTBOX_KEY} = :shard, {TTL_ATTRIBUTE} = :expires REMOVE variants, width, height, filename, reason, detail, "
                     "placeholder, dominant_color"
                 ),
                 ConditionExpression="attribute_exists(pk) AND #status <> :deleted",
@@ -372,6 +516,7 @@ class Registry:
                     ":false": {"BOOL": False},
                     ":true": {"BOOL": True},
                     ":expires": {"N": str(now_epoch + DELETED_RETENTION_SECONDS)},
+                    ":shard": {"S": outbox_shard(image_id)},
                 },
                 ReturnValues="ALL_OLD",
             )
@@ -393,7 +538,8 @@ class Registry:
     # --- the worker -------------------------------------------------------------------------------
 
     def complete(self, owner: str, image_id: str, done: Completion, *, now: str) -> Transition:
-        """pending/ready/rejected -> ready/rejected for a newer source version; never from deleted."""
+        """pending -> ready/rejected for the first source; then only a new spec of that same source;
+        never from deleted."""
         values: dict[str, Any] = {
             ":status": {"S": done.status.value},
             ":deleted": {"S": Status.DELETED.value},
@@ -402,6 +548,7 @@ class Registry:
             ":modified": {"S": done.source_modified},
             ":now": {"S": now},
             ":true": {"BOOL": True},
+            ":shard": {"S": outbox_shard(image_id)},
         }
         sets = [
             "#status = :status",
@@ -410,6 +557,7 @@ class Registry:
             "source_modified = :modified",
             "updated_at = :now",
             "event_pending = :true",
+            f"{OUTBOX_KEY} = :shard",
         ]
         removes = [TTL_ATTRIBUTE]
         for name in ("source_format", "placeholder", "dominant_color", "reason", "detail"):
@@ -437,8 +585,8 @@ class Registry:
                 Key=self._key(owner, image_id),
                 UpdateExpression=f"SET {', '.join(sets)} REMOVE {', '.join(removes)}",
                 ConditionExpression=(
-                    "attribute_exists(pk) AND #status <> :deleted AND (attribute_not_exists(version) "
-                    "OR (version <> :version AND source_modified <= :modified))"
+                    "attribute_exists(pk) AND #status <> :deleted AND (attribute_not_exists(source_etag) "
+                    "OR (source_etag = :etag AND version <> :version))"
                 ),
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues=values,
@@ -460,7 +608,7 @@ class Registry:
             self._db.update_item(
                 TableName=self._table,
                 Key=self._key(owner, image_id),
-                UpdateExpression="SET event_pending = :false",
+                UpdateExpression=f"SET event_pending = :false REMOVE {OUTBOX_KEY}",
                 ConditionExpression=condition,
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues=values,

@@ -19,7 +19,16 @@ DEFAULT_UPLOAD_EXPIRY_SECONDS = 10 * 60
 MAX_UPLOAD_EXPIRY_SECONDS = 15 * 60  # a form is a capability: short-lived by design
 DEFAULT_VARIANT_URL_EXPIRY_SECONDS = 60 * 60
 DEFAULT_CONTAINER_PORT = 8000
-DEFAULT_PENDING_EXPIRY_SECONDS = 24 * 3600  # the default abandoned-upload horizon (1 day)
+# How long an upload event can still arrive: the queue keeps a message 4 days and its DLQ 14 (SQS counts
+# a standard queue's DLQ retention from the first enqueue, but a redrive re-enqueues), so the pending
+# record must outlive both, or the worker would find no record for an original and it would be orphaned.
+UPLOAD_QUEUE_RETENTION_DAYS = 4
+DEAD_LETTER_RETENTION_DAYS = 14
+DEFAULT_PENDING_EXPIRY_SECONDS = (UPLOAD_QUEUE_RETENTION_DAYS + DEAD_LETTER_RETENTION_DAYS + 1) * 24 * 3600
+# A rejected image's original is kept this long (its reason can be investigated), then expires by the
+# uploads bucket's lifecycle rule on the tag the housekeeping function sets.
+REJECTED_ORIGINAL_DAYS = 7
+DISCARD_TAG = ("photo-pipeline:discard", "rejected")
 DEFAULT_FORMS_PER_MINUTE = 120  # six full posts a minute per user; a script hits it, a person does not
 TOKEN_USE_ACCESS = "access"  # noqa: S105 - a claim value, not a secret
 # What a browser on a configured origin may send: the app (Fargate) and API Gateway (Lambda) both answer
@@ -71,6 +80,9 @@ class WorkerEnvironment:
     max_source_bytes: int = DEFAULT_MAX_SOURCE_BYTES
     max_pixels: int = DEFAULT_MAX_PIXELS
     variants: tuple[VariantSpec, ...] = FEED_VARIANTS
+    # Where originals the worker will not process are sent to be settled (None: nothing removes them,
+    # e.g. a library user's test; the stacks always set it).
+    housekeeping_queue_url: str | None = None
     # Read from LAMBDA_MEMORY_VARIABLE, never written by to_env (Lambda refuses reserved names).
     memory_mib: int | None = None
 
@@ -86,7 +98,7 @@ class WorkerEnvironment:
             raise ValueError("variants must name at least one variant")
 
     def to_env(self) -> dict[str, str]:
-        return {
+        written = {
             "MEDIA_BUCKET": self.media_bucket,
             "REGISTRY_TABLE": self.registry_table,
             "EVENT_BUS_NAME": self.event_bus_name,
@@ -94,7 +106,9 @@ class WorkerEnvironment:
             "MAX_PIXELS": str(self.max_pixels),
             "VARIANTS": variants_to_json(self.variants),
             "POWERTOOLS_SERVICE_NAME": RESIZE_SERVICE_NAME,
+            "HOUSEKEEPING_QUEUE_URL": self.housekeeping_queue_url,
         }
+        return {name: value for name, value in written.items() if value is not None}
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> WorkerEnvironment:
@@ -105,6 +119,7 @@ class WorkerEnvironment:
             max_source_bytes=int(env.get("MAX_SOURCE_BYTES", DEFAULT_MAX_SOURCE_BYTES)),
             max_pixels=int(env.get("MAX_PIXELS", DEFAULT_MAX_PIXELS)),
             variants=variants_from_json(env["VARIANTS"]) if env.get("VARIANTS") else FEED_VARIANTS,
+            housekeeping_queue_url=env.get("HOUSEKEEPING_QUEUE_URL") or None,
             memory_mib=int(env[LAMBDA_MEMORY_VARIABLE]) if env.get(LAMBDA_MEMORY_VARIABLE) else None,
         )
 
@@ -148,6 +163,8 @@ class ApiEnvironment:
     # The CloudFront distribution serving the variants: a deleted image's paths are invalidated there
     # (None: no CDN in front, e.g. a library user's test or presigned S3 URLs).
     cdn_distribution_id: str | None = None
+    # Where an account erasure runs as a job (None: DELETE /v1/me/images is refused as unavailable).
+    housekeeping_queue_url: str | None = None
 
     def __post_init__(self) -> None:
         for name in (
@@ -196,6 +213,7 @@ class ApiEnvironment:
             "CDN_SIGNING_SECRET": self.cdn_signing_secret,
             "CDN_URL_TTL_SECONDS": str(self.cdn_url_ttl_seconds),
             "CDN_DISTRIBUTION_ID": self.cdn_distribution_id,
+            "HOUSEKEEPING_QUEUE_URL": self.housekeeping_queue_url,
         }
         return {name: value for name, value in written.items() if value is not None}
 
@@ -225,6 +243,53 @@ class ApiEnvironment:
             cdn_signing_secret=env.get("CDN_SIGNING_SECRET") or None,
             cdn_url_ttl_seconds=int(env.get("CDN_URL_TTL_SECONDS", DEFAULT_VARIANT_URL_EXPIRY_SECONDS)),
             cdn_distribution_id=env.get("CDN_DISTRIBUTION_ID") or None,
+            housekeeping_queue_url=env.get("HOUSEKEEPING_QUEUE_URL") or None,
+        )
+
+
+HOUSEKEEPING_SERVICE_NAME = "housekeeping"
+
+
+@dataclass(frozen=True, kw_only=True)
+class HousekeepingEnvironment:
+    """What the housekeeping function is told (``resize_worker.housekeeping_handler`` reads it)."""
+
+    uploads_bucket: str
+    media_bucket: str
+    registry_table: str
+    event_bus_name: str
+    queue_url: str  # its own queue: paged tasks send their next page there
+    cdn_distribution_id: str | None = None
+    endpoint_url: str | None = None  # a local emulator
+
+    def __post_init__(self) -> None:
+        for name in ("uploads_bucket", "media_bucket", "registry_table", "event_bus_name", "queue_url"):
+            if not getattr(self, name):
+                raise ValueError(f"{name} is required")
+
+    def to_env(self) -> dict[str, str]:
+        written = {
+            "UPLOADS_BUCKET": self.uploads_bucket,
+            "MEDIA_BUCKET": self.media_bucket,
+            "REGISTRY_TABLE": self.registry_table,
+            "EVENT_BUS_NAME": self.event_bus_name,
+            "HOUSEKEEPING_QUEUE_URL": self.queue_url,
+            "CDN_DISTRIBUTION_ID": self.cdn_distribution_id,
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "POWERTOOLS_SERVICE_NAME": HOUSEKEEPING_SERVICE_NAME,
+        }
+        return {name: value for name, value in written.items() if value is not None}
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> HousekeepingEnvironment:
+        return cls(
+            uploads_bucket=_need(env, "UPLOADS_BUCKET"),
+            media_bucket=_need(env, "MEDIA_BUCKET"),
+            registry_table=_need(env, "REGISTRY_TABLE"),
+            event_bus_name=_need(env, "EVENT_BUS_NAME"),
+            queue_url=_need(env, "HOUSEKEEPING_QUEUE_URL"),
+            cdn_distribution_id=env.get("CDN_DISTRIBUTION_ID") or None,
+            endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
         )
 
 

@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
+from photo_contract.housekeeping import HousekeepingQueue
 from photo_contract.registry import Registry
 from photo_contract.runtime import (
     METRICS_NAMESPACE,
@@ -115,6 +116,11 @@ def aws_services(
         registry=Registry(client("dynamodb"), settings.registry_table),
         events=client("events"),
         bus_name=settings.event_bus_name,
+        housekeeping=(
+            HousekeepingQueue(client("sqs"), settings.housekeeping_queue_url)
+            if settings.housekeeping_queue_url
+            else None
+        ),
     )
 
 

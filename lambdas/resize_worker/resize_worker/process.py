@@ -2,9 +2,12 @@
 
 The registry (``photo_contract.registry``) is the one record of an image's state; S3 holds bytes only.
 Each source version's variants go under a prefix of their own, then one conditional write points the
-record at them: a duplicate event finds its version recorded and does nothing, an older version that
-finishes late loses the write and removes what it wrote, and so does anything finishing after a delete.
-Superseded variants are removed after the record has moved, never before.
+record at them: a duplicate event finds its version recorded and does nothing, a second source for the
+same image (its form posted again) is discarded unread, and anything finishing after a delete loses
+the write and removes what it wrote. Superseded variants are removed after the record has moved.
+
+The worker never deletes an original: it decodes untrusted bytes, so its role may not. Originals it
+will not use (no record, a tombstone, a second post, a rejection) are sent to the housekeeping queue.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 from photo_contract import ImageKeys, VariantRecord
 from photo_contract.events import image_event, publish
+from photo_contract.housekeeping import HousekeepingQueue
 from photo_contract.registry import Completion, ImageRecord, Registry
 from photo_contract.registry import Status as ImageStatus
 from photo_contract.variants import variants_version
@@ -32,9 +36,9 @@ if TYPE_CHECKING:
 
 
 class ProcessStatus(StrEnum):
-    IGNORED = "ignored"  # not an original of ours, never registered, deleted, or gone
+    IGNORED = "ignored"  # not an original of ours, never registered, deleted, gone, or a second post
     ALREADY_DONE = "already_done"  # a duplicate event: this exact version is recorded
-    SUPERSEDED = "superseded"  # a newer version or a delete got there first: our output was removed
+    SUPERSEDED = "superseded"  # another write or a delete got there first: our output was removed
     READY = "ready"
     REJECTED = "rejected"
 
@@ -50,18 +54,24 @@ class ProcessOutcome:
 
 @dataclass(frozen=True)
 class Services:
-    """The worker's clients: S3, the registry, and EventBridge with the bus to publish on."""
+    """The worker's clients: S3, the registry, EventBridge with the bus to publish on, and the
+    housekeeping queue (None: nothing settles the originals the worker will not use)."""
 
     s3: S3Client
     registry: Registry
     events: Any
     bus_name: str
+    housekeeping: HousekeepingQueue | None = None
+
+    def settle(self, keys: ImageKeys) -> None:
+        if self.housekeeping is not None:
+            self.housekeeping.settle(keys.owner, keys.image_id)
 
 
 def process_object(services: Services, settings: WorkerSettings, *, bucket: str, key: str) -> ProcessOutcome:
     """Infrastructure errors propagate (the message is retried, then dead-lettered); bad images are
     recorded as rejections, not raised."""
-    found = _registered(services, bucket, key)
+    found = _registered(services, key)
     if isinstance(found, ProcessOutcome):
         return found
     keys, record = found
@@ -77,6 +87,10 @@ def process_object(services: Services, settings: WorkerSettings, *, bucket: str,
         if record.event_pending:  # the write happened, the event did not (a crash in between)
             _announce(services, record)
         return ProcessOutcome(ProcessStatus.ALREADY_DONE, key)
+    if record.source_etag is not None and record.source_etag != source.etag:
+        # An image id is processed once: its form posted again (within its expiry) costs no decode.
+        services.settle(keys)
+        return ProcessOutcome(ProcessStatus.IGNORED, key, "already processed: a second post is discarded")
     started = time.perf_counter()
     if head["ContentLength"] > settings.max_source_bytes:
         detail = f"{head['ContentLength']} bytes, the cap is {settings.max_source_bytes}"
@@ -88,7 +102,7 @@ def process_object(services: Services, settings: WorkerSettings, *, bucket: str,
     if isinstance(result, ProcessOutcome):
         return result
     variants = _write_variants(services.s3, settings, keys, source.version, result)
-    outcome = _record_ready(services, settings, keys, source, result, variants, bucket=bucket)
+    outcome = _record_ready(services, settings, keys, source, result, variants)
     if outcome is not None:
         return outcome
     return ProcessOutcome(ProcessStatus.READY, key, millis=(time.perf_counter() - started) * 1000)
@@ -103,19 +117,18 @@ class _Source:
     modified: str
 
 
-def _registered(services: Services, bucket: str, key: str) -> tuple[ImageKeys, ImageRecord] | ProcessOutcome:
+def _registered(services: Services, key: str) -> tuple[ImageKeys, ImageRecord] | ProcessOutcome:
     """The original's keys and live record, or why there is nothing to do."""
     keys = ImageKeys.parse_source(key)
     if keys is None:
         return ProcessOutcome(ProcessStatus.IGNORED, key, "outside the uploads/ layout")
     record = services.registry.get(keys.owner, keys.image_id)
     if record is not None and record.status is ImageStatus.DELETED:
-        _remove_late_original(services.s3, bucket, key)
-        return ProcessOutcome(
-            ProcessStatus.IGNORED, key, "the image was deleted: its late original was removed"
-        )
+        services.settle(keys)  # a late original (its form was still valid): housekeeping removes it
+        return ProcessOutcome(ProcessStatus.IGNORED, key, "the image was deleted: its original is settled")
     if record is None:
-        return ProcessOutcome(ProcessStatus.IGNORED, key, "no registry record (never issued, or expired)")
+        services.settle(keys)
+        return ProcessOutcome(ProcessStatus.IGNORED, key, "no registry record: the original is settled")
     return keys, record
 
 
@@ -180,15 +193,8 @@ def _record_ready(
     source: _Source,
     result: ResizeResult,
     variants: list[VariantRecord],
-    *,
-    bucket: str,
 ) -> ProcessOutcome | None:
     """The ready record, or (None written) why another write won."""
-    if _current_etag(services.s3, bucket, keys.source) != source.etag:
-        # Re-uploaded while we worked: the newer version's event records it (LastModified has only
-        # second resolution, so the registry's ordering alone cannot tell two uploads a second apart).
-        _discard(services, settings.media_bucket, keys, source.version, variants)
-        return ProcessOutcome(ProcessStatus.SUPERSEDED, keys.source, "a newer version was uploaded meanwhile")
     done = Completion(
         status=ImageStatus.READY,
         source_etag=source.etag,
@@ -206,7 +212,7 @@ def _record_ready(
     return None
 
 
-_LOST_RACE = "another version, a delete or a duplicate of this event was recorded first"
+_LOST_RACE = "another source, a delete or a duplicate of this event was recorded first"
 
 
 def _reject(
@@ -227,6 +233,7 @@ def _reject(
     )
     if not _commit(services, settings.media_bucket, keys, done):
         return ProcessOutcome(ProcessStatus.SUPERSEDED, keys.source, _LOST_RACE)
+    services.settle(keys)  # a rejected original expires by lifecycle, once housekeeping tagged it
     return ProcessOutcome(ProcessStatus.REJECTED, keys.source, reason.value)
 
 
@@ -262,28 +269,6 @@ def _discard(
 def _announce(services: Services, record: ImageRecord) -> None:
     publish(services.events, image_event(record, bus_name=services.bus_name))
     services.registry.event_sent(record.owner, record.image_id, status=record.status, version=record.version)
-
-
-def _remove_late_original(s3: S3Client, bucket: str, key: str) -> None:
-    """An upload that lands after its image was deleted (its form was still valid) goes too: every
-    version of it, so a deleted photo stays deleted."""
-    versions = s3.list_object_versions(Bucket=bucket, Prefix=key)
-    doomed = [
-        {"Key": v["Key"], "VersionId": v["VersionId"]}
-        for v in [*versions.get("Versions", []), *versions.get("DeleteMarkers", [])]
-        if v["Key"] == key
-    ]
-    if doomed:
-        s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})  # type: ignore[typeddict-item]
-
-
-def _current_etag(s3: S3Client, bucket: str, key: str) -> str | None:
-    try:
-        return s3.head_object(Bucket=bucket, Key=key)["ETag"].strip('"')
-    except ClientError as exc:
-        if _status(exc) == 404:
-            return None
-        raise
 
 
 def _delete_keys(s3: S3Client, bucket: str, keys: list[str]) -> None:

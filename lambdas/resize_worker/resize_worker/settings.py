@@ -20,6 +20,7 @@ class WorkerSettings:
     resize: ResizeOptions = field(default_factory=ResizeOptions)
     # Start an image only with at least this much time left (None: no check): the slowest legal image.
     time_reserve_seconds: float | None = None
+    housekeeping_queue_url: str | None = None  # where unused originals are sent to be settled
 
     def __post_init__(self) -> None:
         if not self.media_bucket:
@@ -43,4 +44,5 @@ class WorkerSettings:
                 memory_budget_bytes=memory_budget_bytes(memory, read.max_source_bytes) if memory else None,
             ),
             time_reserve_seconds=worst_image_seconds(memory) if memory else None,
+            housekeeping_queue_url=read.housekeeping_queue_url,
         )

@@ -9,6 +9,8 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
+from photo_contract.deletion import CdnInvalidation, Storage
+from photo_contract.housekeeping import HousekeepingQueue
 from photo_contract.registry import Registry
 from photo_contract.runtime import CORS_ALLOWED_HEADERS, CORS_ALLOWED_METHODS, CORS_MAX_AGE_SECONDS
 from starlette.datastructures import Headers
@@ -19,7 +21,6 @@ from upload_api.cdn_signing import CdnSigner
 from upload_api.context import ApiContext
 from upload_api.errors import ErrorBody, ErrorCode, install_error_handlers
 from upload_api.guard import RequestGuard, RequestIds, error_response
-from upload_api.images import CdnInvalidation, Storage
 from upload_api.models import MAX_ITEMS
 from upload_api.quota import FormQuota, NoQuota
 from upload_api.routes import batches, images, me, uploads
@@ -53,6 +54,7 @@ def create_app(
     quota: FormQuota | None = None,
     signer: CdnSigner | None = None,
     cdn: CdnInvalidation | None = None,
+    housekeeping: HousekeepingQueue | None = None,
 ) -> FastAPI:
     """``app.state.public_paths`` (exact) and ``public_prefixes`` are served without a token (the local
     runner adds its page and its stand-in CDN)."""
@@ -78,7 +80,13 @@ def create_app(
         cdn=cdn,
     )
     ctx = ApiContext(
-        settings=settings, s3=s3, registry=registry, storage=storage, quota=quota or NoQuota(), signer=signer
+        settings=settings,
+        s3=s3,
+        registry=registry,
+        storage=storage,
+        quota=quota or NoQuota(),
+        signer=signer,
+        housekeeping=housekeeping,
     )
 
     # Async on purpose: it runs on the event loop, never waiting for a worker thread behind slow calls.

@@ -8,12 +8,14 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from photo_contract.deletion import Storage
+from photo_contract.housekeeping import HousekeepingQueue
 from photo_contract.registry import ImageRecord, Registry, Status
 
 from upload_api.auth import Unauthorized
 from upload_api.cdn_signing import CdnSigner
 from upload_api.guard import OWNER_STATE_KEY
-from upload_api.images import ImageView, Storage, view
+from upload_api.images import ImageView, view
 from upload_api.models import ImageResponse, Variant
 from upload_api.quota import FormQuota
 from upload_api.settings import ApiSettings
@@ -44,6 +46,7 @@ class ApiContext:
     storage: Storage
     quota: FormQuota
     signer: CdnSigner | None
+    housekeeping: HousekeepingQueue | None = None  # where erasure jobs run (None: unavailable)
 
     def response_of(self, record: ImageRecord) -> ImageResponse:
         shown = view(

@@ -1,25 +1,22 @@
 """The image lifecycle as the API sees it: views of registry records, delete and account erasure.
 
-Reads are one registry call each. A delete first tombstones the record (so the worker's late write
-fails and it removes its own output), then removes every version of the original and every variant,
-then marks the tombstone clean and announces it: re-running a delete or an erasure after a crash
-finishes what the first run started.
+Reads are one registry call each. A delete is ``photo_contract.deletion``'s steps (shared with the
+erasure job, which the housekeeping function runs a page at a time).
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from photo_contract import DERIVED_PREFIX, derived_prefix, source_prefix
-from photo_contract.events import image_event, publish
-from photo_contract.registry import ImageRecord, Registry, Status
+from photo_contract import derived_prefix
+from photo_contract.deletion import Storage, finish, tombstone
+from photo_contract.housekeeping import HousekeepingQueue, HousekeepingTask, Task
+from photo_contract.registry import ERASURE_STALE_SECONDS, ErasureJob, ImageRecord, Registry, Status
 
 from upload_api.cdn_signing import CdnSigner
-
-ERASE_PAGE = 25  # images per erasure call: bounded work per request
 
 
 @dataclass(frozen=True)
@@ -44,38 +41,6 @@ class ImageView:
     height: int | None = None
     placeholder: str | None = None
     dominant_color: str | None = None
-
-
-@dataclass(frozen=True)
-class CdnInvalidation:
-    """The distribution in front of the media bucket: a deleted image's paths stop serving there (the
-    edge would otherwise keep its immutable variants for a year)."""
-
-    cloudfront: Any
-    distribution_id: str
-
-    def invalidate(self, prefixes: list[str]) -> None:
-        """One invalidation of every path under each prefix (a wildcard path each)."""
-        self.cloudfront.create_invalidation(
-            DistributionId=self.distribution_id,
-            InvalidationBatch={
-                "Paths": {"Quantity": len(prefixes), "Items": [f"/{p}*" for p in prefixes]},
-                "CallerReference": uuid.uuid4().hex,
-            },
-        )
-
-
-@dataclass(frozen=True)
-class Storage:
-    """What a delete touches: the two buckets, the registry, the bus and the CDN."""
-
-    s3: Any
-    uploads_bucket: str
-    media_bucket: str
-    registry: Registry
-    events: Any
-    bus_name: str
-    cdn: CdnInvalidation | None = None
 
 
 def view(
@@ -130,71 +95,22 @@ def _url(s3: Any, bucket: str, key: str, expiry: int, public_base_url: str | Non
 def delete_image(storage: Storage, owner: str, image_id: str) -> bool:
     """False if the owner has no such image (never, or another owner's). Idempotent: a tombstone is
     cleaned again (anything a crashed first attempt left behind goes now) and answers True."""
-    if not _tombstone(storage, owner, image_id):
+    if not tombstone(storage, owner, image_id):
         return False
-    _finish(storage, owner, [image_id], cdn_prefixes=[derived_prefix(owner, image_id)])
+    finish(storage, owner, [image_id], cdn_prefixes=[derived_prefix(owner, image_id)])
     return True
 
 
-def erase_page(storage: Storage, owner: str) -> tuple[int, bool]:
-    """Delete up to ERASE_PAGE of an owner's images: (how many, whether anything is left). The page's
-    paths are one invalidation of the owner's (CloudFront runs at most 15 wildcard paths at a time)."""
-    batch, more = storage.registry.to_erase(owner, limit=ERASE_PAGE)
-    erased = [r.image_id for r in batch if _tombstone(storage, owner, r.image_id)]
-    if erased:
-        _finish(storage, owner, erased, cdn_prefixes=[f"{DERIVED_PREFIX}{owner}/"])
-    return len(batch), more
-
-
-def _tombstone(storage: Storage, owner: str, image_id: str) -> bool:
-    """Mark the image deleted, remove its objects and send its event (False: no such image)."""
+def start_erasure(registry: Registry, queue: HousekeepingQueue, owner: str) -> ErasureJob:
+    """The owner's running erasure job, started (and its first step queued) unless one is running. It
+    goes on without the client: the housekeeping function takes a page a message."""
     now = datetime.now(UTC)
-    marked = storage.registry.mark_deleted(
-        owner, image_id, now=now.isoformat(timespec="milliseconds"), now_epoch=int(now.timestamp())
+    job, started = registry.start_erasure(
+        owner,
+        job_id=uuid.uuid4().hex,
+        now=now.isoformat(timespec="milliseconds"),
+        stale_before=(now - timedelta(seconds=ERASURE_STALE_SECONDS)).isoformat(timespec="milliseconds"),
     )
-    record = marked.previous
-    if record is None:
-        return False
-    _remove_objects(storage, owner, image_id)
-    if marked.written or record.event_pending:
-        deleted = ImageRecord(
-            owner=owner,
-            image_id=image_id,
-            batch_id=record.batch_id,
-            status=Status.DELETED,
-            content_type=record.content_type,
-            declared_bytes=record.declared_bytes,
-            created_at=record.created_at,
-            updated_at=now.isoformat(timespec="milliseconds"),
-            source_etag=record.source_etag,
-            version=record.version,
-        )
-        publish(storage.events, image_event(deleted, bus_name=storage.bus_name))
-        storage.registry.event_sent(owner, image_id, status=Status.DELETED, version=None)
-    return True
-
-
-def _finish(storage: Storage, owner: str, image_ids: list[str], *, cdn_prefixes: list[str]) -> None:
-    """The CDN paths invalidated, then the tombstones counted as cleaned: anything failing before (the
-    event above, or this invalidation) leaves them uncleaned, so a retry or the next erasure call
-    finds them and does it then."""
-    if storage.cdn is not None:
-        storage.cdn.invalidate(cdn_prefixes)
-    for image_id in image_ids:
-        storage.registry.mark_cleaned(owner, image_id)
-
-
-def _remove_objects(storage: Storage, owner: str, image_id: str) -> None:
-    s3 = storage.s3
-    # The uploads bucket is versioned: every version of the original goes (and any delete marker).
-    versions = s3.list_object_versions(Bucket=storage.uploads_bucket, Prefix=source_prefix(owner, image_id))
-    doomed = [
-        {"Key": v["Key"], "VersionId": v["VersionId"]}
-        for v in [*versions.get("Versions", []), *versions.get("DeleteMarkers", [])]
-    ]
-    if doomed:
-        s3.delete_objects(Bucket=storage.uploads_bucket, Delete={"Objects": doomed, "Quiet": True})
-    listing = s3.list_objects_v2(Bucket=storage.media_bucket, Prefix=derived_prefix(owner, image_id))
-    variants = [{"Key": o["Key"]} for o in listing.get("Contents", [])]
-    if variants:
-        s3.delete_objects(Bucket=storage.media_bucket, Delete={"Objects": variants, "Quiet": True})
+    if started:
+        queue.send(HousekeepingTask(Task.ERASE, owner=owner, job_id=job.job_id))
+    return job

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from photo_contract.registry import Status
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
@@ -95,5 +95,11 @@ class ImageListResponse(BaseModel):
 
 
 class ErasureResponse(BaseModel):
-    deleted: int = Field(description="Images deleted by this call.")
-    remaining: bool = Field(description="True while images are left: call again until false.")
+    """An account erasure job: it runs on the server, a page at a time, whether or not the client waits."""
+
+    job_id: str
+    state: Literal["running", "done"] = Field(description="done: every image of the caller is gone.")
+    erased: int = Field(description="Images this job has deleted so far.")
+    started_at: str
+    updated_at: str
+    status_url: str = Field(description="Where to follow the job (GET).")

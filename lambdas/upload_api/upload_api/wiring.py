@@ -6,12 +6,13 @@ from typing import Any
 
 import boto3
 from fastapi import FastAPI
+from photo_contract.deletion import CdnInvalidation
+from photo_contract.housekeeping import HousekeepingQueue
 from photo_contract.registry import Registry
 
 from upload_api.app import create_app
 from upload_api.auth import TokenVerifier
 from upload_api.cdn_signing import CdnSigner, secrets_manager_key
-from upload_api.images import CdnInvalidation
 from upload_api.presign import CLIENT_TIMEOUTS, presign_client
 from upload_api.quota import DynamoFormQuota, FormQuota, NoQuota
 from upload_api.settings import ApiSettings
@@ -50,6 +51,8 @@ def build_app(settings: ApiSettings, *, session: boto3.session.Session | None = 
             config=CLIENT_TIMEOUTS,
         )
         cdn = CdnInvalidation(cloudfront, settings.contract.cdn_distribution_id)
+    queue_url = settings.contract.housekeeping_queue_url
+    housekeeping = HousekeepingQueue(client("sqs"), queue_url) if queue_url else None
     return create_app(
         settings,
         s3=s3,
@@ -59,4 +62,5 @@ def build_app(settings: ApiSettings, *, session: boto3.session.Session | None = 
         quota=quota,
         signer=signer,
         cdn=cdn,
+        housekeeping=housekeeping,
     )

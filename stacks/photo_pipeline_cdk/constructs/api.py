@@ -28,6 +28,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 from photo_contract import DERIVED_PREFIX, UPLOADS_PREFIX
 from photo_contract.runtime import (
@@ -45,7 +46,12 @@ from photo_pipeline_cdk.assets.functions import RUNTIME_PROVIDED, python_functio
 from photo_pipeline_cdk.assets.sources import DEFAULT_ASSET_CACHE, runtime_sources
 from photo_pipeline_cdk.config import DEFAULT_ARCHITECTURE, DEFAULT_PYTHON_VERSION, Architecture
 from photo_pipeline_cdk.constructs.alarms import alarm_above_zero
-from photo_pipeline_cdk.constructs.grants import grant_listing, grant_object_actions, grant_version_listing
+from photo_pipeline_cdk.constructs.grants import (
+    grant_listing,
+    grant_object_actions,
+    grant_send,
+    grant_version_listing,
+)
 from photo_pipeline_cdk.constructs.registry import grant_registry_api
 from photo_pipeline_cdk.constructs.upload_quota import grant_quota_count
 from photo_pipeline_cdk.nag import acknowledge, acknowledge_prefix_grants, acknowledge_python_function
@@ -65,6 +71,7 @@ def grant_api_access(
     event_bus: events.IEventBus,
     quota_table: dynamodb.ITableV2 | None = None,
     distribution: cloudfront.IDistribution | None = None,
+    housekeeping_queue: sqs.IQueue | None = None,
 ) -> None:
     """What the API calls, and only that: sign uploads under uploads/ (the POST is authorised as this
     principal), delete an image's original versions and variants (listing only under those prefixes),
@@ -79,6 +86,8 @@ def grant_api_access(
         grant_quota_count(grantee, quota_table)
     if distribution is not None:  # a deleted image's paths are invalidated there
         distribution.grant_create_invalidation(grantee)
+    if housekeeping_queue is not None:  # an account erasure starts a job there
+        grant_send(grantee, housekeeping_queue)
 
 
 def _acknowledge_api_grants(
@@ -107,6 +116,7 @@ class UploadApiFunction(Construct):
     :param quota_table: where the per-owner form counters live (``environment.quota_table`` names it).
     :param distribution: the CDN in front of the media bucket (``environment.cdn_distribution_id``
         names it): a delete invalidates the image's paths there.
+    :param housekeeping_queue: where an account erasure runs (``environment.housekeeping_queue_url``).
     """
 
     def __init__(
@@ -121,6 +131,7 @@ class UploadApiFunction(Construct):
         event_bus: events.IEventBus,
         quota_table: dynamodb.ITableV2 | None = None,
         distribution: cloudfront.IDistribution | None = None,
+        housekeeping_queue: sqs.IQueue | None = None,
         architecture: Architecture = DEFAULT_ARCHITECTURE,
         python_version: str = DEFAULT_PYTHON_VERSION,
         memory_mib: int = 512,
@@ -151,6 +162,7 @@ class UploadApiFunction(Construct):
             event_bus=event_bus,
             quota_table=quota_table,
             distribution=distribution,
+            housekeeping_queue=housekeeping_queue,
         )
         self.http_api = self._build_http_api(environment)
         self.url = self._build_stage(throttle_rate_per_second, throttle_burst, log_retention)
@@ -325,6 +337,7 @@ class UploadApiService(Construct):
         event_bus: events.IEventBus,
         quota_table: dynamodb.ITableV2 | None = None,
         distribution: cloudfront.IDistribution | None = None,
+        housekeeping_queue: sqs.IQueue | None = None,
         min_tasks: int = 2,
         max_tasks: int = 6,
         cpu: int = 512,
@@ -360,6 +373,7 @@ class UploadApiService(Construct):
             event_bus=event_bus,
             quota_table=quota_table,
             distribution=distribution,
+            housekeeping_queue=housekeeping_queue,
         )
         self.url = f"https://{self.service.load_balancer.load_balancer_dns_name}"
         self.unhealthy_hosts_alarm, self.server_errors_alarm = self._build_alarms()

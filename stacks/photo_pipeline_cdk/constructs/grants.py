@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
 
 
 def grant_object_actions(grantee: iam.IGrantable, bucket: s3.IBucket, prefix: str, *actions: str) -> None:
@@ -36,3 +37,10 @@ def grant_version_listing(grantee: iam.IGrantable, bucket: s3.IBucket, prefix: s
             conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}},
         )
     )
+
+
+def grant_send(grantee: iam.IGrantable, queue: sqs.IQueue) -> None:
+    """``sqs:SendMessage`` alone (``IQueue.grant_send_messages`` adds GetQueueAttributes and GetQueueUrl,
+    which a sender that is given the queue's URL never calls). The queues are SQS-managed encrypted: no
+    key grant."""
+    iam.Grant.add_to_principal(grantee=grantee, actions=["sqs:SendMessage"], resource_arns=[queue.queue_arn])

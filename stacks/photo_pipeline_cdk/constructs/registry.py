@@ -9,7 +9,16 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 from photo_contract.events import EVENT_SOURCE
-from photo_contract.registry import BATCH_INDEX, BATCH_KEY, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
+from photo_contract.registry import (
+    BATCH_INDEX,
+    BATCH_KEY,
+    OUTBOX_INDEX,
+    OUTBOX_KEY,
+    OUTBOX_SORT_KEY,
+    PARTITION_KEY,
+    SORT_KEY,
+    TTL_ATTRIBUTE,
+)
 
 EVENT_ARCHIVE_DAYS = 7
 
@@ -60,7 +69,14 @@ class ImageRegistry(Construct):
                     partition_key=dynamodb.Attribute(name=BATCH_KEY, type=string),
                     sort_key=dynamodb.Attribute(name=SORT_KEY, type=string),
                     projection_type=dynamodb.ProjectionType.ALL,
-                )
+                ),
+                # Sparse: only items whose event is unsent carry its key (the outbox sweeper's read).
+                dynamodb.GlobalSecondaryIndexPropsV2(
+                    index_name=OUTBOX_INDEX,
+                    partition_key=dynamodb.Attribute(name=OUTBOX_KEY, type=string),
+                    sort_key=dynamodb.Attribute(name=OUTBOX_SORT_KEY, type=string),
+                    projection_type=dynamodb.ProjectionType.ALL,
+                ),
             ],
         )
 
@@ -117,4 +133,17 @@ def grant_registry_api(grantee: iam.IGrantable, table: dynamodb.ITableV2, bus: e
 def grant_registry_worker(grantee: iam.IGrantable, table: dynamodb.ITableV2, bus: events.IEventBus) -> None:
     """One read and conditional updates: the worker can neither create nor delete a record."""
     table.grant(grantee, "dynamodb:GetItem", "dynamodb:UpdateItem")
+    bus.grant_put_events_to(grantee)
+
+
+def grant_registry_housekeeping(
+    grantee: iam.IGrantable, table: dynamodb.ITableV2, bus: events.IEventBus
+) -> None:
+    """Reads, the erasure job's put, tombstone updates, owner pages and the outbox index: no DeleteItem."""
+    table.grant(grantee, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+    iam.Grant.add_to_principal(
+        grantee=grantee,
+        actions=["dynamodb:Query"],
+        resource_arns=[table.table_arn, f"{table.table_arn}/index/{OUTBOX_INDEX}"],
+    )
     bus.grant_put_events_to(grantee)

@@ -36,7 +36,7 @@ from photo_pipeline_cdk.assets.functions import (
 from photo_pipeline_cdk.assets.sources import DEFAULT_ASSET_CACHE, runtime_sources
 from photo_pipeline_cdk.config import DEFAULT_ARCHITECTURE, DEFAULT_PYTHON_VERSION, Architecture
 from photo_pipeline_cdk.constructs.alarms import alarm_above_zero
-from photo_pipeline_cdk.constructs.grants import grant_listing, grant_object_actions, grant_version_listing
+from photo_pipeline_cdk.constructs.grants import grant_listing, grant_object_actions, grant_send
 from photo_pipeline_cdk.constructs.registry import grant_registry_worker
 from photo_pipeline_cdk.constructs.upload_events import MIN_MAX_RECEIVE_COUNT, UploadEvents
 from photo_pipeline_cdk.nag import acknowledge_prefix_grants, acknowledge_python_function
@@ -94,6 +94,9 @@ class ResizePipeline(Construct):
     :param variants: what to make (default: 1080 and 640 px fit-to-width and a 150 px square, JPEG q85).
     :param registry_table: the image registry (``ImageRegistry.table``) the worker records each image in.
     :param event_bus: where its transitions are announced (``ImageRegistry.bus``).
+    :param housekeeping_queue: where originals the worker will not use are sent to be removed
+        (``HousekeepingQueue.queue``); the worker itself may not delete an original. None: nothing
+        removes them (a library user's test).
     :param reprocess_concurrency: the reprocess function's reserved concurrency (default 10).
     """
 
@@ -108,6 +111,7 @@ class ResizePipeline(Construct):
         event_bus: events.IEventBus,
         queue: sqs.IQueue | None = None,
         dead_letter_queue: sqs.IQueue | None = None,
+        housekeeping_queue: sqs.IQueue | None = None,
         architecture: Architecture = DEFAULT_ARCHITECTURE,
         python_version: str = DEFAULT_PYTHON_VERSION,
         memory_mib: int = 1024,
@@ -142,6 +146,7 @@ class ResizePipeline(Construct):
             max_source_bytes=max_source_bytes,
             max_pixels=max_pixels,
             variants=variants,
+            housekeeping_queue_url=housekeeping_queue.queue_url if housekeeping_queue else None,
         )
         self.queue, self.dead_letter_queue = self._build_queue(
             uploads_bucket, queue, dead_letter_queue, timeout_seconds, max_receive_count
@@ -182,6 +187,8 @@ class ResizePipeline(Construct):
         for function in (self.function, self.reprocess_function):
             self._grant_buckets(function, uploads_bucket, media_bucket)
             grant_registry_worker(function, registry_table, event_bus)
+            if housekeeping_queue is not None:
+                grant_send(function, housekeeping_queue)
         self._subscribe(batch_size, reserved_concurrency)
         self.errors_alarm, self.processing_failures_alarm, self.throttles_alarm = self._build_alarms()
         self.alarms = [self.errors_alarm, self.processing_failures_alarm, self.throttles_alarm]
@@ -248,20 +255,13 @@ class ResizePipeline(Construct):
     def _grant_buckets(
         function: lambda_.IFunction, uploads_bucket: s3.IBucket, media_bucket: s3.IBucket
     ) -> None:
-        # Read originals (HEAD is GetObject; the version HEAD saw) and delete one only when it arrived
-        # after its image was deleted; write variants and remove the ones a newer version or a delete
-        # superseded; 404s for missing keys.
-        grant_object_actions(
-            function,
-            uploads_bucket,
-            UPLOADS_PREFIX,
-            "s3:GetObject",
-            "s3:GetObjectVersion",
-            "s3:DeleteObjectVersion",
-        )
+        # Read originals (HEAD is GetObject; the version HEAD saw), never delete one: these functions
+        # decode untrusted bytes, so an exploit must not reach the originals (the housekeeping function
+        # removes them). Write variants and remove the ones a new spec or a delete superseded; 404s
+        # for missing keys.
+        grant_object_actions(function, uploads_bucket, UPLOADS_PREFIX, "s3:GetObject", "s3:GetObjectVersion")
         grant_object_actions(function, media_bucket, DERIVED_PREFIX, "s3:PutObject", "s3:DeleteObject")
         grant_listing(function, uploads_bucket, None)
-        grant_version_listing(function, uploads_bucket, UPLOADS_PREFIX)
 
     def _subscribe(self, batch_size: int, reserved_concurrency: int) -> None:
         self.function.add_event_source(

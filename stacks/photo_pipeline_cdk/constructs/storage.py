@@ -8,6 +8,7 @@ import aws_cdk as cdk
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
+from photo_contract.runtime import DISCARD_TAG, REJECTED_ORIGINAL_DAYS
 
 from photo_pipeline_cdk.nag import acknowledge
 
@@ -87,7 +88,14 @@ class PhotoBuckets(Construct):
                     id="AbandonedUploads",
                     abort_incomplete_multipart_upload_after=Duration.days(abandoned_upload_days),
                     noncurrent_version_expiration=Duration.days(abandoned_upload_days),
-                )
+                ),
+                # A rejected image's original, once the housekeeping function has tagged it.
+                s3.LifecycleRule(
+                    id="RejectedOriginals",
+                    tag_filters={DISCARD_TAG[0]: DISCARD_TAG[1]},
+                    expiration=Duration.days(REJECTED_ORIGINAL_DAYS),
+                    noncurrent_version_expiration=Duration.days(1),
+                ),
             ],
             **common,  # type: ignore[arg-type]
         )

@@ -10,6 +10,7 @@ from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from photo_contract import UPLOADS_PREFIX
+from photo_contract.runtime import DEAD_LETTER_RETENTION_DAYS, UPLOAD_QUEUE_RETENTION_DAYS
 
 from photo_pipeline_cdk.constructs.alarms import alarm_above_zero
 from photo_pipeline_cdk.nag import acknowledge
@@ -50,7 +51,7 @@ class UploadEvents(Construct):
             "DeadLetters",
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
-            retention_period=Duration.days(14),
+            retention_period=Duration.days(DEAD_LETTER_RETENTION_DAYS),
             removal_policy=removal,
         )
         acknowledge(
@@ -66,7 +67,7 @@ class UploadEvents(Construct):
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             visibility_timeout=Duration.seconds(visibility_timeout_seconds),
-            retention_period=Duration.days(4),
+            retention_period=Duration.days(UPLOAD_QUEUE_RETENTION_DAYS),
             removal_policy=removal,
             dead_letter_queue=sqs.DeadLetterQueue(
                 max_receive_count=max_receive_count, queue=self.dead_letter_queue

@@ -16,7 +16,7 @@ SNAPSHOT_TAG := snapshot
 synth_into = rm -rf cdk.out.$(1) && cdk synth -c env=$(1) -c image_tag=$(SNAPSHOT_TAG) -c allow_placeholders=true -q -o cdk.out.$(1)
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: help setup browser unit test lint synth diff snapshots preflight dashboard-picture image bench load burst demo serve redrive reprocess cost clean
+.PHONY: help setup browser audit unit test lint synth diff snapshots preflight dashboard-picture image bench load burst demo serve redrive reprocess cost clean
 
 # `make` alone, or `make help`: every target and what it does (the "##" text on its line).
 help:  ## this list
@@ -69,6 +69,11 @@ lint: setup  ## ruff, ruff format --check, mypy (strict), hadolint
 	$(BIN)/hadolint containers/api/Dockerfile
 
 # The fast lane while working: lint + every test not marked slow (no synth, asset build, browser, e2e).
+# --strict: a package the vulnerability service cannot answer for fails the audit instead of passing it
+# unexamined (this machine reaches PyPI's index but not its per-release JSON nor OSV: it fails here).
+audit: setup  ## known vulnerabilities in every installed dependency (pip-audit; needs PyPI's JSON API)
+	$(BIN)/pip-audit --strict --skip-editable --progress-spinner off
+
 unit: lint  ## the fast lane: lint and every test not marked slow
 	$(BIN)/pytest -m "not slow"
 

@@ -58,6 +58,8 @@ RESOURCE_LINES: dict[str, str] = {
     "AWS::S3::BucketPolicy": "free: a policy",
     "Custom::S3BucketNotifications": "free: a deploy-time custom resource (its Lambda runs on deploy only)",
     "Custom::VpcRestrictDefaultSG": "free: a deploy-time custom resource (its Lambda runs on deploy only)",
+    "Custom::CrossRegionExportWriter": "free: a deploy-time custom resource (its Lambda runs on deploy only)",
+    "Custom::CrossRegionExportReader": "free: a deploy-time custom resource (its Lambda runs on deploy only)",
     "AWS::SQS::Queue": "usage: SQS requests",
     "AWS::SQS::QueuePolicy": "free: a policy",
     "AWS::DynamoDB::GlobalTable": "usage: DynamoDB requests and storage",
@@ -97,6 +99,9 @@ RESOURCE_LINES: dict[str, str] = {
     "AWS::ApplicationAutoScaling::ScalableTarget": "free: configuration",
     "AWS::ApplicationAutoScaling::ScalingPolicy": "free: configuration",
     "AWS::ECS::ClusterCapacityProviderAssociations": "free: configuration",
+    "AWS::WAFv2::WebACL": "idle: WAF web ACLs and their rules; usage: WAF requests (the ALB's, in the Fargate figures)",
+    "AWS::WAFv2::WebACLAssociation": "free: configuration",
+    "AWS::ApiGatewayV2::Authorizer": "free: API Gateway's JWT authorizer is part of the request price",
 }
 
 
@@ -184,6 +189,16 @@ def resource_counts(templates: Mapping[str, Mapping[str, Any]]) -> Counter[str]:
     return Counter(r["Type"] for t in templates.values() for r in t.get("Resources", {}).values())
 
 
+def waf_rule_count(templates: Mapping[str, Mapping[str, Any]]) -> int:
+    """The rules of every web ACL (WAF charges per rule and per managed group)."""
+    return sum(
+        len(r["Properties"].get("Rules", []))
+        for t in templates.values()
+        for r in t.get("Resources", {}).values()
+        if r["Type"] == "AWS::WAFv2::WebACL"
+    )
+
+
 def load_templates(directory: Path) -> dict[str, dict[str, Any]]:
     return {
         p.name.removesuffix(".template.json"): json.loads(p.read_text())
@@ -232,6 +247,7 @@ def idle_lines(
     assume: Assumptions,
     *,
     snap_start_gb: float = 0.0,
+    waf_rules: int = 0,
 ) -> list[Line]:
     hours = prices.hours
     albs = counts["AWS::ElasticLoadBalancingV2::LoadBalancer"]
@@ -252,6 +268,13 @@ def idle_lines(
             "Public IPv4 addresses",
             f"{counts['AWS::EC2::EIP']} NAT + {2 * albs} ALB (2 AZs)",
             (counts["AWS::EC2::EIP"] + 2 * albs) * hours * prices("vpc", "public_ipv4_per_hour"),
+        ),
+        Line(
+            "WAF web ACLs",
+            f"{counts['AWS::WAFv2::WebACL']} ACL, {waf_rules} rules",
+            counts["AWS::WAFv2::WebACL"] * prices("waf", "web_acl_per_month")
+            + waf_rules * prices("waf", "rule_per_month"),
+            "plus 0.60 USD per million requests (in the Fargate figures)",
         ),
     ]
     if counts["AWS::ECS::Service"]:
@@ -421,12 +444,16 @@ def api_runtime_costs(
     vcpu = fargate.cpu / 1024
     tasks = max(fargate.min_tasks, math.ceil(peak_rps / (assume.requests_per_vcpu_second * vcpu)))
     lcus = average_rps / assume.requests_per_new_connection / prices("alb", "new_connections_per_lcu_second")
-    network = hours * (
-        prices("alb", "per_hour")
-        + lcus * prices("alb", "per_lcu_hour")
-        + fargate.nat_gateways * prices("vpc", "nat_gateway_per_hour")
-        + (fargate.nat_gateways + 2) * prices("vpc", "public_ipv4_per_hour")
-    )
+    network = (
+        hours
+        * (
+            prices("alb", "per_hour")
+            + lcus * prices("alb", "per_lcu_hour")
+            + fargate.nat_gateways * prices("vpc", "nat_gateway_per_hour")
+            + (fargate.nat_gateways + 2) * prices("vpc", "public_ipv4_per_hour")
+        )
+        + requests * prices("waf", "per_million_requests") / 1_000_000
+    )  # the ALB's web ACL
     spot_weight = fargate.spot_weight or 3  # the comparison shows a Spot mix even where it is off
     per_instance = min(
         math.floor(prices("ec2", "vcpu") * 1024 / fargate.cpu),
@@ -547,7 +574,12 @@ def main(argv: list[str] | None = None) -> int:
         _table(
             "Idle: the environment with no traffic",
             idle_lines(
-                config, resource_counts(templates), prices, assume, snap_start_gb=snap_start_gb(templates)
+                config,
+                resource_counts(templates),
+                prices,
+                assume,
+                snap_start_gb=snap_start_gb(templates),
+                waf_rules=waf_rule_count(templates),
             ),
         )
     )

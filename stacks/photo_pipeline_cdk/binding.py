@@ -28,6 +28,7 @@ class StackName(StrEnum):
     API = "api"
     SERVICE = "service"
     OPERATIONS = "operations"
+    EDGE = "edge"  # us-east-1: what CloudFront needs there (the media distribution's web ACL)
 
 
 def stack_name(config: EnvironmentConfig, stack: StackName) -> str:
@@ -111,6 +112,7 @@ def api_environment(
         cors_allowed_origins=config.cors_allowed_origins,
         expose_docs=config.api.expose_docs,
         forms_per_minute=config.api.forms_per_minute,
+        max_batch_bytes=config.api.max_batch_bytes,
         cdn_url_ttl_seconds=config.cdn.signed_url_ttl_seconds,
         region=region,
         endpoint_url=endpoint_url,

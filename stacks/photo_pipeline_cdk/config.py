@@ -8,6 +8,7 @@ from enum import StrEnum
 from photo_contract.budget import check_budget
 from photo_contract.runtime import (
     DEFAULT_FORMS_PER_MINUTE,
+    DEFAULT_MAX_BATCH_BYTES,
     DEFAULT_MAX_PIXELS,
     DEFAULT_MAX_SOURCE_BYTES,
     DEFAULT_UPLOAD_EXPIRY_SECONDS,
@@ -121,9 +122,20 @@ class ApiConfig:
     fargate: FargateConfig = field(default_factory=FargateConfig)
     expose_docs: bool = False  # /docs, /redoc and /openapi.json (a development aid, not a public surface)
     forms_per_minute: int = DEFAULT_FORMS_PER_MINUTE  # per owner, counted across every instance
+    max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES  # one post's declared sizes together
+    # The Lambda API's reserved concurrency: rate x duration is ~10 at 200 rps and 50 ms, but a dependency
+    # slowing every call to the 10 s timeout would need 2,000, past the default account limit of 1,000;
+    # the cap keeps that from taking the account's pool (the resize worker has its own reservation).
+    reserved_concurrency: int = 50
+    # The WAF's per-IP rate rule on the ALB (a 5-minute window, WAFv2's unit; 10 a minute minimum).
+    waf_requests_per_ip_per_5_minutes: int = 1_500
 
     def __post_init__(self) -> None:
         check_upload_expiry(self.upload_expiry_seconds)
+        if not 10 <= self.waf_requests_per_ip_per_5_minutes <= 2_000_000_000:
+            raise ValueError("waf_requests_per_ip_per_5_minutes must be 10..2e9 (WAFv2's range)")
+        if self.reserved_concurrency < 1:
+            raise ValueError(f"reserved_concurrency must be positive, got {self.reserved_concurrency}")
         if self.forms_per_minute < 20:
             raise ValueError(f"forms_per_minute must allow one full post (20), got {self.forms_per_minute}")
 
@@ -143,8 +155,15 @@ class CdnConfig:
     # us-east-1, whatever the stack's region; then TLS 1.2 is the minimum and URLs use the first name.
     domain_names: tuple[str, ...] = ()
     certificate_arn: str | None = None
+    # A WAFv2 web ACL in front of the distribution (its own stack in us-east-1, CloudFront's region for
+    # WAF) blocks an IP past this many requests in 5 minutes. High: a feed page is dozens of variants,
+    # and a mobile carrier's NAT puts many users behind one address. None: no WAF (dev).
+    waf_requests_per_ip_per_5_minutes: int | None = None
 
     def __post_init__(self) -> None:
+        waf = self.waf_requests_per_ip_per_5_minutes
+        if waf is not None and not 10 <= waf <= 2_000_000_000:
+            raise ValueError("cdn.waf_requests_per_ip_per_5_minutes must be 10..2e9 (WAFv2's range)")
         if bool(self.domain_names) != (self.certificate_arn is not None):
             raise ValueError("cdn domain_names and certificate_arn go together (one needs the other)")
         if self.certificate_arn is not None and not self.certificate_arn.startswith("arn:aws:acm:us-east-1:"):
@@ -218,6 +237,7 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         alarm_emails=("staging-alerts@photo-pipeline.example",),
         log_retention_days=30,
         resize=ResizeConfig(reserved_concurrency=10),
+        cdn=CdnConfig(waf_requests_per_ip_per_5_minutes=20_000),
         api=ApiConfig(
             fargate=FargateConfig(
                 enabled=True,
@@ -235,16 +255,18 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         cors_allowed_origins=("https://app.photo-pipeline.example",),
         alarm_emails=("oncall@photo-pipeline.example",),
         retain_data=True,
-        log_retention_days=365,
+        log_retention_days=90,  # ids and client IPs in logs: as long as an incident review needs (privacy.md)
         cdn=CdnConfig(
             price_class="PRICE_CLASS_ALL",
             domain_names=("media.photo-pipeline.example",),
             certificate_arn=_EXAMPLE_CERTIFICATE.format(region="us-east-1", id="prod-media"),
+            waf_requests_per_ip_per_5_minutes=20_000,
         ),
         resize=ResizeConfig(memory_mib=1536, timeout_seconds=55, reserved_concurrency=50),
         api=ApiConfig(
             throttle_rate_per_second=200,
             throttle_burst=400,
+            reserved_concurrency=100,
             fargate=FargateConfig(
                 enabled=True,
                 min_tasks=2,

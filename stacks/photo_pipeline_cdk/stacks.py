@@ -37,6 +37,7 @@ from photo_pipeline_cdk.constructs.alarms import AlarmTopic, NotifyOnEveryAlarm
 from photo_pipeline_cdk.constructs.api import UploadApiFunction, UploadApiService
 from photo_pipeline_cdk.constructs.dashboard import FargateMetricsSource, PipelineDashboard
 from photo_pipeline_cdk.constructs.delivery import MediaDistribution, grant_signing_key
+from photo_pipeline_cdk.constructs.firewall import RateLimitedWebAcl
 from photo_pipeline_cdk.constructs.housekeeping import Housekeeping, HousekeepingQueue
 from photo_pipeline_cdk.constructs.identity import UserDirectory
 from photo_pipeline_cdk.constructs.image_repository import ApiImageRepository
@@ -77,6 +78,25 @@ class ApiImports:
     environment: ApiEnvironment
 
 
+class EdgeStack(cdk.Stack):
+    """In us-east-1, what CloudFront needs there: the media distribution's WAFv2 web ACL (a per-IP rate
+    rule and AWS's managed groups). The storage stack reads its ARN through CDK's cross-region
+    references (an SSM parameter this stack writes in the storage stack's region)."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, requests_per_ip_per_5_minutes: int, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.media_firewall = RateLimitedWebAcl(
+            self,
+            "MediaFirewall",
+            requests_per_ip_per_5_minutes=requests_per_ip_per_5_minutes,
+            metric_prefix="PhotoPipelineMedia",
+            acl_scope="CLOUDFRONT",
+        )
+        acknowledge_cross_region_references(self)
+
+
 class StorageStack(cdk.Stack):
     """Stateful: the buckets, the upload-event queues (a backlog and its dead letters are data too), the
     token issuer, the image repository and the upload-quota counters.
@@ -86,7 +106,13 @@ class StorageStack(cdk.Stack):
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: Any
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        media_web_acl_arn: str | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.buckets = PhotoBuckets(
@@ -135,7 +161,9 @@ class StorageStack(cdk.Stack):
                 if config.cdn.certificate_arn
                 else None
             ),
+            web_acl_arn=media_web_acl_arn,
         )
+        acknowledge_cross_region_references(self)
         self.registry = ImageRegistry(
             self,
             "Registry",
@@ -411,6 +439,7 @@ class ApiStack(cdk.Stack):
             python_version=config.resize.python_version,
             throttle_rate_per_second=config.api.throttle_rate_per_second,
             throttle_burst=config.api.throttle_burst,
+            reserved_concurrency=config.api.reserved_concurrency,
             log_retention=_retention(config.log_retention_days),
             asset_cache_dir=asset_cache_dir,
         )
@@ -465,6 +494,7 @@ class ServiceStack(cdk.Stack):
             spot_weight=fargate.spot_weight,
             on_demand_weight=fargate.on_demand_weight,
             on_demand_base=fargate.on_demand_base,
+            waf_requests_per_ip_per_5_minutes=config.api.waf_requests_per_ip_per_5_minutes,
         )
         storage.grant_cdn_signing(self, self.api.service.task_definition.task_role, config)
         cdk.CfnOutput(self, "ServiceUrl", value=self.api.url)
@@ -569,11 +599,14 @@ def build_photo_pipeline(
     app: cdk.App, config: EnvironmentConfig, *, asset_cache_dir: Path = DEFAULT_ASSET_CACHE
 ) -> list[cdk.Stack]:
     env = cdk.Environment(account=config.account, region=config.region) if config.region else None
+    edge = _edge_stack(app, config)
     storage = StorageStack(
         app,
         "Storage",
         config=config,
         env=env,
+        media_web_acl_arn=edge.media_firewall.arn if edge else None,
+        cross_region_references=edge is not None,
         stack_name=stack_name(config, StackName.STORAGE),
         description=f"photo-pipeline {config.name}: buckets and upload-event queues (stateful)",
     )
@@ -597,7 +630,7 @@ def build_photo_pipeline(
         stack_name=stack_name(config, StackName.API),
         description=f"photo-pipeline {config.name}: upload API on Lambda (stateless)",
     )
-    stacks: list[cdk.Stack] = [storage, resize, api]
+    stacks: list[cdk.Stack] = [*([edge] if edge else []), storage, resize, api]
     service: ServiceStack | None = None
     if config.api.fargate.enabled and config.api.fargate.image_tag:
         service = ServiceStack(
@@ -632,3 +665,39 @@ def build_photo_pipeline(
         )
         cdk.Aspects.of(stack).add(NotifyOnEveryAlarm(topic_arn))
     return stacks
+
+
+def _edge_stack(app: cdk.App, config: EnvironmentConfig) -> EdgeStack | None:
+    """The us-east-1 stack, when the media distribution has a WAF (it needs the storage stack's region:
+    a cross-region reference goes from one named region to another)."""
+    requests = config.cdn.waf_requests_per_ip_per_5_minutes
+    if requests is None:
+        return None
+    if not config.region:
+        raise ValueError("cdn.waf_requests_per_ip_per_5_minutes needs the environment's region")
+    return EdgeStack(
+        app,
+        "Edge",
+        requests_per_ip_per_5_minutes=requests,
+        env=cdk.Environment(account=config.account, region="us-east-1"),
+        cross_region_references=True,
+        stack_name=stack_name(config, StackName.EDGE),
+        description=f"photo-pipeline {config.name}: the media distribution's web ACL (us-east-1)",
+    )
+
+
+def acknowledge_cross_region_references(stack: cdk.Stack) -> None:
+    """CDK's own providers behind cross-region references (a writer in the producer, a reader in the
+    consumer): deploy-time Lambdas that read or write the reference's SSM parameters."""
+    for provider in (
+        "Custom::CrossRegionExportWriterCustomResourceProvider",
+        "Custom::CrossRegionExportReaderCustomResourceProvider",
+    ):
+        found = stack.node.try_find_child(provider)
+        if found is not None:
+            acknowledge(
+                found,
+                **{
+                    "AwsSolutions-IAM5[Resource::*]": "CDK's cross-region reference provider (SSM parameters).",
+                },
+            )

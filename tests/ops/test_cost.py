@@ -46,6 +46,7 @@ ROUND = Prices(
         "cloudwatch": {"alarm_per_month": 0.10, "dashboard_per_month": 3.0, "custom_metric_per_month": 0.3},
         "secrets_manager": {"per_secret_month": 0.4},
         "ecr": {"storage_per_gb_month": 0.1},
+        "waf": {"web_acl_per_month": 5.0, "rule_per_month": 1.0, "per_million_requests": 1.0},
     }
 )
 
@@ -68,17 +69,19 @@ def test_the_api_runtimes_by_hand() -> None:
     costs = api_runtime_costs(10_000_000, config, ROUND, assume, api_memory_mib=1024)
     # Lambda: 10 M x (1.00 + 0.20) / M + 10 M x 0.1 s x 1 GB x 0.00001 = 12 + 10 = 22.
     assert costs.lambda_api == pytest.approx(22.0)
-    # Network: 1000 h x (ALB 0.02 + NAT 0.05 + 3 IPv4 x 0.005) = 85; one task: 1000 h x (0.04 + 2 x 0.004) = 48.
-    assert costs.fargate == pytest.approx(85.0 + 48.0)
+    # Network: 1000 h x (ALB 0.02 + NAT 0.05 + 3 IPv4 x 0.005) = 85, and the ALB's WAF 10 M x 1.00 / M = 10;
+    # one task: 1000 h x (0.04 + 2 x 0.004) = 48.
+    assert costs.fargate == pytest.approx(95.0 + 48.0)
     # EC2: max(min(2, 1), ceil(1 task / 2 per instance)) = 1 instance x 1000 h x 0.1 = 100.
-    assert costs.ec2 == pytest.approx(85.0 + 100.0)
+    assert costs.ec2 == pytest.approx(95.0 + 100.0)
     # Spot mix with one task: the on-demand base is that task.
     assert costs.fargate_spot == pytest.approx(costs.fargate)
-    # Lambda costs more than Fargate's 133 from about 133 / 2.2 per million = 60.5 M requests a month.
+    # Lambda (2.2 per million) costs more than Fargate (133 + the WAF's 1.0 per million) from
+    # 133 / (2.2 - 1.0) = 110.8 M requests a month.
     crossing = break_even(
         lambda r: api_runtime_costs(r, config, ROUND, assume, api_memory_mib=1024), "fargate"
     )
-    assert crossing == pytest.approx(60.5e6, rel=0.01)
+    assert crossing == pytest.approx(110.8e6, rel=0.01)
 
 
 def test_a_spot_mix_by_hand() -> None:
@@ -98,12 +101,16 @@ def test_idle_lines_count_what_the_templates_hold() -> None:
             "AWS::CloudWatch::Alarm": 10,
             "AWS::CloudWatch::Dashboard": 1,
             "AWS::KMS::Key": 1,
+            "AWS::WAFv2::WebACL": 2,
         }
     )
     lines = {
         line.item: line.monthly_usd
-        for line in idle_lines(ENVIRONMENTS["dev"], counts, ROUND, Assumptions(), snap_start_gb=0.5)
+        for line in idle_lines(
+            ENVIRONMENTS["dev"], counts, ROUND, Assumptions(), snap_start_gb=0.5, waf_rules=8
+        )
     }
+    assert lines["WAF web ACLs"] == pytest.approx(2 * 5.0 + 8 * 1.0)
     assert lines["NAT gateways"] == pytest.approx(2 * 1000 * 0.05)
     assert lines["Public IPv4 addresses"] == pytest.approx((2 + 2) * 1000 * 0.005)
     assert lines["Alarms"] == pytest.approx(1.0) and lines["Dashboard"] == pytest.approx(3.0)

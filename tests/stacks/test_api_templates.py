@@ -16,7 +16,7 @@ from photo_contract.runtime import (
 )
 from photo_pipeline_cdk.config import ENVIRONMENTS, FargateConfig
 
-from tests.stacks.templates import as_list, resources
+from tests.stacks.templates import as_list, resources, resources_by_id
 
 pytestmark = pytest.mark.slow  # reads the templates of a full synth
 
@@ -323,3 +323,26 @@ def test_the_api_may_invalidate_only_the_media_distribution(
     (statement,) = statements
     assert as_list(statement["Action"]) == ["cloudfront:CreateInvalidation"]
     assert f"photo-pipeline-{env}-storage-MediaDistributionId" in json.dumps(statement["Resource"])
+
+
+@pytest.mark.parametrize("env", ["staging", "prod"])
+def test_the_alb_is_behind_a_web_acl_with_a_per_ip_rate_rule(templates: Templates, env: str) -> None:
+    from photo_pipeline_cdk.config import environment_config
+    from photo_pipeline_cdk.constructs.firewall import MANAGED_GROUPS, RATE_RULE
+
+    service = templates[env]["Service"]
+    (acl_id,) = resources_by_id(service, "AWS::WAFv2::WebACL")
+    acl = resources_by_id(service, "AWS::WAFv2::WebACL")[acl_id]["Properties"]
+    assert acl["Scope"] == "REGIONAL" and acl["DefaultAction"] == {"Allow": {}}
+    rules = {r["Name"]: r for r in acl["Rules"]}
+    rate = rules[RATE_RULE]
+    assert rate["Priority"] == 0 and rate["Action"] == {"Block": {}}  # before anything else
+    statement = rate["Statement"]["RateBasedStatement"]
+    limit = environment_config(env).api.waf_requests_per_ip_per_5_minutes
+    assert (statement["AggregateKeyType"], statement["Limit"]) == ("IP", limit)
+    assert set(MANAGED_GROUPS) <= set(rules)
+    assert all(r["VisibilityConfig"]["CloudWatchMetricsEnabled"] for r in rules.values())
+    (association,) = resources_by_id(service, "AWS::WAFv2::WebACLAssociation").values()
+    (alb_id,) = resources_by_id(service, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    assert association["Properties"]["ResourceArn"] == {"Ref": alb_id}
+    assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": [acl_id, "Arn"]}

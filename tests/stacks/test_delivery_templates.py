@@ -11,7 +11,7 @@ import pytest
 from photo_pipeline_cdk.config import ENVIRONMENTS
 
 from tests.conftest import REPO
-from tests.stacks.templates import resources
+from tests.stacks.templates import resources, resources_by_id
 
 pytestmark = pytest.mark.slow  # reads the templates of a full synth
 
@@ -189,3 +189,32 @@ def test_signed_mode_trusts_a_key_group_and_only_the_api_reads_the_key(signed_te
     assert "CdnKeyPairId" in json.dumps(variables["CDN_KEY_PAIR_ID"])
     assert "CdnSigningSecretArn" in json.dumps(variables["CDN_SIGNING_SECRET"])
     assert variables["CDN_URL_TTL_SECONDS"] == "900"
+
+
+@pytest.mark.parametrize("env", ["staging", "prod"])
+def test_the_media_distribution_is_behind_a_cloudfront_web_acl_with_a_per_ip_rate_rule(
+    templates: Templates, env: str
+) -> None:
+    from photo_pipeline_cdk.config import environment_config
+    from photo_pipeline_cdk.constructs.firewall import MANAGED_GROUPS, RATE_RULE
+
+    edge = templates[env]["Edge"]
+    (acl_id,) = resources_by_id(edge, "AWS::WAFv2::WebACL")
+    acl = resources_by_id(edge, "AWS::WAFv2::WebACL")[acl_id]["Properties"]
+    assert acl["Scope"] == "CLOUDFRONT"  # a CloudFront web ACL exists only in us-east-1: this stack's region
+    rules = {r["Name"]: r for r in acl["Rules"]}
+    statement = rules[RATE_RULE]["Statement"]["RateBasedStatement"]
+    limit = environment_config(env).cdn.waf_requests_per_ip_per_5_minutes
+    assert (rules[RATE_RULE]["Priority"], statement["AggregateKeyType"], statement["Limit"]) == (
+        0,
+        "IP",
+        limit,
+    )
+    assert set(MANAGED_GROUPS) <= set(rules)
+    (distribution,) = resources(templates[env]["Storage"], "AWS::CloudFront::Distribution")
+    web_acl = json.dumps(distribution["Properties"]["DistributionConfig"]["WebACLId"])
+    assert acl_id in web_acl and "ExportsReader" in web_acl  # the edge stack's ACL, by cross-region reference
+
+
+def test_dev_has_no_edge_stack(templates: Templates) -> None:
+    assert "Edge" not in templates["dev"]  # dev's region comes from the credentials: no WAF there

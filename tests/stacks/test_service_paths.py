@@ -123,16 +123,38 @@ def test_each_schedule_may_invoke_the_housekeeping_function_and_nothing_else_may
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_api_gateway_invokes_the_live_alias_of_this_api_only(env: str) -> None:
     api = _raw(env, "Api")
-    (permission,) = resources_by_id(api, "AWS::Lambda::Permission").values()
-    props = permission["Properties"]
+    permissions = [p["Properties"] for p in resources_by_id(api, "AWS::Lambda::Permission").values()]
+    assert len(permissions) == 2  # one per route: /v1/{proxy+} and the catch-all
     aliases = resources_by_id(api, "AWS::Lambda::Alias")
-    assert props["Principal"] == "apigateway.amazonaws.com" and props["FunctionName"]["Ref"] in aliases
-    source = json.dumps(props["SourceArn"])
-    assert ":execute-api:" in source and '"Ref": "UploadApiHttpApi' in source
+    for props in permissions:
+        assert props["Principal"] == "apigateway.amazonaws.com" and props["FunctionName"]["Ref"] in aliases
+        source = json.dumps(props["SourceArn"])
+        assert ":execute-api:" in source and '"Ref": "UploadApiHttpApi' in source
     (integration,) = resources_by_id(api, "AWS::ApiGatewayV2::Integration").values()
     assert json.dumps(integration["Properties"]["IntegrationUri"]) == json.dumps(
-        {"Ref": props["FunctionName"]["Ref"]}
+        {"Ref": permissions[0]["FunctionName"]["Ref"]}
     )
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_api_gateway_refuses_v1_requests_without_a_valid_token_before_the_function_runs(env: str) -> None:
+    """An anonymous flood costs API Gateway's request price and no invocation (the compensating control
+    of an HTTP API, which cannot take a WAF: docs/design.md)."""
+    api = _raw(env, "Api")
+    routes = {
+        r["Properties"]["RouteKey"]: r["Properties"]
+        for r in resources_by_id(api, "AWS::ApiGatewayV2::Route").values()
+    }
+    assert set(routes) == {"ANY /v1/{proxy+}", "ANY /{proxy+}"}
+    v1 = routes["ANY /v1/{proxy+}"]
+    assert v1["AuthorizationType"] == "JWT"
+    (authorizer_id, authorizer) = next(iter(resources_by_id(api, "AWS::ApiGatewayV2::Authorizer").items()))
+    assert v1["AuthorizerId"] == {"Ref": authorizer_id}
+    props = authorizer["Properties"]
+    assert props["AuthorizerType"] == "JWT" and props["IdentitySource"] == ["$request.header.Authorization"]
+    configuration = json.dumps(props["JwtConfiguration"])
+    assert "TokenIssuer" in configuration and "TokenAudience" in configuration  # the storage stack's issuer
+    assert routes["ANY /{proxy+}"].get("AuthorizationType", "NONE") == "NONE"  # /healthz, the app's 404s
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

@@ -353,3 +353,17 @@ def test_forms_per_minute_are_capped_per_owner(
     assert api.call("POST", "/v1/uploads", token=issuer.token(other), body=_twenty()).status == 200
     five = json.dumps({"items": [{"content_type": "image/jpeg", "size_bytes": 1000}] * 5})
     assert api.call("POST", "/v1/uploads", token=issuer.token(owner), body=five).status == 200
+
+
+def test_a_post_whose_sizes_add_up_past_the_cap_is_refused_whole(
+    settings: ApiSettings, issuer: LocalIssuer
+) -> None:
+    """Each form binds its item's exact size, so the cap on the sum bounds what one post can make the
+    pipeline store and decode (20 x 25 MiB before it)."""
+    capped = LambdaRuntime(settings.with_contract(max_batch_bytes=8 * 1024 * 1024))
+    token = issuer.token("batch-capped")
+    item = {"content_type": "image/jpeg", "size_bytes": 4 * 1024 * 1024}
+    refused = capped.call("POST", "/v1/uploads", token=token, body=json.dumps({"items": [item] * 3}))
+    assert (refused.status, refused.body["code"]) == (422, "batch_too_large")
+    accepted = capped.call("POST", "/v1/uploads", token=token, body=json.dumps({"items": [item] * 2}))
+    assert accepted.status == 200 and len(accepted.body["uploads"]) == 2

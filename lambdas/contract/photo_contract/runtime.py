@@ -29,6 +29,9 @@ DEFAULT_PENDING_EXPIRY_SECONDS = (UPLOAD_QUEUE_RETENTION_DAYS + DEAD_LETTER_RETE
 # uploads bucket's lifecycle rule on the tag the housekeeping function sets.
 REJECTED_ORIGINAL_DAYS = 7
 DISCARD_TAG = ("photo-pipeline:discard", "rejected")
+# One post's declared bytes together (each form binds its item's exact size, so this caps what a post can
+# make the pipeline store and decode): 20 phone photos of 6 MiB fit; 20 of the 25 MiB maximum do not.
+DEFAULT_MAX_BATCH_BYTES = 120 * MIB
 DEFAULT_FORMS_PER_MINUTE = 120  # six full posts a minute per user; a script hits it, a person does not
 TOKEN_USE_ACCESS = "access"  # noqa: S105 - a claim value, not a secret
 # What a browser on a configured origin may send: the app (Fargate) and API Gateway (Lambda) both answer
@@ -153,6 +156,7 @@ class ApiEnvironment:
     # Per-owner cap on upload forms, counted in this table (None: no cap, e.g. a library user's test).
     quota_table: str | None = None
     forms_per_minute: int = DEFAULT_FORMS_PER_MINUTE
+    max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES
     # A pending record whose upload never arrives expires with the abandoned-upload lifecycle rule.
     pending_expiry_seconds: int = DEFAULT_PENDING_EXPIRY_SECONDS
     # Signed delivery (both or neither): CloudFront's public key id, and the Secrets Manager secret
@@ -182,6 +186,10 @@ class ApiEnvironment:
         check_positive("max_upload_bytes", self.max_upload_bytes)
         check_upload_expiry(self.upload_expiry_seconds)
         check_positive("forms_per_minute", self.forms_per_minute)
+        if self.max_batch_bytes < self.max_upload_bytes:
+            raise ValueError(
+                f"max_batch_bytes ({self.max_batch_bytes}) must allow one largest upload ({self.max_upload_bytes})"
+            )
         check_positive("cdn_url_ttl_seconds", self.cdn_url_ttl_seconds)
         if (self.cdn_key_pair_id is None) != (self.cdn_signing_secret is None):
             raise ValueError("signed delivery needs both cdn_key_pair_id and cdn_signing_secret")
@@ -209,6 +217,7 @@ class ApiEnvironment:
             "API_DOCS": "1" if self.expose_docs else "0",
             "QUOTA_TABLE": self.quota_table,
             "FORMS_PER_MINUTE": str(self.forms_per_minute),
+            "MAX_BATCH_BYTES": str(self.max_batch_bytes),
             "CDN_KEY_PAIR_ID": self.cdn_key_pair_id,
             "CDN_SIGNING_SECRET": self.cdn_signing_secret,
             "CDN_URL_TTL_SECONDS": str(self.cdn_url_ttl_seconds),
@@ -239,6 +248,7 @@ class ApiEnvironment:
             expose_docs=env.get("API_DOCS", "0") == "1",
             quota_table=env.get("QUOTA_TABLE") or None,
             forms_per_minute=int(env.get("FORMS_PER_MINUTE", DEFAULT_FORMS_PER_MINUTE)),
+            max_batch_bytes=int(env.get("MAX_BATCH_BYTES", DEFAULT_MAX_BATCH_BYTES)),
             cdn_key_pair_id=env.get("CDN_KEY_PAIR_ID") or None,
             cdn_signing_secret=env.get("CDN_SIGNING_SECRET") or None,
             cdn_url_ttl_seconds=int(env.get("CDN_URL_TTL_SECONDS", DEFAULT_VARIANT_URL_EXPIRY_SECONDS)),

@@ -32,6 +32,7 @@ class ErrorCode(StrEnum):
     INVALID_REQUEST = "invalid_request"  # 422: any other mismatch with the schema
     UNSUPPORTED_CONTENT_TYPE = "unsupported_content_type"  # 422
     SIZE_OUT_OF_RANGE = "size_out_of_range"  # 422
+    BATCH_TOO_LARGE = "batch_too_large"  # 422: the items' sizes together exceed the post's cap
     RATE_LIMITED = "rate_limited"  # 429, with Retry-After
     INVALID_CURSOR = "invalid_cursor"  # 400
     NOT_FOUND = "not_found"  # 404

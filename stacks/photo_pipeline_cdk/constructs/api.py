@@ -13,6 +13,7 @@ from pathlib import Path
 import aws_cdk as cdk
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
@@ -46,6 +47,7 @@ from photo_pipeline_cdk.assets.functions import RUNTIME_PROVIDED, python_functio
 from photo_pipeline_cdk.assets.sources import DEFAULT_ASSET_CACHE, runtime_sources
 from photo_pipeline_cdk.config import DEFAULT_ARCHITECTURE, DEFAULT_PYTHON_VERSION, Architecture
 from photo_pipeline_cdk.constructs.alarms import alarm_above_zero
+from photo_pipeline_cdk.constructs.firewall import RateLimitedWebAcl
 from photo_pipeline_cdk.constructs.grants import (
     grant_listing,
     grant_object_actions,
@@ -107,6 +109,8 @@ class UploadApiFunction(Construct):
     JSON access logs. Exposes ``.function``, ``.alias`` (what API Gateway invokes), ``.http_api``,
     ``.url``.
 
+    :param reserved_concurrency: the function's cap (default 50): past it API Gateway answers 429/503
+        rather than the account's other functions being throttled.
     :param snap_start: Lambda SnapStart on published versions (default on): a cold start restores the
         initialized app instead of importing FastAPI, pydantic and boto3 again. Nothing in the snapshot
         must be unique: image ids draw on ``os.urandom`` per call, the token keys and the CDN signing key
@@ -140,12 +144,20 @@ class UploadApiFunction(Construct):
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         asset_cache_dir: Path = DEFAULT_ASSET_CACHE,
         snap_start: bool = True,
+        reserved_concurrency: int = 50,
     ) -> None:
         super().__init__(scope, construct_id)
         if throttle_rate_per_second < 1 or throttle_burst < 1:
             raise ValueError(f"throttling must be positive, got {throttle_rate_per_second}/{throttle_burst}")
         self.function = self._build_function(
-            environment, architecture, python_version, memory_mib, log_retention, asset_cache_dir, snap_start
+            environment,
+            architecture,
+            python_version,
+            memory_mib,
+            log_retention,
+            asset_cache_dir,
+            snap_start,
+            reserved_concurrency,
         )
         # API Gateway calls this alias of the newest published version: SnapStart restores published
         # versions only (the app and its clients built before the snapshot, not on each cold start).
@@ -178,6 +190,7 @@ class UploadApiFunction(Construct):
         log_retention: logs.RetentionDays,
         asset_cache_dir: Path,
         snap_start: bool,
+        reserved_concurrency: int,
     ) -> lambda_.Function:
         src = runtime_sources()
         code = PythonAssetSpec(
@@ -194,6 +207,9 @@ class UploadApiFunction(Construct):
             code=code,
             memory_mib=memory_mib,
             timeout_seconds=10,
+            # Rate x duration is ~10 at 200 rps; a dependency slowing every call to the timeout would
+            # need rate x 10 s, past the account's default limit: the cap keeps the account's pool.
+            reserved_concurrency=reserved_concurrency,
             environment=environment.to_env(),
             log_retention=log_retention,
             asset_cache_dir=asset_cache_dir,
@@ -213,12 +229,20 @@ class UploadApiFunction(Construct):
             else None
         )
         http_api = apigwv2.HttpApi(self, "HttpApi", create_default_stage=False, cors_preflight=cors)
-        # One catch-all route: the app answers every path, unknown ones with its own JSON 404.
+        integration = integrations.HttpLambdaIntegration("Lambda", self.alias)
+        # Every /v1 path needs a valid token before the function runs: API Gateway's JWT authorizer
+        # refuses the rest (401) without an invocation, so an anonymous flood costs API Gateway's
+        # per-request price only. The app verifies the token again (its claims, one error shape).
         http_api.add_routes(
-            path="/{proxy+}",
+            path="/v1/{proxy+}",
             methods=[apigwv2.HttpMethod.ANY],
-            integration=integrations.HttpLambdaIntegration("Lambda", self.alias),
+            integration=integration,
+            authorizer=authorizers.HttpJwtAuthorizer(
+                "Tokens", jwt_issuer=environment.jwt_issuer, jwt_audience=[environment.jwt_audience]
+            ),
         )
+        # Everything else (the health check, the docs where exposed, unknown paths with the app's 404).
+        http_api.add_routes(path="/{proxy+}", methods=[apigwv2.HttpMethod.ANY], integration=integration)
         return http_api
 
     def _build_stage(
@@ -281,8 +305,8 @@ class UploadApiFunction(Construct):
             self.http_api,
             **{
                 "AwsSolutions-APIG4": (
-                    "The app verifies every token itself (one error shape on both runtimes); a rejected "
-                    "request costs one short invocation, bounded by the stage throttle."
+                    "/v1 routes have the JWT authorizer; the catch-all serves /healthz and the app's 404s, "
+                    "and is bounded by the stage throttle."
                 ),
                 "Serverless-APIGWStructuredLogging": "Access logs are JSON (see the stage's format).",
             },
@@ -320,6 +344,8 @@ class UploadApiService(Construct):
         Spot and on-demand Fargate in the ratio ``spot_weight`` : ``on_demand_weight``. Spot costs about
         70% less but AWS may take a task back with two minutes' notice; the on-demand base keeps the
         service up when it does.
+    :param waf_requests_per_ip_per_5_minutes: a WAFv2 web ACL on the ALB blocks an IP past this many
+        requests in 5 minutes, and what AWS's managed groups block (``.firewall``; None: no WAF).
     """
 
     def __init__(
@@ -348,6 +374,7 @@ class UploadApiService(Construct):
         spot_weight: int = 0,
         on_demand_weight: int = 1,
         on_demand_base: int = 1,
+        waf_requests_per_ip_per_5_minutes: int | None = 1_500,
     ) -> None:
         super().__init__(scope, construct_id)
         if not 1 <= min_tasks <= max_tasks:
@@ -365,6 +392,7 @@ class UploadApiService(Construct):
         self._make_root_filesystem_read_only()
         self._build_access_logs()
         self._build_autoscaling(min_tasks, max_tasks)
+        self.firewall = self._build_firewall(waf_requests_per_ip_per_5_minutes)
         grant_api_access(
             self.service.task_definition.task_role,
             uploads_bucket=uploads_bucket,
@@ -378,6 +406,16 @@ class UploadApiService(Construct):
         self.url = f"https://{self.service.load_balancer.load_balancer_dns_name}"
         self.unhealthy_hosts_alarm, self.server_errors_alarm = self._build_alarms()
         self._acknowledge_findings(uploads_bucket, media_bucket)
+
+    def _build_firewall(self, requests_per_ip: int | None) -> RateLimitedWebAcl | None:
+        """WAF in front of the ALB: a per-IP rate rule, then AWS's managed groups (None: no WAF)."""
+        if requests_per_ip is None:
+            return None
+        firewall = RateLimitedWebAcl(
+            self, "Firewall", requests_per_ip_per_5_minutes=requests_per_ip, metric_prefix="PhotoPipelineAlb"
+        )
+        firewall.associate(self.service.load_balancer.load_balancer_arn)
+        return firewall
 
     def _build_network(self, nat_gateways: int) -> ec2.Vpc:
         vpc = ec2.Vpc(

@@ -37,6 +37,8 @@ class MediaDistribution(Construct):
         ``.distribution.distribution_domain_name``); ``.base_url`` then uses the first.
     :param certificate: their ACM certificate, in us-east-1 (a CloudFront rule); required with
         ``domain_names``. The minimum viewer TLS becomes 1.2.
+    :param web_acl_arn: a WAFv2 web ACL of scope CLOUDFRONT (created in us-east-1, e.g. by
+        ``RateLimitedWebAcl(acl_scope="CLOUDFRONT")``) in front of the distribution.
     """
 
     def __init__(
@@ -52,6 +54,7 @@ class MediaDistribution(Construct):
         signing_public_key_pem: str | None = None,
         domain_names: Sequence[str] = (),
         certificate: acm.ICertificate | None = None,
+        web_acl_arn: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if bool(domain_names) != (certificate is not None):
@@ -71,6 +74,7 @@ class MediaDistribution(Construct):
             enable_logging=logging,
             log_bucket=self.log_bucket,
             log_file_prefix="cdn/" if logging else None,
+            web_acl_id=web_acl_arn,
             default_behavior=cloudfront.BehaviorOptions(
                 origin=origins.S3BucketOrigin.with_origin_access_control(media_bucket),
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,

@@ -35,6 +35,11 @@ def router(ctx: ApiContext) -> APIRouter:
                     ErrorCode.SIZE_OUT_OF_RANGE,
                     f"items[{index}].size_bytes must be 1..{settings.rules.max_bytes}, got {item.size_bytes}",
                 )
+        total, cap = sum(item.size_bytes for item in items), settings.contract.max_batch_bytes
+        if total > cap:
+            raise ApiError(
+                422, ErrorCode.BATCH_TOO_LARGE, f"the items' size_bytes add up to {total}; a post takes {cap}"
+            )
 
     def take_quota(caller: str, forms: int) -> None:
         retry_after = ctx.quota.take(caller, forms, now=time.time())

@@ -50,8 +50,8 @@ def account_checks(session: Any, config: EnvironmentConfig, *, image_tag: str | 
         )
     )
     regions = [config.region or session.region_name]
-    if config.cdn.certificate_arn:
-        regions.append(CLOUDFRONT_REGION)
+    if config.cdn.certificate_arn or config.cdn.waf_requests_per_ip_per_5_minutes is not None:
+        regions.append(CLOUDFRONT_REGION)  # the certificate, and the Edge stack's web ACL
     for region in dict.fromkeys(regions):
         checks.append(_bootstrap_check(session, config, region))
     outputs = _stack_outputs(session, stack_name(config, StackName.STORAGE))

@@ -127,6 +127,9 @@ class ApiConfig:
     # slowing every call to the 10 s timeout would need 2,000, past the default account limit of 1,000;
     # the cap keeps that from taking the account's pool (the resize worker has its own reservation).
     reserved_concurrency: int = 50
+    # Self sign-ups a day (UTC) the user pool admits: each new account brings its own upload quota, so
+    # without a cap the account's bill has none (None: unlimited; an external issuer: its business).
+    signups_per_day: int | None = 1_000
     # The WAF's per-IP rate rule on the ALB (a 5-minute window, WAFv2's unit; 10 a minute minimum).
     waf_requests_per_ip_per_5_minutes: int = 1_500
 

@@ -39,7 +39,7 @@ from photo_pipeline_cdk.constructs.dashboard import FargateMetricsSource, Pipeli
 from photo_pipeline_cdk.constructs.delivery import MediaDistribution, grant_signing_key
 from photo_pipeline_cdk.constructs.firewall import RateLimitedWebAcl
 from photo_pipeline_cdk.constructs.housekeeping import Housekeeping, HousekeepingQueue
-from photo_pipeline_cdk.constructs.identity import UserDirectory
+from photo_pipeline_cdk.constructs.identity import SignUpLimit, UserDirectory
 from photo_pipeline_cdk.constructs.image_repository import ApiImageRepository
 from photo_pipeline_cdk.constructs.registry import ImageRegistry
 from photo_pipeline_cdk.constructs.reprocessing import Reprocessing
@@ -112,6 +112,7 @@ class StorageStack(cdk.Stack):
         *,
         config: EnvironmentConfig,
         media_web_acl_arn: str | None = None,
+        asset_cache_dir: Path = DEFAULT_ASSET_CACHE,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -172,7 +173,23 @@ class StorageStack(cdk.Stack):
             publisher_role_prefix=f"{config.stack_prefix}-",
         )
         self.users = (
-            UserDirectory(self, "Users", retain=config.retain_data) if config.api.issuer is None else None
+            UserDirectory(
+                self,
+                "Users",
+                retain=config.retain_data,
+                sign_up_limit=SignUpLimit(
+                    per_day=config.api.signups_per_day,
+                    quota_table=self.upload_quota.table,
+                    architecture=config.resize.architecture,
+                    python_version=config.resize.python_version,
+                    log_retention=_retention(config.log_retention_days),
+                    asset_cache_dir=asset_cache_dir,
+                )
+                if config.api.signups_per_day is not None
+                else None,
+            )
+            if config.api.issuer is None
+            else None
         )
         issuer = config.api.issuer
         cdk.CfnOutput(self, "ApiRepositoryUri", value=self.api_images.repository.repository_uri)
@@ -606,6 +623,7 @@ def build_photo_pipeline(
         config=config,
         env=env,
         media_web_acl_arn=edge.media_firewall.arn if edge else None,
+        asset_cache_dir=asset_cache_dir,
         cross_region_references=edge is not None,
         stack_name=stack_name(config, StackName.STORAGE),
         description=f"photo-pipeline {config.name}: buckets and upload-event queues (stateful)",

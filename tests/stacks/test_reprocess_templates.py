@@ -5,6 +5,7 @@ bucket, and IAM scoped to listing the uploads bucket and invoking its own functi
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -44,7 +45,9 @@ def test_a_distributed_map_over_the_originals(templates: Templates, env: str) ->
     config = ENVIRONMENTS[env].resize
     (state_machine,) = _by_type(resize, "AWS::StepFunctions::StateMachine").values()
     definition = _definition(state_machine)
-    (state,) = definition["States"].values()
+    gate = definition["States"][definition["StartAt"]]
+    assert gate["Type"] == "Choice"
+    state = definition["States"][gate["Choices"][0]["Next"]]
     assert state["Type"] == "Map"
     assert state["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"}
     reader = state["ItemReader"]
@@ -108,3 +111,60 @@ def test_reprocessing_has_its_own_concurrency(templates: Templates, env: str) ->
     assert worker["ReservedConcurrentExecutions"] == config.reserved_concurrency
     assert reprocess["Environment"] == worker["Environment"]  # the same spec, buckets and registry
     assert reprocess["Timeout"] < worker["Timeout"]  # one image, not a batch
+
+
+def _holds(rule: dict[str, Any], data: dict[str, Any]) -> bool:
+    """A Choice rule, as the Amazon States Language defines the operators the gate uses."""
+    if "And" in rule:
+        return all(_holds(r, data) for r in rule["And"])
+    if "Or" in rule:
+        return any(_holds(r, data) for r in rule["Or"])
+    if "Not" in rule:
+        return not _holds(rule["Not"], data)
+    value = data.get(rule["Variable"].removeprefix("$."), _MISSING)
+    if "IsString" in rule:
+        return isinstance(value, str) is rule["IsString"]
+    if "IsBoolean" in rule:
+        return isinstance(value, bool) is rule["IsBoolean"]
+    if "StringEquals" in rule:
+        return value == rule["StringEquals"]
+    if "StringMatches" in rule:  # "*" is any run of characters, "/" included
+        pattern = "^" + ".*".join(re.escape(p) for p in rule["StringMatches"].split("*")) + "$"
+        return isinstance(value, str) and re.match(pattern, value) is not None
+    raise AssertionError(f"an operator this evaluator does not know: {rule}")
+
+
+_MISSING = object()
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_the_state_machine_refuses_an_input_make_reprocess_would_not_send(
+    templates: Templates, env: str
+) -> None:
+    from photo_ops.reprocess import execution_input
+
+    (state_machine,) = _by_type(templates[env]["Resize"], "AWS::StepFunctions::StateMachine").values()
+    definition = _definition(state_machine)
+    gate = definition["States"][definition["StartAt"]]
+    assert definition["States"][gate["Default"]] == {
+        "Type": "Fail",
+        "Error": "InvalidInput",
+        "Cause": definition["States"][gate["Default"]]["Cause"],
+    }
+    (valid,) = gate["Choices"]
+
+    def accepted(data: dict[str, Any]) -> bool:
+        return _holds({k: v for k, v in valid.items() if k != "Next"}, data)
+
+    for owner in (None, "alice"):  # what the operator command sends
+        assert accepted(execution_input(owner=owner, before=None, dry_run=False))
+    base = {"prefix": "uploads/", "before": "", "dry_run": False}
+    for bad in (
+        {**base, "prefix": ""},  # the whole bucket
+        {**base, "prefix": "reports/"},
+        {**base, "prefix": "uploads/alice/../"},
+        {**base, "prefix": "uploads/alice/x"},
+        {**base, "dry_run": "yes"},
+        {"prefix": "uploads/"},
+    ):
+        assert not accepted(bad), bad

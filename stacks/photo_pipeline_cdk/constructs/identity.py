@@ -2,17 +2,51 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from photo_pipeline_cdk.nag import acknowledge
+from photo_pipeline_cdk.assets.bundling import PythonAssetSpec
+from photo_pipeline_cdk.assets.functions import RUNTIME_PROVIDED, python_function
+from photo_pipeline_cdk.assets.sources import DEFAULT_ASSET_CACHE, runtime_sources
+from photo_pipeline_cdk.config import DEFAULT_ARCHITECTURE, DEFAULT_PYTHON_VERSION, Architecture
+from photo_pipeline_cdk.constructs.upload_quota import grant_quota_count
+from photo_pipeline_cdk.nag import acknowledge, acknowledge_python_function
+
+
+@dataclass(frozen=True, kw_only=True)
+class SignUpLimit:
+    """At most ``per_day`` self sign-ups a day, counted in ``quota_table`` by a pre-sign-up trigger."""
+
+    per_day: int
+    quota_table: dynamodb.ITableV2
+    architecture: Architecture = DEFAULT_ARCHITECTURE
+    python_version: str = DEFAULT_PYTHON_VERSION
+    log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
+    asset_cache_dir: Path = DEFAULT_ASSET_CACHE
 
 
 class UserDirectory(Construct):
-    """A Cognito user pool and the app's public client. Exposes ``issuer``, ``audience``, ``jwks_url``."""
+    """A Cognito user pool and the app's public client. Exposes ``issuer``, ``audience``, ``jwks_url``.
 
-    def __init__(self, scope: Construct, construct_id: str, *, retain: bool = False) -> None:
+    :param sign_up_limit: caps self sign-ups a day (None: unlimited), so that new accounts cannot
+        multiply the per-owner upload quota without bound; exposes ``.sign_up_function``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        retain: bool = False,
+        sign_up_limit: SignUpLimit | None = None,
+    ) -> None:
         super().__init__(scope, construct_id)
         self.user_pool = cognito.UserPool(
             self,
@@ -42,6 +76,7 @@ class UserDirectory(Construct):
             access_token_validity=Duration.hours(1),
             id_token_validity=Duration.hours(1),
         )
+        self.sign_up_function = self._build_sign_up_limit(sign_up_limit) if sign_up_limit else None
         self.issuer = self.user_pool.user_pool_provider_url
         self.audience = self.client.user_pool_client_id
         self.jwks_url = f"{self.issuer}/.well-known/jwks.json"
@@ -53,3 +88,37 @@ class UserDirectory(Construct):
                 "AwsSolutions-COG8": "The Plus plan is a per-environment cost decision (see COG3).",
             },
         )
+
+    def _build_sign_up_limit(self, limit: SignUpLimit) -> lambda_.Function:
+        if limit.per_day < 1:
+            raise ValueError(f"a sign-up limit must admit someone, got {limit.per_day} a day")
+        src = runtime_sources()
+        function = python_function(
+            Construct(self, "SignUpLimit"),
+            description="photo-pipeline: at most N self sign-ups a day (Cognito pre-sign-up trigger)",
+            handler="resize_worker.signup_handler.lambda_handler",
+            code=PythonAssetSpec(
+                projects=(src.resize_worker, src.contract),
+                constraints=src.constraints,
+                architecture=limit.architecture,
+                python_version=limit.python_version,
+                provided=RUNTIME_PROVIDED | {"photo-pipeline-resize-core"},
+            ),
+            memory_mib=256,
+            timeout_seconds=5,  # Cognito waits 5 s for a trigger
+            reserved_concurrency=5,
+            environment={
+                "QUOTA_TABLE": limit.quota_table.table_name,
+                "SIGNUPS_PER_DAY": str(limit.per_day),
+            },
+            log_retention=limit.log_retention,
+            asset_cache_dir=limit.asset_cache_dir,
+        )
+        grant_quota_count(function, limit.quota_table)
+        self.user_pool.add_trigger(cognito.UserPoolOperation.PRE_SIGN_UP, function)
+        acknowledge_python_function(
+            function,
+            python_version=limit.python_version,
+            **{"Serverless-LambdaDLQ": "Invoked synchronously by Cognito: a failure refuses the sign-up."},
+        )
+        return function

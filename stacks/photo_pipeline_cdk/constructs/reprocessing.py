@@ -20,6 +20,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct, IConstruct
+from photo_contract import UPLOADS_PREFIX
 from photo_contract.keys import REPROCESS_REPORTS_PREFIX
 
 from photo_pipeline_cdk.nag import acknowledge
@@ -46,7 +47,7 @@ class Reprocessing(Construct):
         every_original = self._build_map(
             function, uploads_bucket, max_concurrency, tolerated_failure_percentage
         )
-        self.state_machine = self._build_state_machine(every_original, log_retention)
+        self.state_machine = self._build_state_machine(self._gate(every_original), log_retention)
         self._acknowledge_findings(function)
 
     def _build_map(
@@ -93,6 +94,29 @@ class Reprocessing(Construct):
         every_original.item_processor(process)
         return every_original
 
+    def _gate(self, every_original: sfn.DistributedMap) -> sfn.Choice:
+        """Refuse an input ``make reprocess`` would not send (started from the console, or by a script)
+        before a single original is listed: the prefix is all of uploads/ or one owner's folder, the
+        flags have their types."""
+        one_owner = sfn.Condition.and_(
+            sfn.Condition.string_matches("$.prefix", "uploads/*/"),
+            sfn.Condition.not_(sfn.Condition.string_matches("$.prefix", "uploads/*/*/")),
+        )
+        valid = sfn.Condition.and_(
+            sfn.Condition.is_string("$.prefix"),
+            sfn.Condition.or_(sfn.Condition.string_equals("$.prefix", UPLOADS_PREFIX), one_owner),
+            sfn.Condition.is_string("$.before"),
+            sfn.Condition.is_boolean("$.dry_run"),
+        )
+        refuse = sfn.Fail(
+            self,
+            "InvalidInput",
+            error="InvalidInput",
+            cause='expected {"prefix": "uploads/" or "uploads/<owner>/", "before": "<ISO time or empty>", '
+            '"dry_run": true|false}',
+        )
+        return sfn.Choice(self, "ValidInput").when(valid, every_original).otherwise(refuse)
+
     def _build_reports_bucket(self) -> s3.Bucket:
         # Retained: a run's report outlives a stack rebuild; the objects expire on their own.
         return s3.Bucket(
@@ -106,14 +130,14 @@ class Reprocessing(Construct):
         )
 
     def _build_state_machine(
-        self, every_original: sfn.DistributedMap, log_retention: logs.RetentionDays
+        self, start: sfn.IChainable, log_retention: logs.RetentionDays
     ) -> sfn.StateMachine:
         log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY)
         return sfn.StateMachine(
             self,
             "StateMachine",
             comment="photo-pipeline: re-make every original's variants with the current spec",
-            definition_body=sfn.DefinitionBody.from_chainable(every_original),
+            definition_body=sfn.DefinitionBody.from_chainable(start),
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL),
         )

@@ -148,8 +148,8 @@ load: setup  ## the API and Lambda-like load benchmarks
 	$(BIN)/python bench/load_bench.py --only api
 	$(BIN)/python bench/load_bench.py --only lambda
 
-burst: setup  ## the upload burst benchmark (N=500 uploads)
-	$(BIN)/python bench/load_bench.py --only burst $(if $(N),--burst $(N),)
+burst: setup  ## the upload burst benchmark (N=500 uploads; FAULTS=0.05: failing requests, a killed worker)
+	$(BIN)/python bench/load_bench.py --only burst $(if $(N),--burst $(N),) $(if $(FAULTS),--faults $(FAULTS),)
 
 # The whole pipeline on loopback: S3/SQS emulator, API, resize worker, 20 uploads, contact sheet.
 demo: setup  ## the whole pipeline on loopback: 20 photos through presigned POSTs, a contact sheet

@@ -11,6 +11,10 @@ end-to-end burst through the whole local pipeline.
 3. A burst: ``--burst`` uploads (generated photos, posts of 20, five clients at once) through the local pipeline
    with its parallel worker: images per second, upload->done p50/p99, and proof that nothing was lost
    (every accepted upload ready or rejected, none pending, the DLQ empty).
+   With ``--faults RATE`` a share of the worker's and housekeeping's S3, DynamoDB and EventBridge
+   requests fail (``local_runner.faults``) and one worker process is killed mid-batch; then the DLQ is
+   redriven once, and the run reports ready/rejected/pending/dead-lettered before and after, and
+   whether every image's event is on the bus.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -248,12 +253,19 @@ def lambda_only(seconds: float) -> None:
         aws.stop()
 
 
-def burst(count: int) -> dict[str, Any]:
+def burst(count: int, *, fault_rate: float = 0.0) -> dict[str, Any]:
     """``count`` uploads in posts of 20, all posts at once, through the local pipeline."""
     config = environment_config("dev")
     photos = [camera_jpeg(f"burst-{i}.jpg", (1600, 1200), hue=(i * 37) % 360) for i in range(count)]
     posts = [photos[i : i + 20] for i in range(0, count, 20)]
-    with local_pipeline(config) as pipeline:
+    # With faults a message is retried (and, after five receives, dead-lettered) sooner than with the
+    # 30 s of a fault-free run; longer than any local batch still.
+    visibility = 15 if fault_rate else 30
+    with local_pipeline(config, fault_rate=fault_rate, visibility_timeout_seconds=visibility) as pipeline:
+        killed: list[int] = []
+        if fault_rate and pipeline.pool is not None:
+            workers = pipeline.pool
+            threading.Timer(5.0, lambda: killed.append(workers.kill_one())).start()
         start = time.perf_counter()
         from concurrent.futures import ThreadPoolExecutor
 
@@ -272,20 +284,35 @@ def burst(count: int) -> dict[str, Any]:
                 for r in post
             ]
         wall = time.perf_counter() - start
-        sqs = pipeline.aws.client("sqs")
-        dead = int(
-            sqs.get_queue_attributes(
-                QueueUrl=pipeline.resources.dead_letter_queue_url,
-                AttributeNames=["ApproximateNumberOfMessages"],
-            )["Attributes"]["ApproximateNumberOfMessages"]
-        )
+        before = _statuses(pipeline, [r.image_id for r in results], owners=_owners(results, posts))
+        dead = _dead_letters(pipeline)
+        after = before
+        if dead:  # once the cause is gone (here: the faults stop), make redrive moves them back
+            _redrive(pipeline)
+            after = _settle(pipeline, [r.image_id for r in results], _owners(results, posts))
+        announced = {
+            e["detail"]["image_id"] for e in pipeline.events_seen() if e["detail-type"] != "Image Deleted"
+        }
+        unsent = sum(r.event_pending for r in after.values())
+        dead_after = _dead_letters(pipeline)
     seconds = [r.seconds for r in results if r.status != "pending"]
     outcome = {
         "uploads": count,
-        "ready": sum(r.status == "ready" for r in results),
-        "rejected": sum(r.status == "rejected" for r in results),
-        "pending": sum(r.status == "pending" for r in results),
+        "fault_rate": fault_rate,
+        "worker_processes_killed": len(killed),
+        "worker_pool_restarts": pipeline.pool.restarts if pipeline.pool else 0,
+        "ready": sum(r.status.value == "ready" for r in before.values()),
+        "rejected": sum(r.status.value == "rejected" for r in before.values()),
+        "pending": sum(r.status.value == "pending" for r in before.values()),
         "dead_letters": dead,
+        "after_one_redrive": {
+            "ready": sum(r.status.value == "ready" for r in after.values()),
+            "rejected": sum(r.status.value == "rejected" for r in after.values()),
+            "pending": sum(r.status.value == "pending" for r in after.values()),
+            "dead_letters": dead_after,
+            "events_missing": sum(i not in announced for i in after),
+            "outbox_flagged": unsent,
+        },
         "wall_s": round(wall, 1),
         "images_per_second": round(count / wall, 1),
         "upload_to_done_p50_s": round(percentile(seconds, 0.5), 2),
@@ -296,11 +323,64 @@ def burst(count: int) -> dict[str, Any]:
     return outcome
 
 
+def _owners(results: list[Any], posts: list[list[Any]]) -> dict[str, str]:
+    """Each image's owner: one owner per post (burst-<n>), posts in order."""
+    owners: dict[str, str] = {}
+    index = 0
+    for n, post in enumerate(posts):
+        for _ in post:
+            owners[results[index].image_id] = f"burst-{n}"
+            index += 1
+    return owners
+
+
+def _statuses(pipeline: Any, image_ids: list[str], *, owners: dict[str, str]) -> dict[str, Any]:
+    from photo_contract.registry import Registry
+
+    registry = Registry(pipeline.aws.client("dynamodb"), pipeline.resources.registry_table)
+    return {i: registry.get(owners[i], i) for i in image_ids}
+
+
+def _dead_letters(pipeline: Any) -> int:
+    attributes = pipeline.aws.client("sqs").get_queue_attributes(
+        QueueUrl=pipeline.resources.dead_letter_queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(
+        attributes["ApproximateNumberOfMessagesNotVisible"]
+    )
+
+
+def _redrive(pipeline: Any) -> None:
+    """What SQS's message move task does (make redrive starts one): every dead letter back to the queue."""
+    sqs = pipeline.aws.client("sqs")
+    while messages := sqs.receive_message(
+        QueueUrl=pipeline.resources.dead_letter_queue_url, MaxNumberOfMessages=10
+    ).get("Messages", []):
+        for message in messages:
+            sqs.send_message(QueueUrl=pipeline.resources.queue_url, MessageBody=message["Body"])
+            sqs.delete_message(
+                QueueUrl=pipeline.resources.dead_letter_queue_url, ReceiptHandle=message["ReceiptHandle"]
+            )
+
+
+def _settle(
+    pipeline: Any, image_ids: list[str], owners: dict[str, str], seconds: float = 300
+) -> dict[str, Any]:
+    deadline = time.monotonic() + seconds
+    while True:
+        statuses = _statuses(pipeline, image_ids, owners=owners)
+        if all(r.status.value != "pending" for r in statuses.values()) or time.monotonic() > deadline:
+            return statuses
+        time.sleep(1)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=8.0, help="per API cell")
     parser.add_argument("--burst", type=int, default=500)
     parser.add_argument("--only", choices=("api", "lambda", "burst"), help="run one part")
+    parser.add_argument("--faults", type=float, default=0.0, help="the burst's fault rate (0..1)")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores; API cells {args.seconds:g} s each; burst of {args.burst}")
     if args.only in (None, "api"):
@@ -309,8 +389,9 @@ def main() -> int:
         lambda_only(args.seconds * 4)
     if args.only in ("api", "lambda"):
         return 0
-    outcome = burst(args.burst)
-    lost = outcome["pending"] + outcome["dead_letters"]
+    outcome = burst(args.burst, fault_rate=args.faults)
+    final = outcome["after_one_redrive"]
+    lost = final["pending"] + final["dead_letters"] + final["events_missing"] + final["outbox_flagged"]
     print("nothing lost" if lost == 0 else f"LOST: {lost}")
     return 0 if lost == 0 else 1
 

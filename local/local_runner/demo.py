@@ -263,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no CloudWatch here: no EMF lines
     console = Console(width=MAX_COLUMNS, highlight=False)
     logging.getLogger("resize").setLevel(logging.WARNING)  # the worker's per-image JSON logs: table below
+    logging.getLogger("housekeeping").setLevel(logging.WARNING)  # and the removals it asks for
     config = environment_config(args.env)
     files, source = demo_files(args.corpus)
     console.print(f"inputs: {source}, and {sum(f.expect_rejected for f in files)} broken file")

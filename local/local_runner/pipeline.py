@@ -35,6 +35,7 @@ from local_runner.emulator import (
     local_client,
     local_session,
 )
+from local_runner.faults import FaultInjector
 from local_runner.issuer import LocalIssuer
 from local_runner.page import add_upload_page
 from local_runner.worker import Handler, QueueWorker
@@ -52,6 +53,7 @@ class LocalPipeline:
     worker: QueueWorker
     api_settings: ApiSettings  # what the API runs with (a second runtime can be built from it)
     housekeeping: QueueWorker  # the housekeeping function on its queue
+    pool: WorkerPool | None = None  # the worker processes, when the handler runs in several
 
     def token(self, subject: str = DEMO_USER) -> str:
         return self.issuer.token(subject, ttl_seconds=12 * 3600)
@@ -86,11 +88,14 @@ def local_pipeline(
     visibility_timeout_seconds: int = 30,
     request_log: Path | None = None,
     worker_processes: int | None = None,
+    fault_rate: float = 0.0,
 ) -> Iterator[LocalPipeline]:
     """``handler_factory`` replaces the in-process resize handler (the --lambda-like subprocess runner);
     the emulator's request log goes to ``request_log`` (or nowhere). The resize handler runs in
     ``worker_processes`` processes (default: the function's reserved concurrency, capped by the cores,
-    as Lambda would run that many invocations at once); 1 runs it in this process."""
+    as Lambda would run that many invocations at once); 1 runs it in this process. ``fault_rate``
+    fails that share of the worker's and the housekeeping function's S3, DynamoDB and EventBridge
+    requests (``local_runner.faults``; the API's are left alone)."""
     port = _check_port(api_port) if api_port else _free_port()
     api_url = f"http://127.0.0.1:{port}"
     aws = LocalAws(config, visibility_timeout_seconds=visibility_timeout_seconds, request_log=request_log)
@@ -140,13 +145,19 @@ def local_pipeline(
         if handler_factory is not None:
             handler = handler_factory(resources)
         elif processes > 1:
-            pool = WorkerPool(environment=environment, endpoint=resources.endpoint, processes=processes)
+            pool = WorkerPool(
+                environment=environment,
+                endpoint=resources.endpoint,
+                processes=processes,
+                fault_rate=fault_rate,
+            )
             handler = pool.handler
         else:
             settings = WorkerSettings.from_env(environment)
-            services = aws_services(
-                settings, session=local_session(WORKER_PRINCIPAL), endpoint_url=resources.endpoint
-            )
+            session = local_session(WORKER_PRINCIPAL)
+            if fault_rate:
+                FaultInjector(fault_rate).install(session)
+            services = aws_services(settings, session=session, endpoint_url=resources.endpoint)
             handler = _forgetting_metrics(ResizeWorker(services=services, settings=settings).handle_batch)
         worker = QueueWorker(
             sqs=local_client("sqs", resources.endpoint, WORKER_PRINCIPAL),
@@ -163,10 +174,10 @@ def local_pipeline(
             sqs=local_client("sqs", resources.endpoint, HOUSEKEEPING_PRINCIPAL),
             queue_url=resources.housekeeping_queue_url,
             queue_arn=resources.housekeeping_queue_arn,
-            handler=housekeeping_worker(resources).handle,
+            handler=housekeeping_worker(resources, fault_rate=fault_rate).handle,
         )
         housekeeping.start()
-        yield LocalPipeline(aws, resources, api_url, issuer, worker, api_settings, housekeeping)
+        yield LocalPipeline(aws, resources, api_url, issuer, worker, api_settings, housekeeping, pool)
     finally:
         if worker is not None:
             worker.stop()
@@ -205,7 +216,7 @@ def worker_environment(config: EnvironmentConfig, resources: LocalResources) -> 
     )
 
 
-def housekeeping_worker(resources: LocalResources) -> HousekeepingWorker:
+def housekeeping_worker(resources: LocalResources, *, fault_rate: float = 0.0) -> HousekeepingWorker:
     """The housekeeping function's handler as the stacks configure it, on the emulator, as its principal."""
     env = binding.housekeeping_environment(
         uploads_bucket=resources.uploads_bucket,
@@ -216,7 +227,10 @@ def housekeeping_worker(resources: LocalResources) -> HousekeepingWorker:
         cdn_distribution_id=resources.distribution_id,
         endpoint_url=resources.endpoint,
     )
-    return HousekeepingWorker(housekeeping_services(env, session=local_session(HOUSEKEEPING_PRINCIPAL)))
+    session = local_session(HOUSEKEEPING_PRINCIPAL)
+    if fault_rate:
+        FaultInjector(fault_rate).install(session)
+    return HousekeepingWorker(housekeeping_services(env, session=session))
 
 
 def _start_api(app: Any, port: int) -> uvicorn.Server:

@@ -8,13 +8,15 @@ import logging
 import multiprocessing
 import os
 import signal
+import threading
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 _worker: Any = None  # one ResizeWorker per process
 
 
-def _start(environment: dict[str, str], endpoint: str) -> None:
+def _start(environment: dict[str, str], endpoint: str, fault_rate: float = 0.0) -> None:
     global _worker
     # Ctrl-C reaches the whole process group; the parent shuts the pool down, so a worker ignores it
     # (otherwise each one prints a KeyboardInterrupt traceback).
@@ -25,11 +27,14 @@ def _start(environment: dict[str, str], endpoint: str) -> None:
     from resize_worker.settings import WorkerSettings
 
     from local_runner.emulator import WORKER_PRINCIPAL, local_session
+    from local_runner.faults import FaultInjector
 
     settings = WorkerSettings.from_env(environment)
+    session = local_session(WORKER_PRINCIPAL)
+    if fault_rate:
+        FaultInjector(fault_rate).install(session)
     _worker = ResizeWorker(
-        services=aws_services(settings, session=local_session(WORKER_PRINCIPAL), endpoint_url=endpoint),
-        settings=settings,
+        services=aws_services(settings, session=session, endpoint_url=endpoint), settings=settings
     )
 
 
@@ -49,21 +54,49 @@ def _ready() -> int:
 
 class WorkerPool:
     """``handler(event)`` runs a batch in a free worker process and returns its response. Started with
-    ``processes`` workers already importing (so the first upload does not wait for Pillow and boto3)."""
+    ``processes`` workers already importing (so the first upload does not wait for Pillow and boto3).
+    A worker process that dies (``kill_one``, or a crash) fails the batches in flight, as a Lambda
+    invocation killed mid-batch does (SQS delivers their messages again), and a new pool takes over.
+    ``fault_rate``: the share of the workers' S3, DynamoDB and EventBridge requests that fail
+    (``local_runner.faults``)."""
 
-    def __init__(self, *, environment: dict[str, str], endpoint: str, processes: int) -> None:
-        # spawn, not fork: the parent runs the emulator's and the API's threads.
-        self._pool = ProcessPoolExecutor(
-            max_workers=processes,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start,
-            initargs=(environment, endpoint),
-        )
+    def __init__(
+        self, *, environment: dict[str, str], endpoint: str, processes: int, fault_rate: float = 0.0
+    ) -> None:
+        self._args = (environment, endpoint, fault_rate)
         self.processes = processes
+        self.restarts = 0
+        self._lock = threading.Lock()
+        self._pool = self._new_pool()
         self._warming = [self._pool.submit(_ready) for _ in range(processes)]
 
+    def _new_pool(self) -> ProcessPoolExecutor:
+        # spawn, not fork: the parent runs the emulator's and the API's threads.
+        return ProcessPoolExecutor(
+            max_workers=self.processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start,
+            initargs=self._args,
+        )
+
     def handler(self, event: dict[str, Any]) -> dict[str, Any]:
-        return self._pool.submit(_handle, event).result()
+        pool = self._pool
+        try:
+            return pool.submit(_handle, event).result()
+        except BrokenProcessPool:
+            with self._lock:
+                if self._pool is pool:  # the first to notice replaces it
+                    self._pool = self._new_pool()
+                    self.restarts += 1
+            raise
+
+    def kill_one(self) -> int:
+        """SIGKILL one worker process (as Lambda's runtime would be killed mid-batch); its pid."""
+        processes = list(getattr(self._pool, "_processes", {}).values())
+        if not processes:
+            raise RuntimeError("no worker process to kill")
+        processes[0].kill()
+        return int(processes[0].pid)
 
     def wait_ready(self) -> set[int]:
         return {f.result() for f in self._warming}

@@ -49,6 +49,8 @@ _VERSIONED = {
     "GetObject": "GetObjectVersion",
     "DeleteObject": "DeleteObjectVersion",
     "PutObjectTagging": "PutObjectVersionTagging",
+    "GetObjectTagging": "GetObjectVersionTagging",
+    "DeleteObjectTagging": "DeleteObjectVersionTagging",
 }
 # A transaction is authorized item by item (DynamoDB developer guide, "IAM and transactions").
 _TRANSACTION_ITEM_ACTIONS = {

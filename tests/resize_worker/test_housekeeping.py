@@ -129,3 +129,32 @@ def test_the_handler_drops_a_malformed_task_and_runs_a_scheduled_one(world: Worl
     bad = sqs_event(json.dumps({"task": "settle", "owner": "../../etc"}), json.dumps({"task": "nope"}))
     assert worker.handle(bad) == {"batchItemFailures": []}  # nobody can fix them by retrying: dropped
     assert worker.handle({"task": "sweep-outbox"}) == {"done": "sent 0 unsent events"}
+
+
+def test_a_rejected_original_a_reprocess_makes_ready_loses_its_expiry_tag(
+    world: World, settings: WorkerSettings
+) -> None:
+    from dataclasses import replace
+
+    from photo_contract.variants import FEED_VARIANTS, VariantSpec
+    from photo_resize import ResizeOptions
+    from resize_worker.process import process_object
+
+    keys = ImageKeys(owner=OWNER, image_id="5" * 32, extension="jpg")
+    world.register(keys)
+    photo = camera_jpeg("big.jpg", (800, 600)).data
+    world.s3.put_object(Bucket=UPLOADS, Key=keys.source, Body=photo)
+    strict = replace(settings, max_source_bytes=len(photo) - 1)  # too many bytes: rejected
+    process_object(world.services(), strict, bucket=UPLOADS, key=keys.source)
+    world.run_housekeeping()
+    (version,) = _versions(world, keys.source)
+    where = {"Bucket": UPLOADS, "Key": keys.source, "VersionId": version["VersionId"]}
+    assert world.s3.get_object_tagging(**where)["TagSet"]  # marked to expire in 7 days
+    # The cap is raised and the spec changed: the reprocess makes the image ready.
+    respecced = replace(
+        settings, resize=ResizeOptions(variants=(*FEED_VARIANTS, VariantSpec(name="w320", width=320)))
+    )
+    process_object(world.services(), respecced, bucket=UPLOADS, key=keys.source)
+    assert world.record(keys).status is Status.READY
+    world.run_housekeeping()
+    assert world.s3.get_object_tagging(**where)["TagSet"] == []  # a ready image's original stays

@@ -81,23 +81,24 @@ def settle(storage: Storage, owner: str, image_id: str, *, listed_etag: str | No
     removed = remove_original(
         storage.s3, storage.uploads_bucket, owner, image_id, keep_etag=record.source_etag
     )
-    if record.status is Status.REJECTED:
-        _tag_for_expiry(storage, owner, image_id, record.source_etag)
+    _mark_for_expiry(storage, owner, image_id, record.source_etag, expire=record.status is Status.REJECTED)
     return f"removed {removed} versions the record does not keep"
 
 
-def _tag_for_expiry(storage: Storage, owner: str, image_id: str, etag: str) -> None:
+def _mark_for_expiry(storage: Storage, owner: str, image_id: str, etag: str, *, expire: bool) -> None:
+    """A rejected image's original gets the tag the lifecycle rule expires; any other loses it (a
+    reprocess can make a rejected image ready: its original must not expire then)."""
     s3 = storage.s3
     versions = s3.list_object_versions(Bucket=storage.uploads_bucket, Prefix=source_prefix(owner, image_id))
     key, value = DISCARD_TAG
     for version in versions.get("Versions", []):
-        if version.get("ETag", "").strip('"') == etag:
-            s3.put_object_tagging(
-                Bucket=storage.uploads_bucket,
-                Key=version["Key"],
-                VersionId=version["VersionId"],
-                Tagging={"TagSet": [{"Key": key, "Value": value}]},
-            )
+        if version.get("ETag", "").strip('"') != etag:
+            continue
+        where = {"Bucket": storage.uploads_bucket, "Key": version["Key"], "VersionId": version["VersionId"]}
+        if expire:
+            s3.put_object_tagging(**where, Tagging={"TagSet": [{"Key": key, "Value": value}]})
+        elif any(t["Key"] == key for t in s3.get_object_tagging(**where).get("TagSet", [])):
+            s3.delete_object_tagging(**where)
 
 
 def _holds_anything(record: ImageRecord) -> bool:
@@ -114,7 +115,7 @@ def erase_step(services: Housekeeping, owner: str, job_id: str, *, now: datetime
     erased = [r.image_id for r in records if _holds_anything(r) and tombstone(storage, owner, r.image_id)]
     finish(storage, owner, erased, cdn_prefixes=[])
     done = more_after is None
-    if done and storage.cdn is not None:
+    if done and storage.cdn is not None and job.erased + len(erased) > 0:
         # One invalidation of the owner's prefix when the last page is gone, not one a page: CloudFront
         # runs at most 15 wildcard invalidations at once, and a large account has thousands of pages.
         # The job is done only after it.

@@ -247,6 +247,8 @@ def _commit(services: Services, media_bucket: str, keys: ImageKeys, done: Comple
     if previous is not None and previous.variants:
         # The record has moved: the superseded set can go.
         _delete_keys(services.s3, media_bucket, [v.key for v in previous.variants])
+    if previous is not None and previous.status is ImageStatus.REJECTED and done.status is ImageStatus.READY:
+        services.settle(keys)  # made ready by a reprocess: its original must lose the expiry tag
     record = services.registry.get(keys.owner, keys.image_id)
     if record is not None and record.version == done.version:
         _announce(services, record)

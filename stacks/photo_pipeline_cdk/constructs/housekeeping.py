@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
@@ -18,7 +18,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from photo_contract import DERIVED_PREFIX, UPLOADS_PREFIX
 from photo_contract.housekeeping import HousekeepingTask, Task
-from photo_contract.runtime import HousekeepingEnvironment
+from photo_contract.runtime import DEAD_LETTER_RETENTION_DAYS, HousekeepingEnvironment
 
 from photo_pipeline_cdk.assets.bundling import PythonAssetSpec
 from photo_pipeline_cdk.assets.functions import RUNTIME_PROVIDED, python_function
@@ -32,6 +32,7 @@ from photo_pipeline_cdk.constructs.grants import (
     grant_version_listing,
 )
 from photo_pipeline_cdk.constructs.registry import grant_registry_housekeeping
+from photo_pipeline_cdk.constructs.upload_events import queue_with_dead_letters
 from photo_pipeline_cdk.nag import acknowledge, acknowledge_prefix_grants, acknowledge_python_function
 
 HOUSEKEEPING_TIMEOUT_SECONDS = 120  # a step is a page: 25 deletes, or 1,000 originals settled
@@ -47,33 +48,12 @@ class HousekeepingQueue(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, retain: bool = False) -> None:
         super().__init__(scope, construct_id)
-        removal = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
-        self.dead_letter_queue = sqs.Queue(
+        self.queue, self.dead_letter_queue = queue_with_dead_letters(
             self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-            removal_policy=removal,
-        )
-        acknowledge(
-            self.dead_letter_queue,
-            **{
-                "AwsSolutions-SQS3": "This queue is the dead-letter queue.",
-                "Serverless-SQSRedrivePolicy": "This queue is the dead-letter queue.",
-            },
-        )
-        self.queue = sqs.Queue(
-            self,
-            "Queue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            visibility_timeout=Duration.seconds(6 * HOUSEKEEPING_TIMEOUT_SECONDS),
-            retention_period=Duration.days(14),
-            removal_policy=removal,
-            dead_letter_queue=sqs.DeadLetterQueue(
-                max_receive_count=MAX_RECEIVE_COUNT, queue=self.dead_letter_queue
-            ),
+            visibility_timeout_seconds=6 * HOUSEKEEPING_TIMEOUT_SECONDS,
+            retention_days=DEAD_LETTER_RETENTION_DAYS,  # a running erasure's next step waits here
+            max_receive_count=MAX_RECEIVE_COUNT,
+            retain=retain,
         )
         self.dead_letter_alarm = alarm_above_zero(
             self,
@@ -178,7 +158,13 @@ class Housekeeping(Construct):
     ) -> None:
         function = self.function
         grant_object_actions(
-            function, uploads_bucket, UPLOADS_PREFIX, "s3:DeleteObjectVersion", "s3:PutObjectVersionTagging"
+            function,
+            uploads_bucket,
+            UPLOADS_PREFIX,
+            "s3:DeleteObjectVersion",
+            "s3:PutObjectVersionTagging",
+            "s3:GetObjectVersionTagging",
+            "s3:DeleteObjectVersionTagging",
         )
         grant_listing(function, uploads_bucket, UPLOADS_PREFIX)
         grant_version_listing(function, uploads_bucket, UPLOADS_PREFIX)

@@ -18,6 +18,45 @@ from photo_pipeline_cdk.nag import acknowledge
 MIN_MAX_RECEIVE_COUNT = 5
 
 
+def queue_with_dead_letters(
+    scope: Construct,
+    *,
+    visibility_timeout_seconds: int,
+    retention_days: int,
+    max_receive_count: int,
+    retain: bool,
+) -> tuple[sqs.Queue, sqs.Queue]:
+    """``scope``/Queue and ``scope``/DeadLetters: both SQS-encrypted and TLS-only, the DLQ after
+    ``max_receive_count`` receives, kept 14 days (``DEAD_LETTER_RETENTION_DAYS``)."""
+    removal = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
+    dead_letters = sqs.Queue(
+        scope,
+        "DeadLetters",
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        retention_period=Duration.days(DEAD_LETTER_RETENTION_DAYS),
+        removal_policy=removal,
+    )
+    acknowledge(
+        dead_letters,
+        **{
+            "AwsSolutions-SQS3": "This queue is the dead-letter queue.",
+            "Serverless-SQSRedrivePolicy": "This queue is the dead-letter queue.",
+        },
+    )
+    queue = sqs.Queue(
+        scope,
+        "Queue",
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        visibility_timeout=Duration.seconds(visibility_timeout_seconds),
+        retention_period=Duration.days(retention_days),
+        removal_policy=removal,
+        dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=max_receive_count, queue=dead_letters),
+    )
+    return queue, dead_letters
+
+
 class UploadEvents(Construct):
     """A new SQS-encrypted, TLS-only queue fed by ``ObjectCreated`` events under ``uploads/`` only,
     with a dead-letter queue after ``max_receive_count`` receives and an alarm when the DLQ holds
@@ -45,33 +84,12 @@ class UploadEvents(Construct):
             raise ValueError(
                 f"max_receive_count must be at least {MIN_MAX_RECEIVE_COUNT}, got {max_receive_count}"
             )
-        removal = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
-        self.dead_letter_queue = sqs.Queue(
+        self.queue, self.dead_letter_queue = queue_with_dead_letters(
             self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(DEAD_LETTER_RETENTION_DAYS),
-            removal_policy=removal,
-        )
-        acknowledge(
-            self.dead_letter_queue,
-            **{
-                "AwsSolutions-SQS3": "This queue is the dead-letter queue.",
-                "Serverless-SQSRedrivePolicy": "This queue is the dead-letter queue.",
-            },
-        )
-        self.queue = sqs.Queue(
-            self,
-            "Queue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            visibility_timeout=Duration.seconds(visibility_timeout_seconds),
-            retention_period=Duration.days(UPLOAD_QUEUE_RETENTION_DAYS),
-            removal_policy=removal,
-            dead_letter_queue=sqs.DeadLetterQueue(
-                max_receive_count=max_receive_count, queue=self.dead_letter_queue
-            ),
+            visibility_timeout_seconds=visibility_timeout_seconds,
+            retention_days=UPLOAD_QUEUE_RETENTION_DAYS,
+            max_receive_count=max_receive_count,
+            retain=retain,
         )
         uploads_bucket.add_event_notification(
             s3.EventType.OBJECT_CREATED,

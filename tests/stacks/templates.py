@@ -33,3 +33,16 @@ def actions(template: dict[str, Any], prefix: str) -> set[str]:
         for action in as_list(statement["Action"])
         if action.startswith(prefix)
     }
+
+
+def role_actions(template: dict[str, Any], role_prefix: str, prefix: str) -> set[str]:
+    """Like :func:`actions`, only in the policies attached to roles whose logical id starts with
+    ``role_prefix`` (``ResizePipelineFunctionServiceRole``)."""
+    return {
+        action
+        for policy in resources(template, "AWS::IAM::Policy")
+        if any(role.get("Ref", "").startswith(role_prefix) for role in policy["Properties"]["Roles"])
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        for action in as_list(statement["Action"])
+        if action.startswith(prefix)
+    }

@@ -36,19 +36,28 @@ def test_ecr_repository_scans_on_push_with_immutable_tags_and_a_lifecycle(templa
 
 def test_dev_keeps_only_the_lambda_api(templates: Templates) -> None:
     assert set(templates["dev"]) == {"Storage", "Resize", "Api", "Operations"}
-    assert set(templates["prod"]) == {"Storage", "Resize", "Api", "Service", "Operations"}
+    assert set(templates["prod"]) == {"Edge", "Storage", "Resize", "Api", "Service", "Operations"}
 
 
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])
-def test_http_api_sends_every_path_to_the_app_which_verifies_tokens(templates: Templates, env: str) -> None:
-    """No API Gateway authorizer: its 401 body is not the API's error shape (docs/design.md)."""
+def test_http_api_refuses_anonymous_v1_calls_before_the_app_which_verifies_tokens_too(
+    templates: Templates, env: str
+) -> None:
+    """/v1 has API Gateway's JWT authorizer (no invocation without a token); the rest reaches the app."""
     api = Template.from_json(templates[env]["Api"])
-    assert not resources(templates[env]["Api"], "AWS::ApiGatewayV2::Authorizer")
+    (authorizer,) = resources(templates[env]["Api"], "AWS::ApiGatewayV2::Authorizer")
+    jwt = authorizer["Properties"]
+    assert jwt["AuthorizerType"] == "JWT"
+    assert jwt["IdentitySource"] == ["$request.header.Authorization"]
+    assert "TokenIssuer" in json.dumps(jwt["JwtConfiguration"]["Issuer"])
+    assert "TokenAudience" in json.dumps(jwt["JwtConfiguration"]["Audience"])
     routes = {
         r["Properties"]["RouteKey"]: r["Properties"]
         for r in resources(templates[env]["Api"], "AWS::ApiGatewayV2::Route")
     }
-    assert set(routes) == {"ANY /{proxy+}"}
+    assert set(routes) == {"ANY /v1/{proxy+}", "ANY /{proxy+}"}
+    assert routes["ANY /v1/{proxy+}"]["AuthorizationType"] == "JWT"
+    assert routes["ANY /{proxy+}"]["AuthorizationType"] == "NONE"
     config = ENVIRONMENTS[env]
     api.has_resource_properties(
         "AWS::ApiGatewayV2::Api",

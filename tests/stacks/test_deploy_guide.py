@@ -39,10 +39,10 @@ def test_bootstrap_without_an_environment_says_how() -> None:
 def test_first_deploy_leaves_the_service_out_until_an_image_exists() -> None:
     first = cdk_cli("ls", "-c", "env=staging", "-c", "allow_placeholders=true")
     assert first.returncode == 0, first.stderr[-3000:]
-    assert first.stdout.split()[::2] == ["Storage", "Resize", "Api", "Operations"]
+    assert first.stdout.split()[::2] == ["Edge", "Storage", "Resize", "Api", "Operations"]
     assert "Service stack is left out" in first.stderr
     later = cdk_cli("ls", "-c", "env=staging", "-c", "image_tag=abc1234", "-c", "allow_placeholders=true")
-    assert later.stdout.split()[::2] == ["Storage", "Resize", "Api", "Service", "Operations"]
+    assert later.stdout.split()[::2] == ["Edge", "Storage", "Resize", "Api", "Service", "Operations"]
 
 
 @pytest.mark.skipif(not (REPO / ".git").exists(), reason="needs a git work tree to check git status")

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from photo_contract.registry import BATCH_INDEX, OUTBOX_INDEX, TTL_ATTRIBUTE
 
-from tests.stacks.templates import actions, resources
+from tests.stacks.templates import actions, resources, role_actions
 
 pytestmark = pytest.mark.slow  # reads the templates of a full synth
 
@@ -61,8 +61,14 @@ def test_the_bus_has_an_archive_and_admits_only_its_account(templates: Templates
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
 def test_each_role_gets_only_its_registry_actions(templates: Templates, env: str) -> None:
-    worker = actions(templates[env]["Resize"], "dynamodb:")
-    assert worker == {"dynamodb:GetItem", "dynamodb:UpdateItem"}  # cannot create or delete a record
+    resize = templates[env]["Resize"]
+    for decoder in ("ResizePipelineFunctionServiceRole", "ResizePipelineReprocessFunctionServiceRole"):
+        # what parses bytes cannot create or delete a record
+        assert role_actions(resize, decoder, "dynamodb:") == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
+    # housekeeping writes erasure jobs (PutItem) and pages an owner's items and the outbox (Query)
+    housekeeping = role_actions(resize, "HousekeepingFunctionServiceRole", "dynamodb:")
+    assert housekeeping == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}
+    assert "dynamodb:DeleteItem" not in actions(resize, "dynamodb:")
     api = actions(templates[env]["Api"], "dynamodb:")
     assert api == {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"}
     assert "dynamodb:DeleteItem" not in api  # a delete is a tombstone update

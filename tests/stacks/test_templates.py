@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match, Template
+from photo_contract.runtime import DISCARD_TAG, REJECTED_ORIGINAL_DAYS
 
 from tests.stacks.conftest import ENVIRONMENTS
-from tests.stacks.templates import as_list, logical_ids, resources
+from tests.stacks.templates import as_list, logical_ids, resources, resources_by_id
 
 pytestmark = pytest.mark.slow  # reads the templates of a full synth
 
@@ -50,7 +51,7 @@ def test_every_bucket_is_encrypted_private_and_tls_only(storage: Template, templ
     assert len(tls_denials) == 4
 
 
-def test_uploads_bucket_is_versioned_with_cors_and_abandoned_upload_rule(storage: Template) -> None:
+def test_uploads_bucket_is_versioned_with_cors_and_abandoned_and_rejected_rules(storage: Template) -> None:
     storage.has_resource_properties(
         "AWS::S3::Bucket",
         {
@@ -69,7 +70,16 @@ def test_uploads_bucket_is_versioned_with_cors_and_abandoned_upload_rule(storage
                 "Rules": [
                     Match.object_like(
                         {"AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}, "Status": "Enabled"}
-                    )
+                    ),
+                    # a rejected original expires once housekeeping tags it (docs/privacy.md)
+                    Match.object_like(
+                        {
+                            "Id": "RejectedOriginals",
+                            "TagFilters": [{"Key": DISCARD_TAG[0], "Value": DISCARD_TAG[1]}],
+                            "ExpirationInDays": REJECTED_ORIGINAL_DAYS,
+                            "Status": "Enabled",
+                        }
+                    ),
                 ]
             },
         },
@@ -94,26 +104,36 @@ def test_notification_sends_only_uploads_prefix_object_created_to_the_queue(stor
 
 
 def test_queues_are_encrypted_with_a_dlq_after_five_receives(templates: Templates) -> None:
-    queues = resources(templates["dev"]["Storage"], "AWS::SQS::Queue")
-    assert len(queues) == 2
-    assert all(q["Properties"]["SqsManagedSseEnabled"] is True for q in queues)
-    (main,) = [q for q in queues if "RedrivePolicy" in q["Properties"]]
-    assert main["Properties"]["RedrivePolicy"]["maxReceiveCount"] >= 5
+    queues = resources_by_id(templates["dev"]["Storage"], "AWS::SQS::Queue")
+    assert len(queues) == 4  # upload events and housekeeping tasks, each with its DLQ
+    assert all(q["Properties"]["SqsManagedSseEnabled"] is True for q in queues.values())
+    mains = {k: q for k, q in queues.items() if "RedrivePolicy" in q["Properties"]}
+    assert sorted(next(c for c in _CONSUMERS if k.startswith(c)) for k in mains) == sorted(_CONSUMERS)
+    for queue in mains.values():
+        redrive = queue["Properties"]["RedrivePolicy"]
+        assert redrive["maxReceiveCount"] >= 5
+        (dead_letters,) = redrive["deadLetterTargetArn"]["Fn::GetAtt"][:1]
+        assert "RedrivePolicy" not in queues[dead_letters]["Properties"]
+
+
+# Each queue with a dead-letter queue, and the handler of the function that consumes it.
+_CONSUMERS = {
+    "UploadEventsQueue": "resize_worker.handler.lambda_handler",
+    "HousekeepingQueue": "resize_worker.housekeeping_handler.lambda_handler",
+}
 
 
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])
 def test_visibility_timeout_is_at_least_six_function_timeouts(templates: Templates, env: str) -> None:
-    (main,) = [
-        q
-        for q in resources(templates[env]["Storage"], "AWS::SQS::Queue")
-        if "RedrivePolicy" in q["Properties"]
-    ]
-    (function,) = [
-        f
-        for f in resources(templates[env]["Resize"], "AWS::Lambda::Function")
-        if f["Properties"].get("Handler") == "resize_worker.handler.lambda_handler"
-    ]
-    assert main["Properties"]["VisibilityTimeout"] >= 6 * function["Properties"]["Timeout"]
+    queues = resources_by_id(templates[env]["Storage"], "AWS::SQS::Queue")
+    for queue_id, handler in _CONSUMERS.items():
+        (main,) = [q for k, q in queues.items() if k.startswith(queue_id)]
+        (function,) = [
+            f
+            for f in resources(templates[env]["Resize"], "AWS::Lambda::Function")
+            if f["Properties"].get("Handler") == handler
+        ]
+        assert main["Properties"]["VisibilityTimeout"] >= 6 * function["Properties"]["Timeout"], queue_id
 
 
 def test_resize_function_settings(resize: Template) -> None:
@@ -158,35 +178,28 @@ def test_resize_role_reads_uploads_and_writes_media_only(templates: Templates, r
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     s3_statements = [s for s in statements if any(a.startswith("s3:") for a in as_list(s["Action"]))]
     actions = {a for s in s3_statements for a in as_list(s["Action"])}
-    assert actions == {  # named, no wildcard groups
+    assert actions == {  # named, no wildcard groups, no version deletes (issue 20: a decoder exploit)
         "s3:GetObject",
         "s3:GetObjectVersion",
         "s3:PutObject",
         "s3:DeleteObject",
-        "s3:DeleteObjectVersion",
         "s3:ListBucket",
-        "s3:ListBucketVersions",
     }
     for statement in s3_statements:
         resource_text = json.dumps(statement["Resource"])
         writes = {
-            a for a in as_list(statement["Action"]) if a.startswith(("s3:Put", "s3:Abort", "s3:DeleteObject"))
+            a for a in as_list(statement["Action"]) if a.startswith(("s3:Put", "s3:Abort", "s3:Delete"))
         }
-        if writes - {"s3:DeleteObjectVersion"}:
+        if writes:
             # Writes reach only the media bucket's images/ prefix: never an original.
             assert "MediaBucketName" in resource_text and "UploadsBucketName" not in resource_text
             assert "/images/*" in resource_text
-        if "UploadsBucketName" in resource_text and as_list(statement["Action"])[0].startswith(
-            "s3:GetObject"
-        ):
-            # Originals are read; a version is deleted only when its image was deleted first.
-            assert "/uploads/*" in resource_text
-            assert as_list(statement["Action"]) == [
-                "s3:GetObject",
-                "s3:GetObjectVersion",
-                "s3:DeleteObjectVersion",
-            ]
-    sqs_actions = {a for s in statements for a in as_list(s["Action"]) if a.startswith("sqs:")}
+        if "UploadsBucketName" in resource_text and "/uploads/*" in resource_text:
+            # Originals are only read; removing one is housekeeping's, which never decodes bytes.
+            assert as_list(statement["Action"]) == ["s3:GetObject", "s3:GetObjectVersion"]
+    sqs = {
+        a: json.dumps(s["Resource"]) for s in statements for a in as_list(s["Action"]) if a.startswith("sqs:")
+    }
     consumer = {
         "sqs:ReceiveMessage",
         "sqs:ChangeMessageVisibility",
@@ -194,8 +207,11 @@ def test_resize_role_reads_uploads_and_writes_media_only(templates: Templates, r
         "sqs:DeleteMessage",
         "sqs:GetQueueAttributes",
     }
-    # Only the worker consumes the upload queue; the reprocess function is invoked by the state machine.
-    assert sqs_actions == (consumer if role == "ResizePipelineFunction" else set())
+    # Only the worker consumes the upload queue (the state machine invokes the reprocess function);
+    # both hand an original to remove to housekeeping's queue.
+    assert set(sqs) == (consumer if role == "ResizePipelineFunction" else set()) | {"sqs:SendMessage"}
+    assert "HousekeepingQueueArn" in sqs["sqs:SendMessage"]
+    assert all("UploadEventsQueueArn" in sqs[a] for a in consumer & set(sqs))
 
 
 def test_alarms_watch_dead_letters_errors_and_throttles(storage: Template, resize: Template) -> None:
@@ -233,9 +249,20 @@ def test_construct_ids_do_not_carry_the_environment(templates: Templates) -> Non
         head, found, _ = logical_id.partition("CurrentVersion")
         return head + found if found else logical_id
 
+    # CDK's reader of a cross-region reference: only where an Edge stack exists (a CDN web ACL in config).
+    cross_region = {
+        "CustomCrossRegionExportReaderCustomResourceProviderHandler46647B68",
+        "CustomCrossRegionExportReaderCustomResourceProviderRole10531BBD",
+        "ExportsReader8B249524",
+    }
     for stack in ("Storage", "Resize", "Api", "Operations"):
-        ids = [{stable(i) for i in templates[env][stack]["Resources"]} for env in ("dev", "staging", "prod")]
+        ids = [
+            {stable(i) for i in templates[env][stack]["Resources"]} - cross_region
+            for env in ("dev", "staging", "prod")
+        ]
         assert ids[0] == ids[1] == ids[2]
+    assert set(templates["staging"]["Edge"]["Resources"]) == set(templates["prod"]["Edge"]["Resources"])
+    assert cross_region <= set(templates["prod"]["Storage"]["Resources"])
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -301,7 +328,7 @@ def test_processing_failures_of_the_core_are_alarmed(resize: Template) -> None:
 def test_prod_keeps_its_queues_and_dev_does_not(templates: Templates) -> None:
     for env, policy in (("prod", "Retain"), ("dev", "Delete")):
         queues = resources(templates[env]["Storage"], "AWS::SQS::Queue")
-        assert len(queues) == 2 and {q["DeletionPolicy"] for q in queues} == {policy}
+        assert len(queues) == 4 and {q["DeletionPolicy"] for q in queues} == {policy}
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

@@ -1,8 +1,9 @@
 """The upload API, twice from one codebase: Lambda behind an HTTP API, and Fargate behind an ALB.
 
-Both give the same answers in AWS: every request reaches the app, which verifies the token itself (no
-API Gateway authorizer, whose 401 body is not the API's error shape), and both answer CORS preflights
-from the same origins, methods and headers.
+Both verify the token in the app (its claims, one error shape); the HTTP API also puts API Gateway's JWT
+authorizer in front of /v1 so an anonymous request costs no invocation (its 401 body is API Gateway's
+``{"message": "Unauthorized"}``, docs/design.md). Both answer CORS preflights from the same origins,
+methods and headers.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Response
 from photo_contract.registry import ErasureJob
 
 from upload_api.context import ApiContext, Owner
-from upload_api.errors import ApiError, ErrorCode
+from upload_api.errors import ApiError, ErrorBody, ErrorCode
 from upload_api.images import start_erasure
 from upload_api.models import ErasureResponse
 
@@ -33,7 +33,12 @@ def router(ctx: ApiContext) -> APIRouter:
         response.headers["Location"] = ERASURE_PATH
         return _response(start_erasure(ctx.registry, ctx.housekeeping, caller))
 
-    @routes.get(ERASURE_PATH, operation_id="get_my_erasure", response_model=ErasureResponse)
+    @routes.get(
+        ERASURE_PATH,
+        operation_id="get_my_erasure",
+        response_model=ErasureResponse,
+        responses={404: {"model": ErrorBody}},  # the caller never started an erasure
+    )
     def get_my_erasure(caller: Owner) -> ErasureResponse:
         job = ctx.registry.erasure(caller)
         if job is None:

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from photo_contract.signing import CdnSigningKey
 from photo_pipeline_cdk.binding import StackName, StorageOutput, stack_name
 from photo_pipeline_cdk.config import EnvironmentConfig, environment_config
 from photo_pipeline_cdk.readiness import CLOUDFRONT_REGION, Check, offline_checks
@@ -65,7 +66,8 @@ def account_checks(session: Any, config: EnvironmentConfig, *, image_tag: str | 
         )
     checks.append(_subscriptions_check(session, outputs.get(StorageOutput.ALARM_TOPIC_ARN, "")))
     if config.cdn.access == "signed":
-        checks.append(_signing_key_check(session, outputs.get(StorageOutput.CDN_SIGNING_SECRET_ARN)))
+        secret = outputs.get(StorageOutput.CDN_SIGNING_SECRET_ARN)
+        checks.append(_signing_key_check(session, secret, outputs.get(StorageOutput.CDN_SIGNING_KEY_IDS)))
     return checks
 
 
@@ -105,14 +107,30 @@ def _subscriptions_check(session: Any, topic_arn: str) -> Check:
     )
 
 
-def _signing_key_check(session: Any, secret_arn: str | None) -> Check:
-    fix = f"aws secretsmanager put-secret-value --region {session.region_name} --secret-id {secret_arn} --secret-string file://key.pem"
+def _signing_key_check(session: Any, secret_arn: str | None, key_ids: str | None) -> Check:
+    """The secret names a key pair of the key group and holds a private key (photo_contract.signing)."""
+    fix = (
+        f"aws secretsmanager put-secret-value --region {session.region_name} --secret-id {secret_arn} "
+        '--secret-string \'{"key_pair_id": "<one of CdnSigningKeyIds>", "private_key_pem": "…"}\' '
+        "(docs/delivery.md)"
+    )
     if not secret_arn:
         return Check(
             False, "the storage stack names its signing key secret (CdnSigningSecretArn)", "redeploy Storage"
         )
     value = session.client("secretsmanager").get_secret_value(SecretId=secret_arn).get("SecretString", "")
-    return Check("PRIVATE KEY-----" in value, "the signing key secret holds a PEM private key", fix)
+    try:
+        key = CdnSigningKey.from_secret(value)
+    except ValueError as error:
+        return Check(
+            False, f"the signing key secret names a key pair and holds its private key ({error})", fix
+        )
+    in_group = key.key_pair_id in (key_ids or "").split(",")
+    return Check(
+        in_group,
+        f"the signing key secret names a key of the key group ({key.key_pair_id})",
+        fix if in_group else f"{fix}; the group holds {key_ids or 'no key'}",
+    )
 
 
 def run(

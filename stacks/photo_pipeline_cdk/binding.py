@@ -46,6 +46,7 @@ class StorageOutput(StrEnum):
     API_REPOSITORY_NAME = "ApiRepositoryName"
     ALARM_TOPIC_ARN = "AlarmTopicArn"
     CDN_SIGNING_SECRET_ARN = "CdnSigningSecretArn"  # noqa: S105 - an output key, not a secret
+    CDN_SIGNING_KEY_IDS = "CdnSigningKeyIds"  # not exported: the secret names the active one
 
 
 REPROCESS_STATE_MACHINE_OUTPUT = "ReprocessStateMachineArn"  # the resize stack's
@@ -61,8 +62,7 @@ class ApiResources:
     event_bus_name: str
     quota_table: str
     public_media_base_url: str
-    # Signed delivery only: CloudFront's key pair id and the secret holding the private key.
-    cdn_key_pair_id: str | None = None
+    # Signed delivery only: the secret naming the active key pair and holding its private key.
     cdn_signing_secret: str | None = None
     cdn_distribution_id: str | None = None  # where a delete invalidates the image's paths
     housekeeping_queue_url: str | None = None  # where an account erasure runs as a job
@@ -96,7 +96,6 @@ def api_environment(
         event_bus_name=resources.event_bus_name,
         quota_table=resources.quota_table,
         public_media_base_url=resources.public_media_base_url,
-        cdn_key_pair_id=resources.cdn_key_pair_id,
         cdn_signing_secret=resources.cdn_signing_secret,
         cdn_distribution_id=resources.cdn_distribution_id,
         jwt_issuer=issuer.issuer,

@@ -152,7 +152,9 @@ class CdnConfig:
     # "public": unguessable capability URLs; "signed": CloudFront signed URLs, verified at the edge
     # with this public key (its private half goes into the Secrets Manager secret the stack creates).
     access: str = "public"
-    public_key_pem: str | None = None
+    # Signed mode's public keys (PEM): one, or two while a rotation runs (docs/delivery.md: add the new
+    # key, point the secret at it, remove the old one). Each is a CloudFront public key in the key group.
+    public_keys: tuple[str, ...] = ()
     signed_url_ttl_seconds: int = 3600
     # Optional own domain(s), e.g. ("media.example.com",): CloudFront needs their ACM certificate in
     # us-east-1, whatever the stack's region; then TLS 1.2 is the minimum and URLs use the first name.
@@ -175,8 +177,10 @@ class CdnConfig:
             )
         if self.access not in ("public", "signed"):
             raise ValueError(f"cdn access must be 'public' or 'signed', got {self.access!r}")
-        if (self.access == "signed") != (self.public_key_pem is not None):
-            raise ValueError("cdn access 'signed' needs public_key_pem (and 'public' takes none)")
+        if (self.access == "signed") != bool(self.public_keys):
+            raise ValueError("cdn access 'signed' needs public_keys (and 'public' takes none)")
+        if len(set(self.public_keys)) != len(self.public_keys) or len(self.public_keys) > 2:
+            raise ValueError("cdn public_keys: one key, or two distinct keys during a rotation")
         if self.price_class not in ("PRICE_CLASS_100", "PRICE_CLASS_200", "PRICE_CLASS_ALL"):
             raise ValueError(f"price_class must be PRICE_CLASS_100, _200 or _ALL, got {self.price_class!r}")
 

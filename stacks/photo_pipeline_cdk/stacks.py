@@ -155,7 +155,7 @@ class StorageStack(cdk.Stack):
             price_class=cloudfront.PriceClass(config.cdn.price_class),
             logging=config.cdn.logging,
             retain=config.retain_data,
-            signing_public_key_pem=config.cdn.public_key_pem,
+            signing_public_keys=config.cdn.public_keys,
             domain_names=config.cdn.domain_names,
             certificate=(
                 acm.Certificate.from_certificate_arn(self, "MediaCertificate", config.cdn.certificate_arn)
@@ -202,7 +202,7 @@ class StorageStack(cdk.Stack):
         )
         # Named exports: the stateless stacks import these by name, so the contract between stacks is
         # explicit and stable (CDK's generated export names change with construct paths).
-        for name, value in {
+        exports: dict[str, str] = {
             "UploadsBucketName": self.buckets.uploads_bucket.bucket_name,
             "MediaBucketName": self.buckets.media_bucket.bucket_name,
             StorageOutput.UPLOAD_EVENTS_QUEUE_ARN: self.events.queue.queue_arn,
@@ -217,17 +217,23 @@ class StorageStack(cdk.Stack):
             "EventBusName": self.registry.bus.event_bus_name,
             "MediaBaseUrl": self.delivery.base_url,
             **(
-                {
-                    "CdnKeyPairId": self.delivery.key_pair_id,
-                    StorageOutput.CDN_SIGNING_SECRET_ARN: self.delivery.signing_key_secret.secret_arn,
-                }
-                if self.delivery.signing_key_secret is not None and self.delivery.key_pair_id
+                {StorageOutput.CDN_SIGNING_SECRET_ARN: self.delivery.signing_key_secret.secret_arn}
+                if self.delivery.signing_key_secret is not None
                 else {}
             ),
             "TokenIssuer": self.users.issuer if self.users else issuer.issuer,  # type: ignore[union-attr]
             "TokenAudience": self.users.audience if self.users else issuer.audience,  # type: ignore[union-attr]
-        }.items():
+        }
+        for name, value in exports.items():
             cdk.CfnOutput(self, str(name), value=value, export_name=self.export_name_of(str(name)))
+        if self.delivery.key_pair_ids:
+            # Not an export: the secret names the active one, so a rotation changes no import.
+            cdk.CfnOutput(
+                self,
+                StorageOutput.CDN_SIGNING_KEY_IDS,
+                value=cdk.Fn.join(",", self.delivery.key_pair_ids),
+                description="CloudFront public key ids in the signing key group, in config order",
+            )
 
     def export_name_of(self, name: str) -> str:
         return f"{self.stack_name}-{name}"
@@ -305,7 +311,6 @@ class StorageStack(cdk.Stack):
             event_bus_name=event_bus.event_bus_name,
             quota_table=quota_table.table_name,
             public_media_base_url=self.import_value("MediaBaseUrl"),
-            cdn_key_pair_id=self.import_value("CdnKeyPairId") if signed else None,
             cdn_signing_secret=self.import_value(StorageOutput.CDN_SIGNING_SECRET_ARN) if signed else None,
             cdn_distribution_id=self.import_value("MediaDistributionId"),
             housekeeping_queue_url=housekeeping_queue.queue_url,

@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from photo_contract.signing import CdnSigningKey
 from photo_ops import preflight
 from photo_pipeline_cdk.config import ENVIRONMENTS, EnvironmentConfig
 
@@ -196,6 +197,7 @@ def test_in_signed_mode_the_signing_key_secret_must_hold_a_private_key(
             "ApiRepositoryName": {"Value": "api-images"},
             "AlarmTopicArn": {"Value": topic},
             "CdnSigningSecretArn": {"Value": secret_id},
+            "CdnSigningKeyIds": {"Value": "K1OLDKEY,K2NEWKEY"},
         },
     }
     account.client("cloudformation").create_stack(
@@ -207,17 +209,25 @@ def test_in_signed_mode_the_signing_key_secret_must_hold_a_private_key(
         cdn=dataclasses.replace(
             unsigned.cdn,
             access="signed",
-            public_key_pem="-----BEGIN PUBLIC KEY-----\nx\n-----END PUBLIC KEY-----",
+            public_keys=("-----BEGIN PUBLIC KEY-----\nx\n-----END PUBLIC KEY-----",),
         ),
         api=dataclasses.replace(
             unsigned.api, fargate=dataclasses.replace(unsigned.api.fargate, enabled=False)
         ),
     )
     status, lines = _lines(signed, account)
-    assert status == 1 and "✗ the signing key secret holds a PEM private key" in lines
-    secrets.put_secret_value(
-        SecretId=secret_id, SecretString="-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n"
+    assert status == 1 and any(
+        line.startswith("✗ the signing key secret names a key pair and holds its private key")
+        for line in lines
     )
+    pem = "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n"
+    # A key pair the group does not hold (a typo, or a key already revoked) is refused too.
+    stray = CdnSigningKey(key_pair_id="K9REVOKED", private_key_pem=pem)
+    secrets.put_secret_value(SecretId=secret_id, SecretString=stray.to_secret())
+    status, lines = _lines(signed, account)
+    assert status == 1 and "✗ the signing key secret names a key of the key group (K9REVOKED)" in lines
+    active = CdnSigningKey(key_pair_id="K2NEWKEY", private_key_pem=pem)
+    secrets.put_secret_value(SecretId=secret_id, SecretString=active.to_secret())
     status, lines = _lines(signed, account)
     assert status == 0, "\n".join(lines)
-    assert "✓ the signing key secret holds a PEM private key" in lines
+    assert "✓ the signing key secret names a key of the key group (K2NEWKEY)" in lines

@@ -158,3 +158,45 @@ def test_the_distribution_reads_the_bucket_through_origin_access_control() -> No
         MediaDistribution(
             _stack(), "Delivery", media_bucket=s3.Bucket(_stack(), "M"), domain_names=["media.snapgram.io"]
         )
+
+
+def _public_key_pem() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    public = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
+    return public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+
+
+def test_a_key_rotation_keeps_the_new_key_when_the_old_one_is_removed() -> None:
+    """before → during (both keys in the group) → after: the new key's resource, and so its key pair id
+    that the secret names, survives the old one's removal (ids come from the key, not its position)."""
+    old, new = _public_key_pem(), _public_key_pem()
+
+    def public_keys(*pems: str) -> dict[str, Any]:
+        stack = _stack()
+        MediaDistribution(stack, "Delivery", media_bucket=s3.Bucket(stack, "Media"), signing_public_keys=pems)
+        template = _template(stack)
+        (group,) = resources(template, "AWS::CloudFront::KeyGroup")
+        keys = {k: r for k, r in template["Resources"].items() if r["Type"] == "AWS::CloudFront::PublicKey"}
+        assert sorted(i["Ref"] for i in group["Properties"]["KeyGroupConfig"]["Items"]) == sorted(keys)
+        return keys
+
+    before, during, after = public_keys(old), public_keys(old, new), public_keys(new)
+    assert set(before) < set(during) and set(after) < set(during)
+    assert set(during) == set(before) | set(after) and not set(before) & set(after)
+
+
+def test_signed_mode_takes_one_key_or_two_during_a_rotation() -> None:
+    from photo_pipeline_cdk.config import CdnConfig
+
+    key = _public_key_pem()
+    with pytest.raises(ValueError, match="needs public_keys"):
+        CdnConfig(access="signed")
+    with pytest.raises(ValueError, match="two distinct keys"):
+        CdnConfig(access="signed", public_keys=(key, key))
+    with pytest.raises(ValueError, match="two distinct keys"):
+        CdnConfig(access="signed", public_keys=(key, _public_key_pem(), _public_key_pem()))
+    assert len(CdnConfig(access="signed", public_keys=(key, _public_key_pem())).public_keys) == 2

@@ -140,16 +140,18 @@ def signed_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict
     from photo_pipeline_cdk.nag import add_nag_checks
     from photo_pipeline_cdk.stacks import build_photo_pipeline
 
-    pem = (
+    old, new = (
         rsa.generate_private_key(public_exponent=65537, key_size=2048)
         .public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         .decode()
+        for _ in range(2)
     )
     staging = ENVIRONMENTS["staging"]
     config = replace(
         staging,
-        cdn=CdnConfig(access="signed", public_key_pem=pem, signed_url_ttl_seconds=900),
+        # mid-rotation: the old key and the new one both in the group
+        cdn=CdnConfig(access="signed", public_keys=(old, new), signed_url_ttl_seconds=900),
         api=replace(staging.api, fargate=replace(staging.api.fargate, image_tag="signed-test")),
     )
     out = tmp_path_factory.mktemp("signed")
@@ -167,9 +169,18 @@ def test_signed_mode_trusts_a_key_group_and_only_the_api_reads_the_key(signed_te
     behavior = _one(storage, "AWS::CloudFront::Distribution")["DistributionConfig"]["DefaultCacheBehavior"]
     assert len(behavior["TrustedKeyGroups"]) == 1
     key_group = _one(storage, "AWS::CloudFront::KeyGroup")["KeyGroupConfig"]
-    assert len(key_group["Items"]) == 1
-    public_key = _one(storage, "AWS::CloudFront::PublicKey")["PublicKeyConfig"]
-    assert public_key["EncodedKey"].startswith("-----BEGIN PUBLIC KEY-----")
+    public_keys = resources_by_id(storage, "AWS::CloudFront::PublicKey")
+    assert len(public_keys) == 2 and sorted(key_group["Items"], key=str) == sorted(
+        ({"Ref": logical_id} for logical_id in public_keys), key=str
+    )
+    for public_key in public_keys.values():
+        assert public_key["Properties"]["PublicKeyConfig"]["EncodedKey"].startswith(
+            "-----BEGIN PUBLIC KEY-----"
+        )
+    # The operator learns the ids from an output; no stack imports it, so a rotation changes no import.
+    key_ids = storage["Outputs"]["CdnSigningKeyIds"]
+    assert "Export" not in key_ids
+    assert "CdnKeyPairId" not in json.dumps(signed_templates)
     assert "PRIVATE" not in json.dumps(signed_templates)  # the private key is in no template
     _one(storage, "AWS::SecretsManager::Secret")
     readers = {
@@ -186,7 +197,7 @@ def test_signed_mode_trusts_a_key_group_and_only_the_api_reads_the_key(signed_te
         if f["Properties"].get("Handler") == "upload_api.lambda_handler.handler"
     ]
     variables = functions[0]["Properties"]["Environment"]["Variables"]
-    assert "CdnKeyPairId" in json.dumps(variables["CDN_KEY_PAIR_ID"])
+    assert "CDN_KEY_PAIR_ID" not in variables  # the secret names the active key
     assert "CdnSigningSecretArn" in json.dumps(variables["CDN_SIGNING_SECRET"])
     assert variables["CDN_URL_TTL_SECONDS"] == "900"
 

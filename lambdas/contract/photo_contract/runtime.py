@@ -159,9 +159,8 @@ class ApiEnvironment:
     max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES
     # A pending record whose upload never arrives expires with the abandoned-upload lifecycle rule.
     pending_expiry_seconds: int = DEFAULT_PENDING_EXPIRY_SECONDS
-    # Signed delivery (both or neither): CloudFront's public key id, and the Secrets Manager secret
-    # holding the matching private key (never the key itself: not in a template, not in a variable).
-    cdn_key_pair_id: str | None = None
+    # Signed delivery: the Secrets Manager secret naming the active CloudFront key pair and holding its
+    # private key (never the key itself: not in a template, not in a variable; docs/delivery.md).
     cdn_signing_secret: str | None = None
     cdn_url_ttl_seconds: int = DEFAULT_VARIANT_URL_EXPIRY_SECONDS
     # The CloudFront distribution serving the variants: a deleted image's paths are invalidated there
@@ -191,8 +190,6 @@ class ApiEnvironment:
                 f"max_batch_bytes ({self.max_batch_bytes}) must allow one largest upload ({self.max_upload_bytes})"
             )
         check_positive("cdn_url_ttl_seconds", self.cdn_url_ttl_seconds)
-        if (self.cdn_key_pair_id is None) != (self.cdn_signing_secret is None):
-            raise ValueError("signed delivery needs both cdn_key_pair_id and cdn_signing_secret")
         for origin in self.cors_allowed_origins:
             if not origin.startswith(("https://", "http://")) or "," in origin or origin.endswith("/"):
                 raise ValueError(f"a CORS origin is scheme://host[:port] without a path, got {origin!r}")
@@ -218,7 +215,6 @@ class ApiEnvironment:
             "QUOTA_TABLE": self.quota_table,
             "FORMS_PER_MINUTE": str(self.forms_per_minute),
             "MAX_BATCH_BYTES": str(self.max_batch_bytes),
-            "CDN_KEY_PAIR_ID": self.cdn_key_pair_id,
             "CDN_SIGNING_SECRET": self.cdn_signing_secret,
             "CDN_URL_TTL_SECONDS": str(self.cdn_url_ttl_seconds),
             "CDN_DISTRIBUTION_ID": self.cdn_distribution_id,
@@ -249,7 +245,6 @@ class ApiEnvironment:
             quota_table=env.get("QUOTA_TABLE") or None,
             forms_per_minute=int(env.get("FORMS_PER_MINUTE", DEFAULT_FORMS_PER_MINUTE)),
             max_batch_bytes=int(env.get("MAX_BATCH_BYTES", DEFAULT_MAX_BATCH_BYTES)),
-            cdn_key_pair_id=env.get("CDN_KEY_PAIR_ID") or None,
             cdn_signing_secret=env.get("CDN_SIGNING_SECRET") or None,
             cdn_url_ttl_seconds=int(env.get("CDN_URL_TTL_SECONDS", DEFAULT_VARIANT_URL_EXPIRY_SECONDS)),
             cdn_distribution_id=env.get("CDN_DISTRIBUTION_ID") or None,

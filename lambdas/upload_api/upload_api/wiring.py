@@ -35,9 +35,8 @@ def build_app(settings: ApiSettings, *, session: boto3.session.Session | None = 
     if settings.contract.quota_table is not None:
         quota = DynamoFormQuota(dynamodb, settings.contract.quota_table, settings.contract.forms_per_minute)
     signer = None
-    if settings.contract.cdn_key_pair_id and settings.contract.cdn_signing_secret:
+    if settings.contract.cdn_signing_secret:
         signer = CdnSigner(
-            key_pair_id=settings.contract.cdn_key_pair_id,
             load_key=secrets_manager_key(client("secretsmanager"), settings.contract.cdn_signing_secret),
             ttl_seconds=settings.contract.cdn_url_ttl_seconds,
         )

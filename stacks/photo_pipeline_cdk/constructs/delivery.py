@@ -4,6 +4,7 @@ each variant for a year and ignores query strings and cookies."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
 from aws_cdk import Duration, RemovalPolicy
@@ -30,9 +31,10 @@ class MediaDistribution(Construct):
     :param price_class: CloudFront's edge footprint, e.g. ``PRICE_CLASS_100`` (Europe and North America).
     :param logging: standard access logs to a bucket of their own (kept 90 days).
     :param retain: keep the log bucket when the stack is deleted (prod).
-    :param signing_public_key_pem: signed mode: only URLs signed with the matching private key are
-        served. The private key goes into ``.signing_key_secret`` (created empty of it: set its value to
-        the PEM); grant readers with ``grant_signing(grantee)``. Exposes ``.key_pair_id``.
+    :param signing_public_keys: signed mode: only URLs signed with a matching private key are served
+        (one key, or two while a rotation runs). The secret ``.signing_key_secret`` names the active key
+        and holds its private half (set by an operator: ``{"key_pair_id", "private_key_pem"}``); grant
+        readers with ``grant_signing(grantee)``. Exposes ``.key_pair_ids``, in the order given.
     :param domain_names: own names for the distribution (point their DNS at
         ``.distribution.distribution_domain_name``); ``.base_url`` then uses the first.
     :param certificate: their ACM certificate, in us-east-1 (a CloudFront rule); required with
@@ -51,7 +53,7 @@ class MediaDistribution(Construct):
         price_class: cloudfront.PriceClass = cloudfront.PriceClass.PRICE_CLASS_100,
         logging: bool = True,
         retain: bool = False,
-        signing_public_key_pem: str | None = None,
+        signing_public_keys: Sequence[str] = (),
         domain_names: Sequence[str] = (),
         certificate: acm.ICertificate | None = None,
         web_acl_arn: str | None = None,
@@ -60,7 +62,7 @@ class MediaDistribution(Construct):
         if bool(domain_names) != (certificate is not None):
             raise ValueError("domain_names and certificate go together")
         self.log_bucket = self._build_log_bucket(retain) if logging else None
-        self.key_group, self.signing_key_secret = self._build_signing(signing_public_key_pem)
+        self.key_group, self.signing_key_secret = self._build_signing(signing_public_keys)
         self.distribution = cloudfront.Distribution(
             self,
             "Distribution",
@@ -91,14 +93,23 @@ class MediaDistribution(Construct):
         self._acknowledge_findings(own_certificate=certificate is not None)
 
     def _build_signing(
-        self, public_key_pem: str | None
+        self, public_key_pems: Sequence[str]
     ) -> tuple[cloudfront.KeyGroup | None, secretsmanager.Secret | None]:
-        if public_key_pem is None:
-            self.key_pair_id: str | None = None
+        self.key_pair_ids: list[str] = []
+        if not public_key_pems:
             return None, None
-        public_key = cloudfront.PublicKey(self, "SigningPublicKey", encoded_key=public_key_pem)
-        self.key_pair_id = public_key.public_key_id
-        key_group = cloudfront.KeyGroup(self, "SigningKeys", items=[public_key])
+        # Each key's id comes from its own bytes, not its position: a rotation that drops the old key
+        # leaves the new one's resource (and its key pair id, which the secret names) untouched.
+        public_keys = [
+            cloudfront.PublicKey(
+                self,
+                f"SigningPublicKey{hashlib.sha256(pem.strip().encode()).hexdigest()[:8]}",
+                encoded_key=pem,
+            )
+            for pem in public_key_pems
+        ]
+        self.key_pair_ids = [key.public_key_id for key in public_keys]
+        key_group = cloudfront.KeyGroup(self, "SigningKeys", items=public_keys)
         secret = secretsmanager.Secret(
             self,
             "SigningKey",

@@ -427,6 +427,12 @@ class ResizeStack(cdk.Stack):
         cdk.CfnOutput(
             self, REPROCESS_STATE_MACHINE_OUTPUT, value=self.reprocessing.state_machine.state_machine_arn
         )
+        cdk.CfnOutput(
+            self,
+            "ReprocessOperatorPolicyArn",
+            value=self.reprocessing.operator_policy.managed_policy_arn,
+            description="attach to the operators' role or group: it alone may start reprocessing runs",
+        )
         named_export(self, "ResizeFunctionName", self.pipeline.function.function_name)  # the dashboard's
 
 

@@ -168,3 +168,43 @@ def test_the_state_machine_refuses_an_input_make_reprocess_would_not_send(
         {"prefix": "uploads/"},
     ):
         assert not accepted(bad), bad
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_only_the_operator_policy_may_start_a_run(templates: Templates, env: str) -> None:
+    """Step Functions has no resource policy, so the stacks give StartExecution to one managed policy
+    (for the operators' role or group, an output) and to no role of their own."""
+    starters = [
+        (stack, key)
+        for stack, template in templates[env].items()
+        for key, resource in template["Resources"].items()
+        if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::Role")
+        and "states:StartExecution" in json.dumps(resource["Properties"])
+    ]
+    resize = templates[env]["Resize"]
+    (policy_id,) = _by_type(resize, "AWS::IAM::ManagedPolicy")
+    (machine_id,) = _by_type(resize, "AWS::StepFunctions::StateMachine")
+    (map_policy_id,) = [k for k in _by_type(resize, "AWS::IAM::Policy") if "DistributedMapPolicy" in k]
+    assert sorted(starters) == sorted([("Resize", policy_id), ("Resize", map_policy_id)])
+    # The other is the state machine's own role, starting its Distributed Map's children on itself.
+    map_policy = resize["Resources"][map_policy_id]["Properties"]
+    (machine_role,) = map_policy["Roles"]
+    assert resize["Resources"][machine_id]["Properties"]["RoleArn"] == {
+        "Fn::GetAtt": [machine_role["Ref"], "Arn"]
+    }
+    assert [
+        s["Resource"]
+        for s in map_policy["PolicyDocument"]["Statement"]
+        if s["Action"] == "states:StartExecution"
+    ] == [{"Ref": machine_id}]
+    policy = resize["Resources"][policy_id]["Properties"]
+    assert not any(key in policy for key in ("Roles", "Users", "Groups"))  # attached by the operator
+    statements = {
+        tuple(s["Action"] if isinstance(s["Action"], list) else [s["Action"]]): json.dumps(s["Resource"])
+        for s in policy["PolicyDocument"]["Statement"]
+    }
+    assert statements[("states:StartExecution",)] == json.dumps({"Ref": machine_id})
+    assert ":execution:" in statements[("states:DescribeExecution", "states:StopExecution")]
+    assert "/reports/reprocess/*" in statements[("s3:GetObject",)]
+    output = resize["Outputs"]["ReprocessOperatorPolicyArn"]
+    assert output["Value"] == {"Ref": policy_id}

@@ -8,12 +8,14 @@ in Express child workflows; results go to a reports bucket of its own (``.report
 days), so the state machine's role can write nowhere near the originals.
 
 Execution input: ``{"prefix": "uploads/", "before": "<ISO time or empty>", "dry_run": false}``
-(``python -m photo_ops.reprocess`` builds it).
+(``python -m photo_ops.reprocess`` builds it). Only principals given ``.operator_policy`` (or an
+administrator's own ``states:*``) can start a run.
 """
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack, Token
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack, Token
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -48,6 +50,7 @@ class Reprocessing(Construct):
             function, uploads_bucket, max_concurrency, tolerated_failure_percentage
         )
         self.state_machine = self._build_state_machine(self._gate(every_original), log_retention)
+        self.operator_policy = self._build_operator_policy()
         self._acknowledge_findings(function)
 
     def _build_map(
@@ -142,6 +145,33 @@ class Reprocessing(Construct):
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL),
         )
 
+    def _build_operator_policy(self) -> iam.ManagedPolicy:
+        """Step Functions has no resource policy: who may start a run is decided by identity policies
+        alone. This is the one the stacks make (attach it to your operators' role or group); no role
+        of the stacks may start a run."""
+        machine = self.state_machine
+        executions = Stack.of(self).format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{machine.state_machine_name}:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        return iam.ManagedPolicy(
+            self,
+            "OperatorPolicy",
+            description="photo-pipeline: start and follow reprocessing runs (make reprocess)",
+            statements=[
+                iam.PolicyStatement(actions=["states:StartExecution"], resources=[machine.state_machine_arn]),
+                iam.PolicyStatement(
+                    actions=["states:DescribeExecution", "states:StopExecution"], resources=[executions]
+                ),
+                iam.PolicyStatement(
+                    actions=["s3:GetObject"],
+                    resources=[self.reports_bucket.arn_for_objects(f"{REPROCESS_REPORTS_PREFIX}*")],
+                ),
+            ],
+        )
+
     def _acknowledge_findings(self, function: lambda_.IFunction) -> None:
         acknowledge(
             self.reports_bucket,
@@ -178,6 +208,20 @@ class Reprocessing(Construct):
                 ),
                 f"AwsSolutions-IAM5[Resource::{executions}/*:*]": (
                     "The Distributed Map redrives its own child executions."
+                ),
+            },
+        )
+        operator_executions = (
+            f"arn:{partition}:states:{region}:<AWS::AccountId>:execution:<{logical_id(self.state_machine)}.Name>:*"
+        )
+        acknowledge(
+            self.operator_policy,
+            **{
+                f"AwsSolutions-IAM5[Resource::{operator_executions}]": (
+                    "An operator follows and stops this state machine's runs, whichever they are."
+                ),
+                f"AwsSolutions-IAM5[Resource::<{logical_id(self.reports_bucket)}.Arn>/{REPROCESS_REPORTS_PREFIX}*]": (
+                    "An operator reads any run's report, under the reports prefix only."
                 ),
             },
         )

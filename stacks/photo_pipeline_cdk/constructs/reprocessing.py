@@ -211,9 +211,7 @@ class Reprocessing(Construct):
                 ),
             },
         )
-        operator_executions = (
-            f"arn:{partition}:states:{region}:<AWS::AccountId>:execution:<{logical_id(self.state_machine)}.Name>:*"
-        )
+        operator_executions = f"arn:{partition}:states:{region}:<AWS::AccountId>:execution:<{logical_id(self.state_machine)}.Name>:*"
         acknowledge(
             self.operator_policy,
             **{

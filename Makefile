@@ -84,6 +84,9 @@ synth: setup  ## cdk synth ENV (staging/prod refuse example values: make preflig
 	cdk synth -c env=$(ENV) -q
 
 # What changed against the committed snapshot, offline: cdk diff of each stack against it.
+lock-wheels: setup  ## after changing a pin in constraints.txt: the sha256 of every wheel a Lambda asset installs
+	$(BIN)/python -m photo_ops.lock_wheels
+
 diff: setup  ## cdk diff of ENV's templates against the committed snapshots, offline
 	$(call synth_into,$(ENV))
 	$(BIN)/python -m tests.stacks.snapshots mask cdk.out.$(ENV) cdk.out.$(ENV).masked

@@ -32,8 +32,23 @@ def test_image_runs_as_non_root_with_exec_form_command_and_healthcheck() -> None
 def test_shared_packages_are_installed_from_their_source_not_copied_in() -> None:
     text = DOCKERFILE.read_text()
     copies = re.findall(r"^COPY (\S+)", text, re.M)
-    assert copies == ["constraints.txt", "lambdas/contract", "lambdas/upload_api"]
+    assert copies == ["containers/api/requirements.txt", "lambdas/contract", "lambdas/upload_api"]
     assert not list((REPO / "containers" / "api").glob("*.py"))
+
+
+def test_third_party_packages_install_by_hash_and_nothing_else_is_resolved() -> None:
+    text = DOCKERFILE.read_text()
+    installs = re.findall(r"pip install ([^&]+)", text)
+    assert len(installs) == 2
+    assert "--require-hashes --no-deps -r /tmp/build/requirements.txt" in installs[0]
+    assert "--no-deps" in installs[1]  # our packages: their dependencies are all in the hashed file
+    assert "pip check" in text  # and the hashed file satisfies every requirement they declare
+    requirements = (REPO / "containers" / "api" / "requirements.txt").read_text()
+    pins = re.findall(r"^([a-z0-9-]+)==\S+ \\$", requirements, re.M)
+    assert {"fastapi", "uvicorn", "boto3", "pyjwt"} <= set(pins)
+    assert "pillow" not in pins  # the API never imports the resize core
+    blocks = requirements.split("==")[1:]
+    assert all("--hash=sha256:" in block for block in blocks)
 
 
 def test_build_context_ignores_everything_it_does_not_copy() -> None:

@@ -8,7 +8,13 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from photo_pipeline_cdk.assets.bundling import PythonAssetSpec, build_python_asset, find_python
+from photo_pipeline_cdk.assets.bundling import (
+    PythonAssetSpec,
+    build_python_asset,
+    find_python,
+    lock_requirements,
+    lock_wheel_hashes,
+)
 from photo_pipeline_cdk.assets.sources import runtime_sources
 from photo_pipeline_cdk.config import Architecture
 
@@ -26,6 +32,7 @@ def _layer(architecture: Architecture, python: str = "3.13") -> PythonAssetSpec:
         architecture=architecture,
         python_version=python,
         subdir="python",
+        hashes=SRC.wheel_hashes,
     )
 
 
@@ -132,3 +139,73 @@ def test_function_asset_leaves_out_what_the_layer_and_runtime_provide(tmp_path: 
 
 def test_repository_sources_are_found() -> None:
     assert SRC.root == REPO
+
+
+def _needs_annotated_types(tmp_path: Path) -> Path:
+    project = tmp_path / "needs_types"
+    (project / "needs_types").mkdir(parents=True)
+    (project / "needs_types" / "__init__.py").write_text("")
+    (project / "pyproject.toml").write_text(
+        textwrap.dedent(
+            """
+            [build-system]
+            requires = ["hatchling"]
+            build-backend = "hatchling.build"
+
+            [project]
+            name = "needs-types"
+            version = "0"
+            dependencies = ["annotated-types"]
+            """
+        )
+    )
+    return project
+
+
+def test_a_wheel_whose_bytes_differ_from_the_lock_fails_the_build(tmp_path: Path) -> None:
+    """pip --require-hashes against wheel-hashes.txt: a replaced file on the index fails the synth."""
+    project = _needs_annotated_types(tmp_path)
+    lock = SRC.wheel_hashes.read_text()
+    assert "annotated-types==" in lock
+
+    def spec(hashes: Path) -> PythonAssetSpec:
+        return PythonAssetSpec(
+            projects=(project,),
+            constraints=SRC.constraints,
+            architecture=Architecture.ARM_64,
+            python_version="3.13",
+            hashes=hashes,
+        )
+
+    build_python_asset(spec(SRC.wheel_hashes), tmp_path / "good")
+    assert (tmp_path / "good" / "annotated_types").is_dir()
+    tampered = tmp_path / "tampered.txt"
+    start = lock.index("annotated-types==")
+    digest = lock.index("sha256:", start) + len("sha256:")
+    tampered.write_text(lock[:digest] + ("0" if lock[digest] != "0" else "1") + lock[digest + 1 :])
+    with pytest.raises(RuntimeError, match=r"(?s)Expected sha256.*Got"):
+        build_python_asset(spec(tampered), tmp_path / "bad")
+    assert not (tmp_path / "bad").exists()
+
+
+def test_the_committed_wheel_hashes_match_the_constraints(tmp_path: Path) -> None:
+    """A pin changed without make lock-wheels fails here (and the synth), not in a deploy."""
+    fresh = tmp_path / "wheel-hashes.txt"
+    lock_wheel_hashes(
+        [SRC.contract, SRC.resize_core, SRC.resize_worker, SRC.upload_api],
+        constraints=SRC.constraints,
+        python_versions=["3.13"],
+        destination=fresh,
+    )
+    assert fresh.read_text() == SRC.wheel_hashes.read_text(), "run make lock-wheels"
+    image = tmp_path / "requirements.txt"
+    lock_requirements(
+        [(SRC.contract, ""), (SRC.upload_api, "[server]")],
+        constraints=SRC.constraints,
+        architecture=Architecture.ARM_64,
+        python_version="3.13",
+        destination=image,
+    )
+    assert image.read_text() == (REPO / "containers" / "api" / "requirements.txt").read_text(), (
+        "run make lock-wheels"
+    )

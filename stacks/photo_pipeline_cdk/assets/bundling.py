@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import shutil
 import subprocess
 import sys
@@ -42,7 +43,9 @@ class PythonAssetSpec:
     """What goes into one asset.
 
     ``provided`` names distributions the function gets elsewhere (the layer), so they are left out;
-    ``subdir`` is ``python`` for a layer (Lambda adds ``/opt/python`` to ``sys.path``).
+    ``subdir`` is ``python`` for a layer (Lambda adds ``/opt/python`` to ``sys.path``); ``hashes`` is a
+    constraints file with each third-party wheel's sha256 (``wheel-hashes.txt``, written by
+    :func:`lock_wheel_hashes`): pip then refuses any file whose bytes are not those.
     """
 
     projects: tuple[Path, ...]
@@ -51,6 +54,7 @@ class PythonAssetSpec:
     python_version: str
     provided: frozenset[str] = frozenset()
     subdir: str = ""
+    hashes: Path | None = None
 
     def cache_key(self) -> str:
         digest = hashlib.sha256()
@@ -60,6 +64,7 @@ class PythonAssetSpec:
             digest.update(part.encode() + b"\0")
         digest.update(",".join(sorted(self.provided)).encode() + b"\0")
         digest.update(self.constraints.read_bytes() if self.constraints.exists() else b"")
+        digest.update(self.hashes.read_bytes() if self.hashes is not None else b"")
         for project in self.projects:
             for path in _source_files(project):
                 digest.update(str(path.relative_to(project)).encode() + b"\0")
@@ -129,6 +134,7 @@ def build_python_asset(spec: PythonAssetSpec, destination: Path) -> None:
                 str(target),
                 "--constraint",
                 str(spec.constraints),
+                *(("--constraint", str(spec.hashes), "--require-hashes") if spec.hashes else ()),
                 *requirements,
             )
         _prune(target)
@@ -224,3 +230,87 @@ def _pip(*args: str) -> None:
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"pip {' '.join(args[:1])} failed ({result.returncode}):\n{result.stderr[-4000:]}")
+
+
+def lock_wheel_hashes(
+    projects: Sequence[Path], *, constraints: Path, python_versions: Sequence[str], destination: Path
+) -> int:
+    """Write ``destination``: every third-party wheel the assets of ``projects`` can install, for both
+    architectures and each of ``python_versions``, pinned by ``constraints``, with its sha256 (the
+    index's own, as pip reports it). Returns the number of distributions."""
+    found: dict[str, set[str]] = {}
+    with tempfile.TemporaryDirectory(prefix="wheel-hashes-") as work:
+        built = [str(_build_wheel(project, Path(work) / "wheels")) for project in projects]
+        for architecture in Architecture:
+            for version in python_versions:
+                for pin, digests in _resolve(built, architecture, version, constraints, Path(work)).items():
+                    found.setdefault(pin, set()).update(digests)
+    header = "every third-party wheel a Lambda asset may install (pip --require-hashes)"
+    destination.write_text(_hashed_requirements(found, header))
+    return len(found)
+
+
+def lock_requirements(
+    requirements: Sequence[tuple[Path, str]],
+    *,
+    constraints: Path,
+    architecture: Architecture,
+    python_version: str,
+    destination: Path,
+) -> int:
+    """Write ``destination``: the exact third-party closure of ``requirements`` (a project and its
+    extras, e.g. ``"[server]"``) for one platform, with hashes, for ``pip install --require-hashes
+    --no-deps -r`` (a container image). Returns the number of distributions."""
+    with tempfile.TemporaryDirectory(prefix="requirements-") as work:
+        built = [
+            f"{_build_wheel(project, Path(work) / 'wheels')}{extras}" for project, extras in requirements
+        ]
+        found = _resolve(built, architecture, python_version, constraints, Path(work))
+    header = f"the API image's third-party packages ({architecture.value}, Python {python_version})"
+    destination.write_text(_hashed_requirements(found, header))
+    return len(found)
+
+
+def _resolve(
+    wheels: Sequence[str], architecture: Architecture, version: str, constraints: Path, work: Path
+) -> dict[str, set[str]]:
+    """What pip would install for ``wheels`` on that platform: ``name==version`` -> sha256s."""
+    report = work / f"report-{architecture.value}-{version}.json"
+    platform_args = [arg for tag in architecture.pip_platforms for arg in ("--platform", tag)]
+    _pip(
+        "install",
+        "--dry-run",
+        "--ignore-installed",
+        "--only-binary=:all:",
+        "--implementation",
+        "cp",
+        "--python-version",
+        version,
+        *platform_args,
+        "--target",
+        str(work / "target"),
+        "--constraint",
+        str(constraints),
+        "--report",
+        str(report),
+        *wheels,
+    )
+    found: dict[str, set[str]] = {}
+    for item in json.loads(report.read_text())["install"]:
+        info = item["download_info"]
+        digest = info.get("archive_info", {}).get("hashes", {}).get("sha256")
+        if digest is None or info["url"].startswith(work.as_uri()):
+            continue  # our own wheels, built from source here
+        pin = f"{canonicalize_name(item['metadata']['name'])}=={item['metadata']['version']}"
+        found.setdefault(pin, set()).add(digest)
+    return found
+
+
+def _hashed_requirements(found: dict[str, set[str]], what: str) -> str:
+    lines = [
+        f"# The sha256 of {what}.",
+        "# Generated by `make lock-wheels` from constraints.txt; regenerate it after changing a pin.",
+    ]
+    for pin in sorted(found):
+        lines.append(" \\\n".join([pin, *(f"    --hash=sha256:{h}" for h in sorted(found[pin]))]))
+    return "\n".join(lines) + "\n"

@@ -27,6 +27,10 @@ class RuntimeSources:
         return self.root / "constraints.txt"
 
     @property
+    def wheel_hashes(self) -> Path:
+        return self.root / "wheel-hashes.txt"
+
+    @property
     def contract(self) -> Path:
         return self.lambdas / "contract"
 

@@ -197,6 +197,7 @@ class UploadApiFunction(Construct):
         code = PythonAssetSpec(
             projects=(src.upload_api, src.contract),
             constraints=src.constraints,
+            hashes=src.wheel_hashes,
             architecture=architecture,
             python_version=python_version,
             provided=RUNTIME_PROVIDED,

@@ -129,6 +129,7 @@ class Housekeeping(Construct):
         code = PythonAssetSpec(
             projects=(src.resize_worker, src.contract),
             constraints=src.constraints,
+            hashes=src.wheel_hashes,
             architecture=architecture,
             python_version=python_version,
             provided=RUNTIME_PROVIDED | {"photo-pipeline-resize-core"},

@@ -100,6 +100,7 @@ class UserDirectory(Construct):
             code=PythonAssetSpec(
                 projects=(src.resize_worker, src.contract),
                 constraints=src.constraints,
+                hashes=src.wheel_hashes,
                 architecture=limit.architecture,
                 python_version=limit.python_version,
                 provided=RUNTIME_PROVIDED | {"photo-pipeline-resize-core"},

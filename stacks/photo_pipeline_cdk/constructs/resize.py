@@ -60,6 +60,7 @@ class PillowLayer(Construct):
         spec = PythonAssetSpec(
             projects=(src.resize_core, src.contract),
             constraints=src.constraints,
+            hashes=src.wheel_hashes,
             architecture=architecture,
             python_version=python_version,
             subdir="python",
@@ -232,6 +233,7 @@ class ResizePipeline(Construct):
         code = PythonAssetSpec(
             projects=(src.resize_worker,),
             constraints=src.constraints,
+            hashes=src.wheel_hashes,
             architecture=architecture,
             python_version=python_version,
             provided=RUNTIME_PROVIDED | {"photo-pipeline-resize-core", "photo-pipeline-contract"},

@@ -5,6 +5,8 @@ unsent, an erasure job advances only from where a step found it."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
 
 import boto3
 import pytest
@@ -110,3 +112,48 @@ def test_an_erasure_job_starts_once_and_advances_only_from_where_it_was(registry
     assert fresh  # a finished job makes room for a new one
     _, stale = registry.start_erasure("erin", job_id="d" * 32, now=NOW, stale_before="2026-12-01")
     assert stale  # and so does a running one nobody has advanced for an hour
+
+
+class _RetriedTransactions:
+    """A DynamoDB client whose TransactWriteItems lands and then is sent again, as botocore does when
+    the first response is lost (a read timeout): the second attempt fails every condition. moto (like
+    any emulator without DynamoDB's client token) then answers the retry with a cancellation."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.exceptions = client.exceptions
+
+    def transact_write_items(self, **kwargs: Any) -> Any:
+        self._client.transact_write_items(**kwargs)
+        return self._client.transact_write_items(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def _pending(owner: str, batch_id: str) -> ImageRecord:
+    return ImageRecord(
+        owner=owner,
+        image_id=new_image_id(),
+        batch_id=batch_id,
+        status=Status.PENDING,
+        content_type="image/jpeg",
+        declared_bytes=1,
+        created_at=NOW,
+        updated_at=NOW,
+    )
+
+
+def test_a_batch_whose_transaction_is_replayed_after_it_landed_is_that_batch() -> None:
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        dynamodb.create_table(**table_definition("images"))
+        replaying = Registry(_RetriedTransactions(dynamodb), "images")
+        records = [_pending("alice", "b" * 32) for _ in range(4)]
+        replaying.create_pending(records)  # was: TransactionCanceledException -> 500 internal_error
+        assert [r.image_id for r in replaying.batch("alice", "b" * 32)] == sorted(r.image_id for r in records)
+        # A conflict that is not our own retry still fails: a record of another batch under the same key.
+        clash = [replace(records[0], batch_id="c" * 32), _pending("alice", "c" * 32)]
+        with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+            Registry(dynamodb, "images").create_pending(clash)
+        assert Registry(dynamodb, "images").get("alice", clash[1].image_id) is None  # all or nothing

@@ -341,19 +341,38 @@ class Registry:
     # --- the API ----------------------------------------------------------------------------------
 
     def create_pending(self, records: list[ImageRecord]) -> None:
-        """All or nothing: a client never sees half a batch (TransactWriteItems takes up to 100)."""
-        self._db.transact_write_items(
-            TransactItems=[
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": record.to_item(),
-                        "ConditionExpression": "attribute_not_exists(pk)",
+        """All or nothing: a client never sees half a batch (TransactWriteItems takes up to 100).
+
+        Idempotent: when a retried call (botocore retries a timed-out transaction) finds every record
+        already there, written by this very batch, the first attempt landed and this one succeeds too.
+        DynamoDB's client token would cover that for 10 minutes, but not every emulator honours it, and
+        the check costs reads only on the failure path."""
+        try:
+            self._db.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": record.to_item(),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
                     }
-                }
-                for record in records
-            ]
-        )
+                    for record in records
+                ]
+            )
+        except self._db.exceptions.TransactionCanceledException as error:
+            if not self._landed(records, error.response.get("CancellationReasons", [])):
+                raise
+
+    def _landed(self, records: list[ImageRecord], reasons: list[dict[str, Any]]) -> bool:
+        """Every Put failed its condition, and each stored record is this batch's."""
+        if len(reasons) != len(records) or any(r.get("Code") != "ConditionalCheckFailed" for r in reasons):
+            return False
+        for record in records:
+            stored = self.get(record.owner, record.image_id)
+            if stored is None or (stored.batch_id, stored.created_at) != (record.batch_id, record.created_at):
+                return False
+        return True
 
     def get(self, owner: str, image_id: str) -> ImageRecord | None:
         item = self._db.get_item(TableName=self._table, Key=self._key(owner, image_id), ConsistentRead=True)

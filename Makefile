@@ -16,7 +16,7 @@ SNAPSHOT_TAG := snapshot
 synth_into = rm -rf cdk.out.$(1) && cdk synth -c env=$(1) -c image_tag=$(SNAPSHOT_TAG) -c allow_placeholders=true -q -o cdk.out.$(1)
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: help setup browser audit unit test lint synth diff snapshots preflight dashboard-picture image bench load burst demo serve redrive reprocess cost clean
+.PHONY: help setup browser audit unit test lint synth diff snapshots preflight dashboard-picture image bench load burst demo serve redrive reprocess cost clean lock-wheels
 
 # `make` alone, or `make help`: every target and what it does (the "##" text on its line).
 help:  ## this list

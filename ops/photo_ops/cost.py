@@ -83,6 +83,7 @@ RESOURCE_LINES: dict[str, str] = {
     "AWS::SNS::TopicPolicy": "free: a policy",
     "AWS::IAM::Role": "free: IAM",
     "AWS::IAM::Policy": "free: IAM",
+    "AWS::IAM::ManagedPolicy": "free: IAM",
     "AWS::EC2::VPC": "free: the VPC itself",
     "AWS::EC2::Subnet": "free: the VPC itself",
     "AWS::EC2::RouteTable": "free: the VPC itself",

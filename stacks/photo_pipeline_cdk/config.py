@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from photo_contract.budget import check_budget
+from photo_contract.receipt import ReceiptPolicy
 from photo_contract.runtime import (
     DEFAULT_FORMS_PER_MINUTE,
     DEFAULT_MAX_BATCH_BYTES,
@@ -55,6 +56,8 @@ class ResizeConfig:
     # live upload queue's concurrency; the run fails when more than this share of items fail.
     reprocess_concurrency: int = 10
     reprocess_tolerated_failure_percentage: float = 5.0
+    # What each image's privacy receipt keeps beyond the capture time: off unless an app needs it.
+    receipt: ReceiptPolicy = field(default_factory=ReceiptPolicy)
 
     def __post_init__(self) -> None:
         if not 1 <= self.reprocess_concurrency <= 1000:

@@ -399,6 +399,7 @@ class ResizeStack(cdk.Stack):
             log_retention=_retention(config.log_retention_days),
             asset_cache_dir=asset_cache_dir,
             reprocess_concurrency=resize.reprocess_concurrency,
+            receipt_policy=resize.receipt,
         )
         self.reprocessing = Reprocessing(
             self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from photo_contract.receipt import ReceiptPolicy
 from photo_contract.runtime import (
     DEFAULT_MAX_PIXELS,
     DEFAULT_MAX_SOURCE_BYTES,
@@ -48,12 +49,21 @@ def test_worker_reader_reads_what_the_writer_wrote() -> None:
         max_source_bytes=77,
         max_pixels=99,
         variants=(VariantSpec(name="a", width=10),),
+        receipt_policy=ReceiptPolicy(keep_camera=True),
     )
     assert WorkerEnvironment.from_env(written.to_env()) == written
     settings = WorkerSettings.from_env(written.to_env())
+    assert settings.resize.receipt == ReceiptPolicy(keep_camera=True, keep_location=False)
     assert (settings.media_bucket, settings.max_source_bytes, settings.resize.max_pixels) == ("media", 77, 99)
     assert (settings.registry_table, settings.event_bus_name) == ("images", "bus")
     assert [v.name for v in settings.resize.variants] == ["a"]
+
+
+def test_the_receipt_policy_defaults_to_keeping_neither_and_refuses_unknown_names() -> None:
+    assert ReceiptPolicy.from_env("") == ReceiptPolicy()
+    assert ReceiptPolicy.from_env("location, camera") == ReceiptPolicy(keep_camera=True, keep_location=True)
+    with pytest.raises(ValueError, match="gps"):
+        ReceiptPolicy.from_env("gps")
 
 
 def test_api_reader_reads_what_the_writer_wrote() -> None:

@@ -96,6 +96,11 @@ def test_photo_becomes_variants_then_a_ready_record_and_an_event(
     )
     assert [v["key"] for v in detail["variants"]] == [v.key for v in record.variants]
     assert "http" not in json.dumps(detail)  # no URLs in events
+    # The privacy receipt is recorded and announced: the GPS the photo carried is named, not kept.
+    assert record.receipt is not None and record.receipt.orientation_applied == 6
+    assert {"gps", "exif"} <= {kind.value for kind in record.receipt.removed}
+    assert record.receipt.location is None
+    assert detail["receipt"] == record.receipt.to_dict()
 
 
 def test_duplicate_event_changes_nothing(

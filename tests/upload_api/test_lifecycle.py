@@ -196,4 +196,12 @@ def test_ready_images_carry_cdn_urls_of_their_versioned_keys(
     for variant in image["variants"]:
         assert variant["url"].startswith(prefix) and "?" not in variant["url"]  # stable: cacheable
     assert image["placeholder"] and image["dominant_color"].startswith("#")  # paint this first
+    receipt = image["receipt"]  # camera_jpeg writes EXIF with GPS: named as removed, never shown
+    assert "gps" in receipt["removed"] and receipt["location"] is None
+    assert receipt["provenance"] == {
+        "c2pa_manifest": False,
+        "claim_generator": None,
+        "digital_source_type": None,
+        "declares_ai": False,
+    }
     assert api.call("GET", f"/v1/images/{ticket['image_id']}", token=token).body == image  # same URLs again

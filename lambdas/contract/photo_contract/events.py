@@ -14,6 +14,7 @@ from photo_contract.registry import ImageRecord, Status
 
 EVENT_SOURCE = "photo-pipeline"
 DETAIL_TYPES = {
+    Status.HELD: "Image Held",
     Status.READY: "Image Ready",
     Status.REJECTED: "Image Rejected",
     Status.DELETED: "Image Deleted",
@@ -43,11 +44,33 @@ def image_event(record: ImageRecord, *, bus_name: str) -> dict[str, Any]:
             }
             for v in record.variants
         ]
+        detail["receipt"] = record.receipt.to_dict() if record.receipt else None
     if record.status is Status.REJECTED:
         detail["reason"] = record.reason
+    if record.moderation is not None and record.status in (Status.HELD, Status.REJECTED, Status.READY):
+        detail["moderation"] = record.moderation.to_dict()
+    return _entry(DETAIL_TYPES[record.status], detail, bus_name)
+
+
+CLEARED_DETAIL_TYPE = "Image Cleared"
+
+
+def cleared_event(record: ImageRecord, *, bus_name: str) -> dict[str, Any]:
+    """A moderator cleared a held image (its ``Image Ready`` follows)."""
+    detail = {
+        "owner": record.owner,
+        "image_id": record.image_id,
+        "batch_id": record.batch_id,
+        "version": record.version,
+        "moderation": record.moderation.to_dict() if record.moderation else None,
+    }
+    return _entry(CLEARED_DETAIL_TYPE, detail, bus_name)
+
+
+def _entry(detail_type: str, detail: dict[str, Any], bus_name: str) -> dict[str, Any]:
     return {
         "Source": EVENT_SOURCE,
-        "DetailType": DETAIL_TYPES[record.status],
+        "DetailType": detail_type,
         "Detail": json.dumps(detail),
         "EventBusName": bus_name,
     }

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 UPLOADS_PREFIX = "uploads/"  # originals, uploads bucket: the only prefix that triggers the resize queue
 DERIVED_PREFIX = "images/"  # variants, media bucket: no trigger sees it
+HELD_PREFIX = "held/"  # variants held for review, media bucket: the CDN is denied this prefix
 REPROCESS_REPORTS_PREFIX = "reports/reprocess/"  # a run's results, in its reports bucket
 
 CONTENT_TYPE_EXTENSIONS: dict[str, str] = {
@@ -103,10 +104,26 @@ class ImageKeys:
             raise ValueError(f"version must be an S3 ETag, got {version!r}")
         return f"{self.derived_prefix}{version}/{name}.{extension}"
 
+    def held_variant(self, name: str, extension: str, *, version: str) -> str:
+        """Where a held image's variant waits for review: the same layout under ``HELD_PREFIX``."""
+        return HELD_PREFIX + self.variant(name, extension, version=version)[len(DERIVED_PREFIX) :]
+
+    @staticmethod
+    def released(held_key: str) -> str:
+        """The served key of a held variant (once cleared)."""
+        if not held_key.startswith(HELD_PREFIX):
+            raise ValueError(f"not a held key: {held_key!r}")
+        return DERIVED_PREFIX + held_key[len(HELD_PREFIX) :]
+
 
 def derived_prefix(owner: str, image_id: str) -> str:
     """Every variant of every version of an image lives under this prefix."""
     return f"{DERIVED_PREFIX}{owner}/{image_id}/"
+
+
+def held_prefix(owner: str, image_id: str) -> str:
+    """Every held variant of an image lives under this prefix."""
+    return f"{HELD_PREFIX}{owner}/{image_id}/"
 
 
 def source_prefix(owner: str, image_id: str) -> str:

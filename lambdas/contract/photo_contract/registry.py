@@ -9,6 +9,8 @@ Keys (access pattern -> key condition):
                           Query     pk = "owner#<owner>", sk begins_with "image#", descending
 - a batch (one post):     Query     index "batch": batch_pk = "<owner>#<batch id>"
   (the owner is part of the batch key, so another owner's batch id finds nothing)
+- held for review (sparse): Query     index "held": held_shard = "held", oldest first by updated_at
+                          (only items whose status is held are in it)
 - unsent events (outbox): Query     index "outbox": outbox_shard = "<last hex digit of the id>",
                           updated_at < cutoff (sparse: only items whose event is unsent are in it)
 - an owner's erasure job: GetItem   pk = "owner#<owner>", sk = "erasure"
@@ -20,6 +22,8 @@ Transitions, each one conditional write:
                           image id is processed once: a form posted again is discarded unread); after
                           that only another variants version of that same source (a changed spec
                           re-processes; a duplicate event is a no-op), never from deleted
+- pending -> held          moderation's verdict (the variants wait under held/); after a review,
+  held -> ready|rejected  conditional on held and the version reviewed (``decide``)
 - any -> deleted          the item stays as a tombstone (content removed, expires by TTL): a deleted
                           image can never become ready again, and a repeated delete is recognised
 """
@@ -34,6 +38,8 @@ from enum import StrEnum
 from typing import Any
 
 from photo_contract.keys import is_valid_image_id
+from photo_contract.moderation import Decision, ModerationRecord
+from photo_contract.receipt import PrivacyReceipt
 from photo_contract.records import VariantRecord
 
 PARTITION_KEY = "pk"
@@ -43,6 +49,9 @@ BATCH_KEY = "batch_pk"
 OUTBOX_INDEX = "outbox"
 OUTBOX_KEY = "outbox_shard"  # set while the item's event is unsent, removed once it is on the bus
 OUTBOX_SORT_KEY = "updated_at"
+HELD_INDEX = "held"
+HELD_KEY = "held_shard"  # set while the image is held for review: the moderators' queue
+HELD_SHARD = "held"
 OUTBOX_SHARDS = "0123456789abcdef"  # an image id's last hex digit: writes spread over 16 partitions
 ERASURE_SORT_KEY = "erasure"
 TTL_ATTRIBUTE = "expires_at"
@@ -62,6 +71,7 @@ def table_definition(name: str) -> dict[str, Any]:
             {"AttributeName": BATCH_KEY, "AttributeType": "S"},
             {"AttributeName": OUTBOX_KEY, "AttributeType": "S"},
             {"AttributeName": OUTBOX_SORT_KEY, "AttributeType": "S"},
+            {"AttributeName": HELD_KEY, "AttributeType": "S"},
         ],
         "KeySchema": [
             {"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
@@ -84,12 +94,21 @@ def table_definition(name: str) -> dict[str, Any]:
                 ],
                 "Projection": {"ProjectionType": "ALL"},
             },
+            {
+                "IndexName": HELD_INDEX,
+                "KeySchema": [
+                    {"AttributeName": HELD_KEY, "KeyType": "HASH"},
+                    {"AttributeName": OUTBOX_SORT_KEY, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            },
         ],
     }
 
 
 class Status(StrEnum):
     PENDING = "pending"
+    HELD = "held"  # made, waiting for a moderator; served to nobody but its owner
     READY = "ready"
     REJECTED = "rejected"
     DELETED = "deleted"
@@ -131,6 +150,8 @@ class ImageRecord:
     variants: tuple[VariantRecord, ...] = ()
     placeholder: str | None = None  # ThumbHash, base64: painted before any variant arrives
     dominant_color: str | None = None  # "#rrggbb"
+    receipt: PrivacyReceipt | None = None  # what the original carried and the variants do not
+    moderation: ModerationRecord | None = None  # the verdict, and a moderator's decision
     reason: str | None = None
     detail: str | None = None
     event_pending: bool = False  # the transition's event is not yet on the bus (outbox)
@@ -171,6 +192,10 @@ class ImageRecord:
                 item[name if name != "expires_at" else TTL_ATTRIBUTE] = {"N": str(value)}
         if self.variants:
             item["variants"] = {"L": [_variant_item(v) for v in self.variants]}
+        if self.receipt is not None:
+            item["receipt"] = {"S": self.receipt.to_json()}
+        if self.moderation is not None:
+            item["moderation"] = {"S": self.moderation.to_json()}
         if self.event_pending:
             item[OUTBOX_KEY] = {"S": outbox_shard(self.image_id)}
         return item
@@ -202,6 +227,8 @@ class ImageRecord:
             variants=tuple(_variant_record(v["M"]) for v in item.get("variants", {}).get("L", [])),
             placeholder=text("placeholder"),
             dominant_color=text("dominant_color"),
+            receipt=PrivacyReceipt.from_json(item["receipt"]["S"]) if "receipt" in item else None,
+            moderation=ModerationRecord.from_json(item["moderation"]["S"]) if "moderation" in item else None,
             reason=text("reason"),
             detail=text("detail"),
             event_pending=item.get("event_pending", {}).get("BOOL", False),
@@ -256,8 +283,19 @@ class Completion:
     variants: tuple[VariantRecord, ...] = field(default_factory=tuple)
     placeholder: str | None = None
     dominant_color: str | None = None
+    receipt: PrivacyReceipt | None = None
+    moderation: ModerationRecord | None = None
     reason: str | None = None
     detail: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decided:
+    """A moderator's decision on a held image: the moderation record with it, and for a clearing the
+    variants at their served keys."""
+
+    moderation: ModerationRecord
+    variants: tuple[VariantRecord, ...] = ()
 
 
 class ErasureState(StrEnum):
@@ -525,7 +563,7 @@ class Registry:
                 UpdateExpression=(
                     "SET #status = :deleted, updated_at = :now, cleaned = :false, event_pending = :true, "
                     f"{OUTBOX_KEY} = :shard, {TTL_ATTRIBUTE} = :expires REMOVE variants, width, height, filename, reason, detail, "
-                    "placeholder, dominant_color"
+                    "placeholder, dominant_color, receipt, moderation, held_shard"
                 ),
                 ConditionExpression="attribute_exists(pk) AND #status <> :deleted",
                 ExpressionAttributeNames={"#status": "status"},
@@ -598,6 +636,18 @@ class Registry:
             sets.append("variants = :variants")
         else:
             removes.append("variants")
+        for name in ("receipt", "moderation"):
+            value = getattr(done, name)
+            if value is not None:
+                values[f":{name}"] = {"S": value.to_json()}
+                sets.append(f"{name} = :{name}")
+            else:
+                removes.append(name)
+        if done.status is Status.HELD:
+            values[":held"] = {"S": HELD_SHARD}
+            sets.append(f"{HELD_KEY} = :held")
+        else:
+            removes.append(HELD_KEY)
         try:
             response = self._db.update_item(
                 TableName=self._table,
@@ -614,6 +664,65 @@ class Registry:
         except self._db.exceptions.ConditionalCheckFailedException:
             return Transition(False)
         return Transition(True, ImageRecord.from_item(response["Attributes"]))
+
+    # --- moderation ----------------------------------------------------------------------------
+
+    def held(self, *, limit: int) -> list[ImageRecord]:
+        """Up to ``limit`` held images of every owner, the longest waiting first (the moderators' queue:
+        a decided image leaves the index, so the next call starts where the work is)."""
+        response = self._db.query(
+            TableName=self._table,
+            IndexName=HELD_INDEX,
+            KeyConditionExpression=f"{HELD_KEY} = :held",
+            ExpressionAttributeValues={":held": {"S": HELD_SHARD}},
+            Limit=limit,
+        )
+        return [ImageRecord.from_item(i) for i in response["Items"]]
+
+    def decide(
+        self, owner: str, image_id: str, *, version: str, outcome: Decided, now: str
+    ) -> tuple[bool, ImageRecord | None]:
+        """held -> ready (cleared: ``outcome.variants`` are the served keys) or rejected, only while the
+        image is held at the version reviewed. (written, the record now); a decision already taken
+        answers (False, record) so the caller can tell a repeat from a conflict."""
+        moderation = outcome.moderation
+        values: dict[str, Any] = {
+            ":held": {"S": Status.HELD.value},
+            ":version": {"S": version},
+            ":now": {"S": now},
+            ":true": {"BOOL": True},
+            ":shard": {"S": outbox_shard(image_id)},
+            ":moderation": {"S": moderation.to_json()},
+        }
+        sets = [
+            "#status = :status",
+            "moderation = :moderation",
+            "updated_at = :now",
+            "event_pending = :true",
+            f"{OUTBOX_KEY} = :shard",
+        ]
+        removes = [HELD_KEY]
+        if moderation.decision is Decision.CLEARED:
+            values[":status"] = {"S": Status.READY.value}
+            values[":variants"] = {"L": [_variant_item(v) for v in outcome.variants]}
+            sets.append("variants = :variants")
+        else:
+            values[":status"] = {"S": Status.REJECTED.value}
+            values[":reason"] = {"S": "moderation"}
+            sets.append("reason = :reason")
+            removes.append("variants")
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key=self._key(owner, image_id),
+                UpdateExpression=f"SET {', '.join(sets)} REMOVE {', '.join(removes)}",
+                ConditionExpression="#status = :held AND version = :version",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=values,
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return False, self.get(owner, image_id)
+        return True, self.get(owner, image_id)
 
     def event_sent(self, owner: str, image_id: str, *, status: Status, version: str | None) -> None:
         """Clear the outbox flag, only for the transition whose event went out."""

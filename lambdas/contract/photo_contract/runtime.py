@@ -8,8 +8,10 @@ synth in the stacks, before a deploy, rather than at the first cold start.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from photo_contract.moderation import ModerationPolicy
+from photo_contract.receipt import ReceiptPolicy
 from photo_contract.variants import FEED_VARIANTS, VariantSpec, variants_from_json, variants_to_json
 
 MIB = 1024 * 1024
@@ -73,6 +75,10 @@ def _need(env: Mapping[str, str], name: str) -> str:
     return value
 
 
+MODERATOR_REKOGNITION = "rekognition"
+MODERATOR_LOCAL = "local"
+
+
 @dataclass(frozen=True, kw_only=True)
 class WorkerEnvironment:
     """What the resize function is told (``resize_worker.settings`` reads it)."""
@@ -88,8 +94,15 @@ class WorkerEnvironment:
     housekeeping_queue_url: str | None = None
     # Read from LAMBDA_MEMORY_VARIABLE, never written by to_env (Lambda refuses reserved names).
     memory_mib: int | None = None
+    receipt_policy: ReceiptPolicy = field(default_factory=ReceiptPolicy)
+    moderation: ModerationPolicy = field(default_factory=ModerationPolicy)  # no rules: off
+    moderator: str = MODERATOR_REKOGNITION  # or MODERATOR_LOCAL: the local runner's stand-in
 
     def __post_init__(self) -> None:
+        if self.moderator not in (MODERATOR_REKOGNITION, MODERATOR_LOCAL):
+            raise ValueError(
+                f"moderator must be {MODERATOR_REKOGNITION} or {MODERATOR_LOCAL}, got {self.moderator!r}"
+            )
         for name in ("media_bucket", "registry_table", "event_bus_name"):
             if not getattr(self, name):
                 raise ValueError(f"{name} is required")
@@ -110,6 +123,9 @@ class WorkerEnvironment:
             "VARIANTS": variants_to_json(self.variants),
             "POWERTOOLS_SERVICE_NAME": RESIZE_SERVICE_NAME,
             "HOUSEKEEPING_QUEUE_URL": self.housekeeping_queue_url,
+            "RECEIPT_KEEPS": self.receipt_policy.to_env(),
+            "MODERATION": self.moderation.to_env(),
+            "MODERATOR": self.moderator,
         }
         return {name: value for name, value in written.items() if value is not None}
 
@@ -124,6 +140,9 @@ class WorkerEnvironment:
             variants=variants_from_json(env["VARIANTS"]) if env.get("VARIANTS") else FEED_VARIANTS,
             housekeeping_queue_url=env.get("HOUSEKEEPING_QUEUE_URL") or None,
             memory_mib=int(env[LAMBDA_MEMORY_VARIABLE]) if env.get(LAMBDA_MEMORY_VARIABLE) else None,
+            receipt_policy=ReceiptPolicy.from_env(env.get("RECEIPT_KEEPS", "")),
+            moderation=ModerationPolicy.from_env(env.get("MODERATION", "")),
+            moderator=env.get("MODERATOR") or MODERATOR_REKOGNITION,
         )
 
 

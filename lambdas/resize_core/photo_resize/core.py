@@ -8,6 +8,7 @@ The expensive part of resizing a camera photo is decoding 12–22 MP of JPEG. So
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import warnings
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from photo_contract.variants import ALTERNATE_MAX_PIXELS, Alternate, FitMode, Ou
 from PIL import Image, ImageCms, ImageFilter, UnidentifiedImageError
 
 from photo_resize.errors import ImageRejected, RejectReason
+from photo_resize.metadata import read_receipt
 from photo_resize.placeholder import thumb_hash
 from photo_resize.spec import RenderedVariant, ResizeOptions, ResizeResult
 
@@ -73,6 +75,8 @@ def resize_image(data: bytes, options: ResizeOptions) -> ResizeResult:
     with _open_allowed(data, options) as image:
         source_format = str(image.format)
         orientation = _orientation(image)
+        # Read before anything is decoded: the decode drops what Pillow parsed from the header.
+        receipt = read_receipt(data, image, options.receipt, orientation=orientation, colour_profile=None)
         upright = _upright_size(image.size, orientation)
         plans = [_plan(spec, upright) for spec in options.variants]
         _check_output_limits(plans)  # before decoding: the header says enough
@@ -84,6 +88,7 @@ def resize_image(data: bytes, options: ResizeOptions) -> ResizeResult:
         # Colour is converted per variant, after the downscale: on a 50 MP frame a conversion is a
         # second full-size copy (and most of a second of CPU); on the variants it costs almost nothing.
         colour = _SrgbConversion.of(base)
+        receipt = dataclasses.replace(receipt, colour_profile_converted=colour.description)
         # Plans are in upright source pixels; the draft (and the pre-transpose downscale) made the base
         # smaller, and the downscale may keep only the part of the picture some variant shows.
         frame = _upright(base, orientation, upright, largest.scale, _shown(plans, upright))
@@ -96,6 +101,7 @@ def resize_image(data: bytes, options: ResizeOptions) -> ResizeResult:
         variants=variants,
         placeholder=placeholder,
         dominant_color=average,
+        receipt=receipt,
     )
 
 
@@ -370,6 +376,13 @@ class _SrgbConversion:
         except (ImageCms.PyCMSError, OSError, ValueError):
             return cls(None)  # a broken profile: the pixels are still the best guess we have
         return cls(None if _is_srgb(source) else source)
+
+    @property
+    def description(self) -> str | None:
+        """The source profile's name, when the frame is converted from it."""
+        if self.profile is None:
+            return None
+        return (ImageCms.getProfileDescription(self.profile) or "unnamed profile").strip()[:100]
 
     def __call__(self, image: Image.Image) -> Image.Image:
         target_mode = "RGBA" if image.mode == "RGBA" else ("L" if image.mode == "L" else "RGB")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from photo_contract.receipt import PrivacyReceipt, ReceiptPolicy
 from photo_contract.runtime import DEFAULT_MAX_PIXELS
 from photo_contract.variants import FEED_VARIANTS, OutputFormat, VariantSpec
 
@@ -18,6 +19,8 @@ class ResizeOptions:
     # Bytes the decode and the variants may use at their peak (None: no check). The worker derives it
     # from the function's memory; the core compares it with an estimate made from the header.
     memory_budget_bytes: int | None = None
+    # What the privacy receipt keeps as data (the variants never carry any metadata).
+    receipt: ReceiptPolicy = field(default_factory=ReceiptPolicy)
 
     def __post_init__(self) -> None:
         if not self.variants:
@@ -52,3 +55,4 @@ class ResizeResult:
     variants: tuple[RenderedVariant, ...]
     placeholder: str = ""  # ThumbHash, base64
     dominant_color: str = ""  # the average colour, #rrggbb
+    receipt: PrivacyReceipt = field(default_factory=PrivacyReceipt)  # what was found and removed

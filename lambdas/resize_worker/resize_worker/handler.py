@@ -16,12 +16,14 @@ from photo_contract.housekeeping import HousekeepingQueue
 from photo_contract.registry import Registry
 from photo_contract.runtime import (
     METRICS_NAMESPACE,
+    MODERATOR_LOCAL,
     PROCESSING_FAILURES_METRIC,
     REJECTIONS_BY_REASON_METRIC,
     RESIZE_SERVICE_NAME,
 )
 
 from resize_worker.events import uploaded_objects
+from resize_worker.moderation import LocalModerator, Moderator, RekognitionModerator
 from resize_worker.process import ProcessOutcome, ProcessStatus, Services, process_object
 from resize_worker.settings import WorkerSettings
 
@@ -82,9 +84,15 @@ class ResizeWorker:
 
 
 def _count(outcome: ProcessOutcome) -> None:
-    if outcome.status is ProcessStatus.READY:
+    if outcome.moderation_millis is not None:
+        metrics.add_metric(
+            name="ModerationMillis", unit=MetricUnit.Milliseconds, value=outcome.moderation_millis
+        )
+    if outcome.status in (ProcessStatus.READY, ProcessStatus.HELD):
         metrics.add_metric(name="ImagesResized", unit=MetricUnit.Count, value=1)
         metrics.add_metric(name="ResizeMillis", unit=MetricUnit.Milliseconds, value=outcome.millis)
+    if outcome.status is ProcessStatus.HELD:
+        metrics.add_metric(name="ImagesHeld", unit=MetricUnit.Count, value=1)
     elif outcome.status is ProcessStatus.REJECTED:
         metrics.add_metric(name="ImagesRejected", unit=MetricUnit.Count, value=1)
         # Also by reason (the dashboard's "rejections by reason"): a metric with a dimension of its own,
@@ -103,9 +111,15 @@ CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=10, retries={"mode": "sta
 
 
 def aws_services(
-    settings: WorkerSettings, *, session: boto3.session.Session | None = None, endpoint_url: str | None = None
+    settings: WorkerSettings,
+    *,
+    session: boto3.session.Session | None = None,
+    endpoint_url: str | None = None,
+    moderate: bool = True,
 ) -> Services:
-    """The worker's clients (the local runner passes its emulator's session and endpoint)."""
+    """The worker's clients (the local runner passes its emulator's session and endpoint). The reprocess
+    function passes ``moderate=False``: it keeps each image's recorded verdict and may not call
+    Rekognition."""
     session = session or boto3.session.Session()
 
     def client(name: str) -> Any:
@@ -121,7 +135,14 @@ def aws_services(
             if settings.housekeeping_queue_url
             else None
         ),
+        moderator=_moderator(settings, client) if moderate and settings.moderation.enabled else None,
     )
+
+
+def _moderator(settings: WorkerSettings, client: Any) -> Moderator:
+    if settings.moderator == MODERATOR_LOCAL:
+        return LocalModerator()
+    return RekognitionModerator(client("rekognition"))
 
 
 def _default_worker() -> ResizeWorker:

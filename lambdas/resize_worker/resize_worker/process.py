@@ -23,11 +23,13 @@ from botocore.exceptions import ClientError
 from photo_contract import ImageKeys, VariantRecord
 from photo_contract.events import image_event, publish
 from photo_contract.housekeeping import HousekeepingQueue
+from photo_contract.moderation import ModerationAction, ModerationRecord
 from photo_contract.registry import Completion, ImageRecord, Registry
 from photo_contract.registry import Status as ImageStatus
-from photo_contract.variants import variants_version
+from photo_contract.variants import OutputFormat, variants_version
 from photo_resize import ImageRejected, RejectReason, ResizeResult, resize_image
 
+from resize_worker.moderation import Moderator
 from resize_worker.settings import WorkerSettings
 
 if TYPE_CHECKING:
@@ -40,6 +42,7 @@ class ProcessStatus(StrEnum):
     ALREADY_DONE = "already_done"  # a duplicate event: this exact version is recorded
     SUPERSEDED = "superseded"  # another write or a delete got there first: our output was removed
     READY = "ready"
+    HELD = "held"  # made, and held for a moderator: its variants wait under held/
     REJECTED = "rejected"
 
 
@@ -50,18 +53,21 @@ class ProcessOutcome:
     detail: str = ""
     millis: float = 0.0
     failure: str = ""  # set when the core raised unexpectedly (reason processing_failed)
+    moderation_millis: float | None = None  # the moderator's call, when one was made
 
 
 @dataclass(frozen=True)
 class Services:
     """The worker's clients: S3, the registry, EventBridge with the bus to publish on, and the
-    housekeeping queue (None: nothing settles the originals the worker will not use)."""
+    housekeeping queue (None: nothing settles the originals the worker will not use), and the moderator
+    (None: nothing is moderated; the reprocess function has none, and keeps each image's verdict)."""
 
     s3: S3Client
     registry: Registry
     events: Any
     bus_name: str
     housekeeping: HousekeepingQueue | None = None
+    moderator: Moderator | None = None
 
     def settle(self, keys: ImageKeys) -> None:
         if self.housekeeping is not None:
@@ -101,11 +107,53 @@ def process_object(services: Services, settings: WorkerSettings, *, bucket: str,
     result = _resize(services, settings, keys, source, data)
     if isinstance(result, ProcessOutcome):
         return result
-    variants = _write_variants(services.s3, settings, keys, source.version, result)
-    outcome = _record_ready(services, settings, keys, source, result, variants)
+    moderation, moderation_millis = _moderate(services, settings, record, result)
+    if (
+        moderation is not None
+        and moderation.decision is None
+        and moderation.action is ModerationAction.REJECT
+    ):
+        return _reject(services, settings, keys, source, MODERATION_REASON, _named(moderation), moderation)
+    held = (
+        moderation is not None and moderation.decision is None and moderation.action is ModerationAction.HOLD
+    )
+    variants = _write_variants(services.s3, settings, keys, source.version, result, held=held)
+    outcome = _record_ready(services, settings, keys, source, result, variants, moderation, held=held)
     if outcome is not None:
         return outcome
-    return ProcessOutcome(ProcessStatus.READY, key, millis=(time.perf_counter() - started) * 1000)
+    return ProcessOutcome(
+        ProcessStatus.HELD if held else ProcessStatus.READY,
+        key,
+        millis=(time.perf_counter() - started) * 1000,
+        moderation_millis=moderation_millis,
+    )
+
+
+MODERATION_REASON = "moderation"
+
+
+def _moderate(
+    services: Services, settings: WorkerSettings, record: ImageRecord, result: ResizeResult
+) -> tuple[ModerationRecord | None, float | None]:
+    """The image's verdict: the one recorded already (a reprocess or a retry never asks again, and a
+    moderator's decision stands), else the moderator's on the largest JPEG just made. A failing call
+    raises: the message is retried and the image stays pending."""
+    if record.moderation is not None:
+        return record.moderation, None
+    if services.moderator is None or not settings.moderation.enabled:
+        return None, None
+    jpeg = max(
+        (v for v in result.variants if v.format is OutputFormat.JPEG), key=lambda v: v.width * v.height
+    )
+    started = time.perf_counter()
+    labels, model = services.moderator.labels(jpeg.data, min_confidence=settings.moderation.min_confidence)
+    millis = (time.perf_counter() - started) * 1000
+    action, matched = settings.moderation.verdict(labels)
+    return ModerationRecord(action=action, labels=matched, model=model), millis
+
+
+def _named(moderation: ModerationRecord) -> str:
+    return ", ".join(f"{label.name} {label.confidence:.0f}%" for label in moderation.labels)
 
 
 @dataclass(frozen=True)
@@ -161,11 +209,13 @@ def _resize(
 
 
 def _write_variants(
-    s3: S3Client, settings: WorkerSettings, keys: ImageKeys, version: str, result: ResizeResult
+    s3: S3Client, settings: WorkerSettings, keys: ImageKeys, version: str, result: ResizeResult, *, held: bool
 ) -> list[VariantRecord]:
+    """Under the served prefix, or (held) under the one the CDN may not read."""
+    place = keys.held_variant if held else keys.variant
     variants = []
     for variant in result.variants:
-        variant_key = keys.variant(variant.name, variant.format.extension, version=version)
+        variant_key = place(variant.name, variant.format.extension, version=version)
         s3.put_object(
             Bucket=settings.media_bucket,
             Key=variant_key,
@@ -193,10 +243,13 @@ def _record_ready(
     source: _Source,
     result: ResizeResult,
     variants: list[VariantRecord],
+    moderation: ModerationRecord | None,
+    *,
+    held: bool,
 ) -> ProcessOutcome | None:
-    """The ready record, or (None written) why another write won."""
+    """The ready (or held) record, or (None written) why another write won."""
     done = Completion(
-        status=ImageStatus.READY,
+        status=ImageStatus.HELD if held else ImageStatus.READY,
         source_etag=source.etag,
         version=source.version,
         source_modified=source.modified,
@@ -206,6 +259,8 @@ def _record_ready(
         variants=tuple(variants),
         placeholder=result.placeholder or None,
         dominant_color=result.dominant_color or None,
+        receipt=result.receipt,
+        moderation=moderation,
     )
     if not _commit(services, settings.media_bucket, keys, done):
         return ProcessOutcome(ProcessStatus.SUPERSEDED, keys.source, _LOST_RACE)
@@ -220,21 +275,23 @@ def _reject(
     settings: WorkerSettings,
     keys: ImageKeys,
     source: _Source,
-    reason: RejectReason,
+    reason: str,
     detail: str,
+    moderation: ModerationRecord | None = None,
 ) -> ProcessOutcome:
     done = Completion(
         status=ImageStatus.REJECTED,
         source_etag=source.etag,
         version=source.version,
         source_modified=source.modified,
-        reason=reason.value,
+        reason=str(reason),
         detail=detail[:500],
+        moderation=moderation,
     )
     if not _commit(services, settings.media_bucket, keys, done):
         return ProcessOutcome(ProcessStatus.SUPERSEDED, keys.source, _LOST_RACE)
     services.settle(keys)  # a rejected original expires by lifecycle, once housekeeping tagged it
-    return ProcessOutcome(ProcessStatus.REJECTED, keys.source, reason.value)
+    return ProcessOutcome(ProcessStatus.REJECTED, keys.source, str(reason))
 
 
 def _commit(services: Services, media_bucket: str, keys: ImageKeys, done: Completion) -> bool:

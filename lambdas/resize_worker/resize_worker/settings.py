@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from photo_contract.budget import memory_budget_bytes, worst_image_seconds
-from photo_contract.runtime import DEFAULT_MAX_SOURCE_BYTES, WorkerEnvironment
+from photo_contract.moderation import ModerationPolicy
+from photo_contract.runtime import DEFAULT_MAX_SOURCE_BYTES, MODERATOR_REKOGNITION, WorkerEnvironment
 from photo_resize import ResizeOptions
 
 
@@ -21,6 +22,8 @@ class WorkerSettings:
     # Start an image only with at least this much time left (None: no check): the slowest legal image.
     time_reserve_seconds: float | None = None
     housekeeping_queue_url: str | None = None  # where unused originals are sent to be settled
+    moderation: ModerationPolicy = field(default_factory=ModerationPolicy)  # no rules: off
+    moderator: str = MODERATOR_REKOGNITION
 
     def __post_init__(self) -> None:
         if not self.media_bucket:
@@ -42,7 +45,10 @@ class WorkerSettings:
                 variants=read.variants,
                 max_pixels=read.max_pixels,
                 memory_budget_bytes=memory_budget_bytes(memory, read.max_source_bytes) if memory else None,
+                receipt=read.receipt_policy,
             ),
             time_reserve_seconds=worst_image_seconds(memory) if memory else None,
             housekeeping_queue_url=read.housekeeping_queue_url,
+            moderation=read.moderation,
+            moderator=read.moderator,
         )

@@ -16,7 +16,7 @@ from upload_api.auth import Unauthorized
 from upload_api.cdn_signing import CdnSigner
 from upload_api.guard import OWNER_STATE_KEY
 from upload_api.images import ImageView, view
-from upload_api.models import ImageResponse, Variant
+from upload_api.models import ImageResponse, PrivacyReceiptModel, Variant
 from upload_api.quota import FormQuota
 from upload_api.settings import ApiSettings
 
@@ -79,4 +79,5 @@ def image_response(shown: ImageView) -> ImageResponse:
         variants=variants,
         placeholder=shown.placeholder,
         dominant_color=shown.dominant_color,
+        receipt=PrivacyReceiptModel.model_validate(shown.receipt) if shown.receipt else None,
     )

@@ -41,6 +41,7 @@ class ImageView:
     height: int | None = None
     placeholder: str | None = None
     dominant_color: str | None = None
+    receipt: dict[str, Any] | None = None
 
 
 def view(
@@ -80,6 +81,7 @@ def view(
         height=record.height,
         placeholder=record.placeholder,
         dominant_color=record.dominant_color,
+        receipt=record.receipt.to_dict() if record.receipt and record.status is Status.READY else None,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
+from photo_contract.receipt import Removed
 from photo_contract.registry import Status
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
@@ -66,6 +67,41 @@ class Variant(BaseModel):
     )
 
 
+class ProvenanceModel(BaseModel):
+    """What the original said about its own making, read before it was stripped. Not verified: a C2PA
+    manifest's signature is not checked, and any of these can be forged or removed before upload."""
+
+    c2pa_manifest: bool = Field(description="A C2PA manifest store (JUMBF) was present.")
+    claim_generator: str | None = Field(description="The manifest's claim generator, where plain to read.")
+    digital_source_type: str | None = Field(
+        description="IPTC digital source type, from XMP or the manifest.",
+        examples=["trainedAlgorithmicMedia"],
+    )
+    declares_ai: bool = Field(description="The source type declares a picture made by a trained model.")
+
+
+class PrivacyReceiptModel(BaseModel):
+    """What the original carried that no variant does, and what the record keeps as data."""
+
+    removed: list[Removed] = Field(
+        description="Kinds of metadata found in the original and written into no variant."
+    )
+    taken_at: str | None = Field(
+        description="DateTimeOriginal, ISO 8601; with its UTC offset where the camera recorded one.",
+        examples=["2020-05-04T18:39:11-04:00"],
+    )
+    orientation_applied: int = Field(
+        ge=1, le=8, description="The EXIF orientation the pixels were turned by (1: none)."
+    )
+    colour_profile_converted: str | None = Field(description="The colour profile converted to sRGB from.")
+    camera_make: str | None = Field(description="Only where the environment keeps the camera.")
+    camera_model: str | None = None
+    location: list[float] | None = Field(
+        description="[latitude, longitude]; only where the environment opts in.", min_length=2, max_length=2
+    )
+    provenance: ProvenanceModel
+
+
 class ImageResponse(BaseModel):
     image_id: str
     batch_id: str
@@ -82,6 +118,7 @@ class ImageResponse(BaseModel):
         default=None, description="ThumbHash (base64) of the whole picture."
     )
     dominant_color: str | None = Field(default=None, pattern=r"^#[0-9a-f]{6}$", examples=["#5c7a8b"])
+    receipt: PrivacyReceiptModel | None = Field(default=None, description="Set once the image is ready.")
 
 
 class BatchResponse(BaseModel):

@@ -16,6 +16,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from photo_contract import DERIVED_PREFIX, UPLOADS_PREFIX
 from photo_contract.budget import check_budget, min_timeout_seconds
+from photo_contract.receipt import ReceiptPolicy
 from photo_contract.runtime import (
     DEFAULT_MAX_PIXELS,
     DEFAULT_MAX_SOURCE_BYTES,
@@ -99,6 +100,8 @@ class ResizePipeline(Construct):
         (``HousekeepingQueue.queue``); the worker itself may not delete an original. None: nothing
         removes them (a library user's test).
     :param reprocess_concurrency: the reprocess function's reserved concurrency (default 10).
+    :param receipt_policy: what each image's privacy receipt keeps as data beyond the capture time
+        (default: neither the camera nor the location).
     """
 
     def __init__(
@@ -126,6 +129,7 @@ class ResizePipeline(Construct):
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         asset_cache_dir: Path = DEFAULT_ASSET_CACHE,
         reprocess_concurrency: int = 10,
+        receipt_policy: ReceiptPolicy | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if not 2 <= reserved_concurrency <= 1000:
@@ -148,6 +152,7 @@ class ResizePipeline(Construct):
             max_pixels=max_pixels,
             variants=variants,
             housekeeping_queue_url=housekeeping_queue.queue_url if housekeeping_queue else None,
+            receipt_policy=receipt_policy or ReceiptPolicy(),
         )
         self.queue, self.dead_letter_queue = self._build_queue(
             uploads_bucket, queue, dead_letter_queue, timeout_seconds, max_receive_count

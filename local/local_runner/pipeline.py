@@ -55,8 +55,9 @@ class LocalPipeline:
     housekeeping: QueueWorker  # the housekeeping function on its queue
     pool: WorkerPool | None = None  # the worker processes, when the handler runs in several
 
-    def token(self, subject: str = DEMO_USER) -> str:
-        return self.issuer.token(subject, ttl_seconds=12 * 3600)
+    def token(self, subject: str = DEMO_USER, *, groups: tuple[str, ...] = ()) -> str:
+        claims = {"cognito:groups": list(groups)} if groups else {}
+        return self.issuer.token(subject, ttl_seconds=12 * 3600, **claims)
 
     def events_seen(self, *, expected: int = 0, timeout_seconds: float = 5.0) -> list[dict[str, Any]]:
         """Every event the bus delivered so far to the local subscriber's queue (waits for ``expected``)."""

@@ -64,6 +64,9 @@ def test_operations_have_stable_ids_tags_and_the_headers_clients_act_on(schema: 
         "delete_image",
         "erase_my_images",
         "get_my_erasure",
+        "list_held_images",
+        "clear_held_image",
+        "reject_held_image",
     }
     assert all(op["tags"] for op in operations.values())
     for op in operations.values():

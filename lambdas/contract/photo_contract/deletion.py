@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from photo_contract.events import image_event, publish
-from photo_contract.keys import derived_prefix, source_prefix
+from photo_contract.keys import derived_prefix, held_prefix, source_prefix
 from photo_contract.registry import ImageRecord, Registry, Status
 
 
@@ -111,7 +111,9 @@ def remove_original(s3: Any, bucket: str, owner: str, image_id: str, *, keep_eta
 
 
 def remove_variants(s3: Any, bucket: str, owner: str, image_id: str) -> None:
-    listing = s3.list_objects_v2(Bucket=bucket, Prefix=derived_prefix(owner, image_id))
-    variants = [{"Key": o["Key"]} for o in listing.get("Contents", [])]
-    if variants:
-        s3.delete_objects(Bucket=bucket, Delete={"Objects": variants, "Quiet": True})
+    """Every variant of the image, served or held for review."""
+    for prefix in (derived_prefix(owner, image_id), held_prefix(owner, image_id)):
+        listing = s3.list_objects_v2(Bucket=bucket, Prefix=prefix)
+        variants = [{"Key": o["Key"]} for o in listing.get("Contents", [])]
+        if variants:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": variants, "Quiet": True})

@@ -23,7 +23,7 @@ from upload_api.errors import ErrorBody, ErrorCode, install_error_handlers
 from upload_api.guard import RequestGuard, RequestIds, error_response
 from upload_api.models import MAX_ITEMS
 from upload_api.quota import FormQuota, NoQuota
-from upload_api.routes import batches, images, me, uploads
+from upload_api.routes import batches, images, me, moderation, uploads
 from upload_api.settings import ApiSettings
 
 # Twenty items with 1 KiB file names are ~25 KiB of JSON; nothing legitimate comes near this.
@@ -94,7 +94,7 @@ def create_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}  # liveness only: no AWS call
 
-    routers = [resource.router(ctx) for resource in (uploads, batches, images, me)]
+    routers = [resource.router(ctx) for resource in (uploads, batches, images, me, moderation)]
     for router in routers:
         app.include_router(router)
     # For a 405's Allow: every method of a path, across the routers that serve it.

@@ -130,6 +130,15 @@ def key_lookup(settings: AuthSettings) -> KeyLookup:
     return local
 
 
+GROUPS_CLAIM = "cognito:groups"  # Cognito's list of the user's groups, in access and id tokens
+
+
+@dataclass(frozen=True)
+class Caller:
+    owner: str
+    groups: frozenset[str] = frozenset()
+
+
 class TokenVerifier:
     def __init__(self, settings: AuthSettings, keys: KeyLookup | None = None) -> None:
         self._settings = settings
@@ -138,6 +147,10 @@ class TokenVerifier:
     def owner(self, authorization: str | None) -> str:
         """The verified owner id from an ``Authorization: Bearer …`` header; Unauthorized or
         AuthUnavailable otherwise."""
+        return self.caller(authorization).owner
+
+    def caller(self, authorization: str | None) -> Caller:
+        """The verified owner and their groups (``cognito:groups``)."""
         if not authorization or not authorization.lower().startswith("bearer "):
             raise Unauthorized("missing bearer token")
         token = authorization[7:].strip()
@@ -168,4 +181,7 @@ class TokenVerifier:
         owner = str(claims["sub"])
         if not is_valid_owner(owner):
             raise Unauthorized("invalid token: subject is not a valid owner id")
-        return owner
+        groups = claims.get(GROUPS_CLAIM) or []
+        return Caller(
+            owner=owner, groups=frozenset(str(g) for g in groups) if isinstance(groups, list) else frozenset()
+        )

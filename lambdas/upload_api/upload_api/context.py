@@ -10,11 +10,13 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from photo_contract.deletion import Storage
 from photo_contract.housekeeping import HousekeepingQueue
+from photo_contract.moderation import MODERATORS_GROUP
 from photo_contract.registry import ImageRecord, Registry, Status
 
 from upload_api.auth import Unauthorized
 from upload_api.cdn_signing import CdnSigner
-from upload_api.guard import OWNER_STATE_KEY
+from upload_api.errors import ApiError, ErrorCode
+from upload_api.guard import GROUPS_STATE_KEY, OWNER_STATE_KEY
 from upload_api.images import ImageView, view
 from upload_api.models import ImageResponse, PrivacyReceiptModel, Variant
 from upload_api.quota import FormQuota
@@ -34,8 +36,17 @@ def _caller(
     return owner
 
 
+def _moderator(request: Request, owner: Annotated[str, Depends(_caller)]) -> str:
+    """A caller in the moderators group (the token's ``cognito:groups``), or 403."""
+    groups: frozenset[str] = getattr(request.state, GROUPS_STATE_KEY, frozenset())
+    if MODERATORS_GROUP not in groups:
+        raise ApiError(403, ErrorCode.NOT_A_MODERATOR, f"review calls are for the {MODERATORS_GROUP!r} group")
+    return owner
+
+
 # Module level: FastAPI resolves these annotations by name.
 Owner = Annotated[str, Depends(_caller)]
+Moderator = Annotated[str, Depends(_moderator)]
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,8 @@ class ErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed"  # 405, with Allow
     HTTP_ERROR = "http_error"  # any other HTTP-level refusal
     CORS_REJECTED = "cors_rejected"  # 403: a preflight from an origin not allowed
+    NOT_A_MODERATOR = "not_a_moderator"  # 403: a review call from outside the moderators group
+    DECISION_CONFLICT = "decision_conflict"  # 409: the image is not held (any more), or was decided otherwise
     DEPENDENCY_UNAVAILABLE = "dependency_unavailable"  # 503, with Retry-After
     INTERNAL_ERROR = "internal_error"  # 500
 

@@ -30,6 +30,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 AUTH_THREADS = 8
 AUTH_RETRY_AFTER_SECONDS = 5
 OWNER_STATE_KEY = "owner"
+GROUPS_STATE_KEY = "groups"
 
 
 # The request being answered (``RequestIds``): in every error body and in the logs of its failures.
@@ -98,8 +99,8 @@ class RequestGuard:
             return
         headers = Headers(scope=scope)
         try:
-            owner = await anyio.to_thread.run_sync(
-                self._verifier.owner, headers.get("authorization"), limiter=self._limiter
+            caller = await anyio.to_thread.run_sync(
+                self._verifier.caller, headers.get("authorization"), limiter=self._limiter
             )
         except Unauthorized as exc:
             await error_response(401, "unauthorized", exc.detail, **{"WWW-Authenticate": "Bearer"})(
@@ -117,7 +118,8 @@ class RequestGuard:
                 413, "body_too_large", f"the request body is limited to {self._max_body_bytes} bytes"
             )(scope, receive, send)
             return
-        scope.setdefault("state", {})[OWNER_STATE_KEY] = owner
+        state = scope.setdefault("state", {})
+        state[OWNER_STATE_KEY], state[GROUPS_STATE_KEY] = caller.owner, caller.groups
         await self._app(scope, _replay(body, receive), send)
 
     def _is_public(self, path: str) -> bool:

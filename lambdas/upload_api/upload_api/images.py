@@ -32,7 +32,7 @@ class VariantView:
 class ImageView:
     image_id: str
     batch_id: str
-    status: str  # pending | ready | rejected | deleted
+    status: str  # pending | held | ready | rejected | deleted
     created_at: str
     filename: str | None
     variants: tuple[VariantView, ...] = ()
@@ -54,18 +54,22 @@ def view(
     signer: CdnSigner | None = None,
 ) -> ImageView:
     query = ""
-    if signer is not None and public_base_url and record.version and record.variants:
+    if signer is not None and public_base_url and record.version and record.status is Status.READY:
         # One signature for the whole image: a policy over its version's prefix.
         base = public_base_url.rstrip("/")
         prefix = f"{base}/{derived_prefix(record.owner, record.image_id)}{record.version}/"
         query = "?" + signer.query_for_prefix(prefix, now=datetime.now(UTC))
+    held = record.status is Status.HELD
     variants = tuple(
         VariantView(
             name=v.name,
             width=v.width,
             height=v.height,
             content_type=v.content_type,
-            url=_url(s3, media_bucket, v.key, url_expiry_seconds, public_base_url) + query,
+            # Held: never a CDN URL (the CDN may not read held/), a short-lived S3 one for its owner.
+            url=_preview(s3, media_bucket, v.key)
+            if held
+            else _url(s3, media_bucket, v.key, url_expiry_seconds, public_base_url) + query,
         )
         for v in record.variants
     )
@@ -75,7 +79,7 @@ def view(
         status=record.status.value,
         created_at=record.created_at,
         filename=record.filename,
-        variants=variants if record.status is Status.READY else (),
+        variants=variants if record.status in (Status.READY, Status.HELD) else (),
         reason=record.reason if record.status is Status.REJECTED else None,
         width=record.width,
         height=record.height,
@@ -83,6 +87,16 @@ def view(
         dominant_color=record.dominant_color,
         receipt=record.receipt.to_dict() if record.receipt and record.status is Status.READY else None,
     )
+
+
+PREVIEW_URL_SECONDS = 300  # a held image's preview: long enough to look, too short to share
+
+
+def _preview(s3: Any, bucket: str, key: str) -> str:
+    url: str = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=PREVIEW_URL_SECONDS
+    )
+    return url
 
 
 def _url(s3: Any, bucket: str, key: str, expiry: int, public_base_url: str | None) -> str:

@@ -140,3 +140,40 @@ class ErasureResponse(BaseModel):
     started_at: str
     updated_at: str
     status_url: str = Field(description="Where to follow the job (GET).")
+
+
+class ModerationLabelModel(BaseModel):
+    name: str = Field(examples=["Graphic Violence"])
+    parent: str = Field(description="The label's parent in Rekognition's taxonomy; empty at the top.")
+    confidence: float = Field(ge=0, le=100)
+
+
+class ModerationModel(BaseModel):
+    """What moderation said of the image and, after a review, who decided what and when."""
+
+    action: Literal["hold", "reject"] | None = Field(description="The rules' verdict; null: it passed.")
+    labels: list[ModerationLabelModel] = Field(description="The labels that matched a rule.")
+    model: str = Field(description="The moderation model's version.")
+    decision: Literal["cleared", "rejected"] | None = None
+    decided_by: str | None = Field(default=None, description="The moderator's owner id.")
+    decided_at: str | None = None
+
+
+class HeldImage(BaseModel):
+    owner: str
+    image_id: str
+    batch_id: str
+    held_since: str = Field(description="When the image was held (its last change).")
+    moderation: ModerationModel
+    variants: list[Variant] = Field(description="Preview URLs, valid for 5 minutes; never CDN URLs.")
+
+
+class ModerationQueueResponse(BaseModel):
+    images: list[HeldImage] = Field(description="Held images, the longest waiting first.")
+
+
+class ReviewResponse(BaseModel):
+    owner: str
+    image_id: str
+    status: Status = Field(description="ready once cleared, rejected once rejected.")
+    moderation: ModerationModel

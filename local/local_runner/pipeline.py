@@ -56,7 +56,7 @@ class LocalPipeline:
     pool: WorkerPool | None = None  # the worker processes, when the handler runs in several
 
     def token(self, subject: str = DEMO_USER, *, groups: tuple[str, ...] = ()) -> str:
-        claims = {"cognito:groups": list(groups)} if groups else {}
+        claims: dict[str, Any] = {"cognito:groups": list(groups)} if groups else {}
         return self.issuer.token(subject, ttl_seconds=12 * 3600, **claims)
 
     def events_seen(self, *, expected: int = 0, timeout_seconds: float = 5.0) -> list[dict[str, Any]]:

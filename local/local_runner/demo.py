@@ -22,12 +22,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from photo_contract.moderation import DEFAULT_POLICY, MODERATORS_GROUP
 from photo_pipeline_cdk.config import environment_config
 from PIL import Image, ImageDraw
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from local_runner import marked
 from local_runner.emulator import LocalResources
 from local_runner.inputs import CORPUS, REPO, DemoFile, demo_files
 from local_runner.pipeline import DEMO_USER, LocalPipeline, local_pipeline
@@ -63,7 +65,10 @@ def run_client(
     # workers (at 0.1 s the polling alone made the last image 0.6 s later).
     poll_seconds: float = 0.25,
     owner: str = DEMO_USER,
+    until: tuple[str, ...] = ("ready", "rejected"),
 ) -> list[DemoResult]:
+    """One post of ``files``: the forms, the uploads, then polling the batch until each image's status
+    is one of ``until``."""
     api = httpx.Client(
         base_url=pipeline.api_url, headers={"Authorization": f"Bearer {pipeline.token(owner)}"}, timeout=30
     )
@@ -110,7 +115,7 @@ def run_client(
             batch.raise_for_status()
             for image in batch.json()["images"]:
                 result = by_id[image["image_id"]]
-                if result.status == "pending" and image["status"] in ("ready", "rejected"):
+                if result.status == "pending" and image["status"] in until:
                     result.body, result.status = image, image["status"]
                     result.finished_at = time.perf_counter()
                     progress.advance(processing)
@@ -159,6 +164,91 @@ def lifecycle(pipeline: LocalPipeline, batch_id: str, results: list[DemoResult],
             f"{len({v['name'] for v in detail['variants']})} variants in {len(detail['variants'])} files"
         )
     return deleted.status_code == 204 and gone == 404 and counts.get("Image Deleted") == 1
+
+
+def trust_and_safety(pipeline: LocalPipeline, results: list[DemoResult], console: Console) -> bool:
+    """A second post of two: a photo the local moderator holds (strongly red: resize_worker.moderation)
+    and one carrying a C2PA manifest. The held one is its owner's only until a moderator clears it.
+    Then the privacy receipt of one photo of the first post."""
+    console.print("\n[bold]trust and safety[/bold] (moderation on, as in staging and prod)")
+    second = run_client(pipeline, [held_photo(), marked_photo()], timeout_seconds=60, until=("held", "ready"))
+    held, marked = second
+    owner = httpx.Client(base_url=pipeline.api_url, headers=_bearer(pipeline.token()), timeout=30)
+    moderator = httpx.Client(
+        base_url=pipeline.api_url,
+        headers=_bearer(pipeline.token("demo-moderator", groups=(MODERATORS_GROUP,))),
+        timeout=30,
+    )
+    seen_held = owner.get(f"/v1/images/{held.image_id}").json()
+    preview = (
+        httpx.get(seen_held["variants"][0]["url"], timeout=30).status_code if seen_held["variants"] else 0
+    )
+    console.print(
+        f"{held.file.name}: {seen_held['status']}; its owner sees a 5-min preview ({preview}), "
+        "the CDN serves nothing"
+    )
+    queue = moderator.get("/v1/moderation/images").json()["images"]
+    mine = next((i for i in queue if i["image_id"] == held.image_id), None)
+    labels = (
+        ", ".join(f"{x['name']} {x['confidence']:.0f}%" for x in mine["moderation"]["labels"])
+        if mine
+        else "-"
+    )
+    console.print(f"GET /v1/moderation/images: {len(queue)} held ({labels})")
+    cleared = moderator.post(f"/v1/moderation/images/{DEMO_USER}/{held.image_id}/clear")
+    again = moderator.post(f"/v1/moderation/images/{DEMO_USER}/{held.image_id}/clear")
+    after = owner.get(f"/v1/images/{held.image_id}").json()
+    console.print(
+        f"POST …/clear: {cleared.status_code} (again: {again.status_code}, same answer), "
+        f"now {after['status']}, {len(after['variants'])} CDN URLs"
+    )
+    origin = (marked.body.get("receipt") or {}).get("provenance", {})
+    console.print(
+        f"{marked.file.name}: C2PA manifest {'found' if origin.get('c2pa_manifest') else 'absent'} "
+        f"(not verified), generator {origin.get('claim_generator')!r},\n"
+        f"  IPTC source type {origin.get('digital_source_type')}, declares AI: {origin.get('declares_ai')}"
+    )
+
+    def telling(r: DemoResult) -> tuple[bool, int]:  # a photo whose GPS was removed, if there is one
+        removed = r.body["receipt"]["removed"]
+        return "gps" in removed, len(removed)
+
+    photo = max((r for r in results if r.status == "ready"), key=telling)
+    receipt = photo.body["receipt"]
+    console.print(f"privacy receipt of {photo.file.name}:", overflow="ellipsis", no_wrap=True)
+    console.print(f"  removed: {', '.join(receipt['removed'])}", overflow="fold")
+    console.print(
+        f"  kept: taken_at {receipt['taken_at']}, orientation {receipt['orientation_applied']} applied, "
+        f"profile {receipt['colour_profile_converted'] or 'sRGB'}; location {receipt['location']}",
+        overflow="fold",
+    )
+    return (
+        seen_held["status"] == "held"
+        and preview == 200
+        and mine is not None
+        and cleared.status_code == again.status_code == 200
+        and cleared.json() == again.json()
+        and after["status"] == "ready"
+        and bool(origin.get("c2pa_manifest"))
+    )
+
+
+def held_photo() -> DemoFile:
+    """What the local moderator holds: a strongly red picture (a stand-in for what Rekognition flags)."""
+    out = io.BytesIO()
+    Image.new("RGB", (1600, 1200), (200, 28, 36)).save(out, "JPEG", quality=85)
+    return DemoFile("held-for-review.jpg", out.getvalue(), "image/jpeg")
+
+
+def marked_photo() -> DemoFile:
+    store = marked.manifest_store(
+        generator="Demo Generator/1.0 c2pa-rs/0.49", source_type="trainedAlgorithmicMedia"
+    )
+    return DemoFile("c2pa-generated.jpg", marked.jpeg_with_manifest(store), "image/jpeg")
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 def result_table(results: list[DemoResult]) -> Table:
@@ -271,7 +361,11 @@ def main(argv: list[str] | None = None) -> int:
     handler_factory = _lambda_like_factory(config, console) if args.lambda_like else None
     request_log = args.out / "emulator.log"
     with local_pipeline(
-        config, handler_factory=handler_factory, request_log=request_log, worker_processes=args.workers
+        config,
+        handler_factory=handler_factory,
+        request_log=request_log,
+        worker_processes=args.workers,
+        moderation=DEFAULT_POLICY,  # on, as in staging and prod; the local moderator stands in
     ) as pipeline:
         console.print(f"S3/SQS emulator {pipeline.resources.endpoint} (request log: {request_log})")
         console.print(f"API {pipeline.api_url}; worker polling the upload-event queue")
@@ -280,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print(result_table(results))
         sheet = contact_sheet(results, args.out)
         lifecycle_ok = lifecycle(pipeline, results[0].batch_id, results, console)
+        safety_ok = trust_and_safety(pipeline, results, console)
     wall = time.perf_counter() - started
     ready = sum(r.status == "ready" and not r.file.expect_rejected for r in results)
     rejected = sum(r.status == "rejected" and r.file.expect_rejected for r in results)
@@ -299,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     console.print(
         f"wall time: {wall:.1f} s (servers up, {len(files)} uploads, every variant made, servers down)"
     )
-    return 0 if (ready, rejected) == (expected_ready, expected_rejected) and lifecycle_ok else 1
+    return 0 if (ready, rejected) == (expected_ready, expected_rejected) and lifecycle_ok and safety_ok else 1
 
 
 if __name__ == "__main__":

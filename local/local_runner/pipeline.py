@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
@@ -14,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from photo_contract.runtime import LAMBDA_MEMORY_VARIABLE, WorkerEnvironment
+from photo_contract.moderation import ModerationPolicy
+from photo_contract.runtime import LAMBDA_MEMORY_VARIABLE, MODERATOR_LOCAL, WorkerEnvironment
 from photo_pipeline_cdk import binding
 from photo_pipeline_cdk.binding import ApiResources, TokenIssuer
 from photo_pipeline_cdk.config import EnvironmentConfig
@@ -90,13 +92,15 @@ def local_pipeline(
     request_log: Path | None = None,
     worker_processes: int | None = None,
     fault_rate: float = 0.0,
+    moderation: ModerationPolicy | None = None,
 ) -> Iterator[LocalPipeline]:
     """``handler_factory`` replaces the in-process resize handler (the --lambda-like subprocess runner);
     the emulator's request log goes to ``request_log`` (or nowhere). The resize handler runs in
     ``worker_processes`` processes (default: the function's reserved concurrency, capped by the cores,
     as Lambda would run that many invocations at once); 1 runs it in this process. ``fault_rate``
     fails that share of the worker's and the housekeeping function's S3, DynamoDB and EventBridge
-    requests (``local_runner.faults``; the API's are left alone)."""
+    requests (``local_runner.faults``; the API's are left alone). ``moderation`` replaces the config's
+    rules; either way the local moderator stands in for Rekognition (``resize_worker.moderation``)."""
     port = _check_port(api_port) if api_port else _free_port()
     api_url = f"http://127.0.0.1:{port}"
     aws = LocalAws(config, visibility_timeout_seconds=visibility_timeout_seconds, request_log=request_log)
@@ -139,8 +143,10 @@ def local_pipeline(
             add_upload_page(app, issuer.token(DEMO_USER, ttl_seconds=12 * 3600))
         server = _start_api(app, port)
         # Lambda sets the memory variable itself; locally the config's value stands in.
+        told = worker_environment(config, resources)
+        told = dataclasses.replace(told, moderation=moderation or told.moderation, moderator=MODERATOR_LOCAL)
         environment = {
-            **worker_environment(config, resources).to_env(),
+            **told.to_env(),
             LAMBDA_MEMORY_VARIABLE: str(config.resize.memory_mib),
         }
         if handler_factory is not None:

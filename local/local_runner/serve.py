@@ -11,6 +11,7 @@ import signal
 import sys
 import threading
 
+from photo_contract.moderation import DEFAULT_POLICY, MODERATORS_GROUP
 from photo_pipeline_cdk.config import environment_config
 
 from local_runner.inputs import REPO
@@ -34,8 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     request_log = REPO / "demo-output" / "emulator-serve.log"
     config = environment_config(args.env)
     try:
+        # Moderation on, as in staging and prod, with the local moderator (a strongly red photo is held).
         with local_pipeline(
-            config, api_port=args.port, upload_page=True, request_log=request_log
+            config, api_port=args.port, upload_page=True, request_log=request_log, moderation=DEFAULT_POLICY
         ) as pipeline:
             print(f"upload page: {pipeline.api_url}/")
             print(f"S3/SQS emulator: {pipeline.resources.endpoint} (request log: {request_log})")
@@ -43,7 +45,10 @@ def main(argv: list[str] | None = None) -> int:
             # (docs/local.md): the API's URL and a token, as shell variables.
             SERVE_STATE.parent.mkdir(parents=True, exist_ok=True)
             SERVE_STATE.write_text(json.dumps(dataclasses.asdict(pipeline.resources)))
-            SESSION_ENV.write_text(f"API={pipeline.api_url}\nTOKEN={pipeline.token()}\n")
+            moderator = pipeline.token("local-moderator", groups=(MODERATORS_GROUP,))
+            SESSION_ENV.write_text(
+                f"API={pipeline.api_url}\nTOKEN={pipeline.token()}\nMODERATOR_TOKEN={moderator}\n"
+            )
             SESSION_ENV.chmod(0o600)
             print(f"curl session: source {SESSION_ENV.relative_to(REPO)} (API and a 12 h TOKEN)")
             print("Ctrl-C stops everything.", flush=True)

@@ -75,6 +75,7 @@ RESOURCE_LINES: dict[str, str] = {
     "AWS::CloudFront::KeyGroup": "free: configuration",
     "AWS::Cognito::UserPool": "usage: Cognito monthly active users (free under 10,000 on Lite)",
     "AWS::Cognito::UserPoolClient": "free: configuration",
+    "AWS::Cognito::UserPoolGroup": "free: configuration",
     "AWS::Logs::LogGroup": "usage: CloudWatch Logs ingestion",
     "AWS::EC2::FlowLog": "usage: CloudWatch Logs ingestion",
     "AWS::StepFunctions::StateMachine": "usage: reprocessing runs",
@@ -399,6 +400,7 @@ def per_million_images(
             + assume.dynamodb_reads_per_image * prices("dynamodb", "read_per_million"),
         ),
         Line("EventBridge events", "1 per image", prices("eventbridge", "custom_events_per_million")),
+        *_moderation_lines(config, prices),
         Line(
             "CloudFront invalidations",
             f"{assume.deleted_share:.0%} of images deleted later: 1 path each",
@@ -416,6 +418,19 @@ def per_million_images(
             stored_gb * prices("s3", "standard_per_gb_month"),
             "recurring",
         ),
+    ]
+
+
+def _moderation_lines(config: EnvironmentConfig, prices: Prices) -> list[Line]:
+    if not config.resize.moderation.enabled:
+        return []
+    return [
+        Line(
+            "Moderation (Rekognition DetectModerationLabels)",
+            "1 call per image, on its 1080 px JPEG",
+            1_000_000 * prices("rekognition", "group2_per_image"),
+            "first-tier price; held images add a person's review, not priced",
+        )
     ]
 
 

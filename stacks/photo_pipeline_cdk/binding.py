@@ -135,6 +135,8 @@ def worker_environment(
         max_source_bytes=config.resize.max_source_bytes,
         max_pixels=config.resize.max_pixels,
         variants=config.resize.variants,
+        receipt_policy=config.resize.receipt,
+        moderation=config.resize.moderation,
     )
 
 

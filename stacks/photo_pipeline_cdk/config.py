@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from photo_contract.budget import check_budget
+from photo_contract.moderation import DEFAULT_POLICY as DEFAULT_MODERATION
+from photo_contract.moderation import ModerationPolicy
 from photo_contract.receipt import ReceiptPolicy
 from photo_contract.runtime import (
     DEFAULT_FORMS_PER_MINUTE,
@@ -58,6 +60,8 @@ class ResizeConfig:
     reprocess_tolerated_failure_percentage: float = 5.0
     # What each image's privacy receipt keeps beyond the capture time: off unless an app needs it.
     receipt: ReceiptPolicy = field(default_factory=ReceiptPolicy)
+    # Moderation rules (Rekognition DetectModerationLabels on each new image); no rules: off.
+    moderation: ModerationPolicy = field(default_factory=ModerationPolicy)
 
     def __post_init__(self) -> None:
         if not 1 <= self.reprocess_concurrency <= 1000:
@@ -246,7 +250,7 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         cors_allowed_origins=("https://staging.photo-pipeline.example",),
         alarm_emails=("staging-alerts@photo-pipeline.example",),
         log_retention_days=30,
-        resize=ResizeConfig(reserved_concurrency=10),
+        resize=ResizeConfig(reserved_concurrency=10, moderation=DEFAULT_MODERATION),
         cdn=CdnConfig(waf_requests_per_ip_per_5_minutes=20_000),
         api=ApiConfig(
             fargate=FargateConfig(
@@ -272,7 +276,9 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
             certificate_arn=_EXAMPLE_CERTIFICATE.format(region="us-east-1", id="prod-media"),
             waf_requests_per_ip_per_5_minutes=20_000,
         ),
-        resize=ResizeConfig(memory_mib=1536, timeout_seconds=55, reserved_concurrency=50),
+        resize=ResizeConfig(
+            memory_mib=1536, timeout_seconds=55, reserved_concurrency=50, moderation=DEFAULT_MODERATION
+        ),
         api=ApiConfig(
             throttle_rate_per_second=200,
             throttle_burst=400,

@@ -400,6 +400,7 @@ class ResizeStack(cdk.Stack):
             asset_cache_dir=asset_cache_dir,
             reprocess_concurrency=resize.reprocess_concurrency,
             receipt_policy=resize.receipt,
+            moderation=resize.moderation,
         )
         self.reprocessing = Reprocessing(
             self,

@@ -32,7 +32,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
-from photo_contract import DERIVED_PREFIX, UPLOADS_PREFIX
+from photo_contract import DERIVED_PREFIX, HELD_PREFIX, UPLOADS_PREFIX
 from photo_contract.runtime import (
     ALB_IDLE_TIMEOUT_SECONDS,
     CORS_ALLOWED_HEADERS,
@@ -79,11 +79,16 @@ def grant_api_access(
     """What the API calls, and only that: sign uploads under uploads/ (the POST is authorised as this
     principal), delete an image's original versions and variants (listing only under those prefixes),
     the registry and its bus, and the form counters. Variant URLs are the CDN's, never presigned S3
-    GETs (those are the local fallback without a CDN), so no s3:GetObject (tests/permissions proves it)."""
+    GETs (those are the local fallback without a CDN), so no s3:GetObject on served variants
+    (tests/permissions proves it). Held variants are another matter: their 5-minute previews are presigned
+    S3 GETs, and a moderator's clearing copies them (GetObject there, PutObject under images/) and
+    removes them."""
     grant_object_actions(grantee, uploads_bucket, UPLOADS_PREFIX, "s3:PutObject", "s3:DeleteObjectVersion")
-    grant_object_actions(grantee, media_bucket, DERIVED_PREFIX, "s3:DeleteObject")
+    grant_object_actions(grantee, media_bucket, DERIVED_PREFIX, "s3:PutObject", "s3:DeleteObject")
+    grant_object_actions(grantee, media_bucket, HELD_PREFIX, "s3:GetObject", "s3:DeleteObject")
     grant_version_listing(grantee, uploads_bucket, UPLOADS_PREFIX)
     grant_listing(grantee, media_bucket, DERIVED_PREFIX)
+    grant_listing(grantee, media_bucket, HELD_PREFIX)
     grant_registry_api(grantee, registry_table, event_bus)
     if quota_table is not None:
         grant_quota_count(grantee, quota_table)
@@ -100,6 +105,7 @@ def _acknowledge_api_grants(
         construct,
         uploads_bucket.arn_for_objects(f"{UPLOADS_PREFIX}*"),
         media_bucket.arn_for_objects(f"{DERIVED_PREFIX}*"),
+        media_bucket.arn_for_objects(f"{HELD_PREFIX}*"),
         **more,
     )
 

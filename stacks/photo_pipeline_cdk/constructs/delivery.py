@@ -15,6 +15,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
+from photo_contract import HELD_PREFIX
 
 from photo_pipeline_cdk.nag import acknowledge
 
@@ -88,6 +89,7 @@ class MediaDistribution(Construct):
                 trusted_key_groups=[self.key_group] if self.key_group else None,
             ),
         )
+        self._deny_held(media_bucket)
         host = domain_names[0] if domain_names else self.distribution.distribution_domain_name
         self.base_url = f"https://{host}"
         self._acknowledge_findings(own_certificate=certificate is not None)
@@ -122,6 +124,20 @@ class MediaDistribution(Construct):
             },
         )
         return key_group, secret
+
+    @staticmethod
+    def _deny_held(media_bucket: s3.IBucket) -> None:
+        """The origin access control may read the bucket; held images (awaiting a moderator) are in it
+        too, and no distribution may serve them: an explicit deny beats the OAC's allow."""
+        media_bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CdnNeverServesHeldImages",
+                effect=iam.Effect.DENY,
+                principals=[iam.ServicePrincipal("cloudfront.amazonaws.com")],
+                actions=["s3:GetObject"],
+                resources=[media_bucket.arn_for_objects(f"{HELD_PREFIX}*")],
+            )
+        )
 
     def grant_signing(self, grantee: iam.IGrantable) -> None:
         if self.signing_key_secret is not None:

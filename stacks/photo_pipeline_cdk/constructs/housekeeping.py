@@ -16,7 +16,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
-from photo_contract import DERIVED_PREFIX, UPLOADS_PREFIX
+from photo_contract import DERIVED_PREFIX, HELD_PREFIX, UPLOADS_PREFIX
 from photo_contract.housekeeping import HousekeepingTask, Task
 from photo_contract.runtime import DEAD_LETTER_RETENTION_DAYS, HousekeepingEnvironment
 
@@ -170,7 +170,9 @@ class Housekeeping(Construct):
         grant_listing(function, uploads_bucket, UPLOADS_PREFIX)
         grant_version_listing(function, uploads_bucket, UPLOADS_PREFIX)
         grant_object_actions(function, media_bucket, DERIVED_PREFIX, "s3:DeleteObject")
+        grant_object_actions(function, media_bucket, HELD_PREFIX, "s3:DeleteObject")
         grant_listing(function, media_bucket, DERIVED_PREFIX)
+        grant_listing(function, media_bucket, HELD_PREFIX)
         grant_registry_housekeeping(function, registry_table, event_bus)
         grant_send(function, queue)  # the next page of a paged task
         if distribution is not None:
@@ -213,6 +215,7 @@ class Housekeeping(Construct):
             self.function,
             uploads_bucket.arn_for_objects(f"{UPLOADS_PREFIX}*"),
             media_bucket.arn_for_objects(f"{DERIVED_PREFIX}*"),
+            media_bucket.arn_for_objects(f"{HELD_PREFIX}*"),
         )
         acknowledge_python_function(
             self.function,

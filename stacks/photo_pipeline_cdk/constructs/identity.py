@@ -11,6 +11,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
+from photo_contract.moderation import MODERATORS_GROUP
 
 from photo_pipeline_cdk.assets.bundling import PythonAssetSpec
 from photo_pipeline_cdk.assets.functions import RUNTIME_PROVIDED, python_function
@@ -33,7 +34,8 @@ class SignUpLimit:
 
 
 class UserDirectory(Construct):
-    """A Cognito user pool and the app's public client. Exposes ``issuer``, ``audience``, ``jwks_url``.
+    """A Cognito user pool, the app's public client and the moderators group. Exposes ``issuer``,
+    ``audience``, ``jwks_url``, ``moderators_group``.
 
     :param sign_up_limit: caps self sign-ups a day (None: unlimited), so that new accounts cannot
         multiply the per-owner upload quota without bound; exposes ``.sign_up_function``.
@@ -75,6 +77,14 @@ class UserDirectory(Construct):
             prevent_user_existence_errors=True,
             access_token_validity=Duration.hours(1),
             id_token_validity=Duration.hours(1),
+        )
+        # Its members' tokens carry cognito:groups ["moderators"]: the API's review calls need it.
+        self.moderators_group = cognito.CfnUserPoolGroup(
+            self,
+            "Moderators",
+            user_pool_id=self.user_pool.user_pool_id,
+            group_name=MODERATORS_GROUP,
+            description="photo-pipeline: may list, clear and reject held images (/v1/moderation)",
         )
         self.sign_up_function = self._build_sign_up_limit(sign_up_limit) if sign_up_limit else None
         self.issuer = self.user_pool.user_pool_provider_url

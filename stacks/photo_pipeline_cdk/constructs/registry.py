@@ -12,6 +12,8 @@ from photo_contract.events import EVENT_SOURCE
 from photo_contract.registry import (
     BATCH_INDEX,
     BATCH_KEY,
+    HELD_INDEX,
+    HELD_KEY,
     OUTBOX_INDEX,
     OUTBOX_KEY,
     OUTBOX_SORT_KEY,
@@ -77,6 +79,13 @@ class ImageRegistry(Construct):
                     sort_key=dynamodb.Attribute(name=OUTBOX_SORT_KEY, type=string),
                     projection_type=dynamodb.ProjectionType.ALL,
                 ),
+                # Sparse: only held images carry its key (the moderators' queue, oldest first).
+                dynamodb.GlobalSecondaryIndexPropsV2(
+                    index_name=HELD_INDEX,
+                    partition_key=dynamodb.Attribute(name=HELD_KEY, type=string),
+                    sort_key=dynamodb.Attribute(name=OUTBOX_SORT_KEY, type=string),
+                    projection_type=dynamodb.ProjectionType.ALL,
+                ),
             ],
         )
 
@@ -125,7 +134,11 @@ def grant_registry_api(grantee: iam.IGrantable, table: dynamodb.ITableV2, bus: e
     iam.Grant.add_to_principal(
         grantee=grantee,
         actions=["dynamodb:Query"],
-        resource_arns=[table.table_arn, f"{table.table_arn}/index/{BATCH_INDEX}"],
+        resource_arns=[
+            table.table_arn,
+            f"{table.table_arn}/index/{BATCH_INDEX}",
+            f"{table.table_arn}/index/{HELD_INDEX}",
+        ],
     )
     bus.grant_put_events_to(grantee)
 

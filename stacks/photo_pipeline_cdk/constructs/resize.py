@@ -8,14 +8,16 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
-from photo_contract import DERIVED_PREFIX, UPLOADS_PREFIX
+from photo_contract import DERIVED_PREFIX, HELD_PREFIX, UPLOADS_PREFIX
 from photo_contract.budget import check_budget, min_timeout_seconds
+from photo_contract.moderation import ModerationPolicy
 from photo_contract.receipt import ReceiptPolicy
 from photo_contract.runtime import (
     DEFAULT_MAX_PIXELS,
@@ -40,7 +42,7 @@ from photo_pipeline_cdk.constructs.alarms import alarm_above_zero
 from photo_pipeline_cdk.constructs.grants import grant_listing, grant_object_actions, grant_send
 from photo_pipeline_cdk.constructs.registry import grant_registry_worker
 from photo_pipeline_cdk.constructs.upload_events import MIN_MAX_RECEIVE_COUNT, UploadEvents
-from photo_pipeline_cdk.nag import acknowledge_prefix_grants, acknowledge_python_function
+from photo_pipeline_cdk.nag import acknowledge, acknowledge_prefix_grants, acknowledge_python_function
 
 
 class PillowLayer(Construct):
@@ -102,6 +104,8 @@ class ResizePipeline(Construct):
     :param reprocess_concurrency: the reprocess function's reserved concurrency (default 10).
     :param receipt_policy: what each image's privacy receipt keeps as data beyond the capture time
         (default: neither the camera nor the location).
+    :param moderation: moderation rules; with any, the live function (not the reprocess one, which keeps
+        each image's recorded verdict) may call Rekognition ``DetectModerationLabels``. Default: off.
     """
 
     def __init__(
@@ -130,6 +134,7 @@ class ResizePipeline(Construct):
         asset_cache_dir: Path = DEFAULT_ASSET_CACHE,
         reprocess_concurrency: int = 10,
         receipt_policy: ReceiptPolicy | None = None,
+        moderation: ModerationPolicy | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if not 2 <= reserved_concurrency <= 1000:
@@ -153,6 +158,7 @@ class ResizePipeline(Construct):
             variants=variants,
             housekeeping_queue_url=housekeeping_queue.queue_url if housekeeping_queue else None,
             receipt_policy=receipt_policy or ReceiptPolicy(),
+            moderation=moderation or ModerationPolicy(),
         )
         self.queue, self.dead_letter_queue = self._build_queue(
             uploads_bucket, queue, dead_letter_queue, timeout_seconds, max_receive_count
@@ -195,6 +201,16 @@ class ResizePipeline(Construct):
             grant_registry_worker(function, registry_table, event_bus)
             if housekeeping_queue is not None:
                 grant_send(function, housekeeping_queue)
+        if environment.moderation.enabled:
+            grant_moderation(self.function)
+            acknowledge(
+                self.function,
+                **{
+                    "AwsSolutions-IAM5[Resource::*]": (
+                        "rekognition:DetectModerationLabels on image bytes has no resource type: IAM takes only *."
+                    )
+                },
+            )
         self._subscribe(batch_size, reserved_concurrency)
         self.errors_alarm, self.processing_failures_alarm, self.throttles_alarm = self._build_alarms()
         self.alarms = [self.errors_alarm, self.processing_failures_alarm, self.throttles_alarm]
@@ -268,6 +284,7 @@ class ResizePipeline(Construct):
         # for missing keys.
         grant_object_actions(function, uploads_bucket, UPLOADS_PREFIX, "s3:GetObject", "s3:GetObjectVersion")
         grant_object_actions(function, media_bucket, DERIVED_PREFIX, "s3:PutObject", "s3:DeleteObject")
+        grant_object_actions(function, media_bucket, HELD_PREFIX, "s3:PutObject", "s3:DeleteObject")
         grant_listing(function, uploads_bucket, None)
 
     def _subscribe(self, batch_size: int, reserved_concurrency: int) -> None:
@@ -319,6 +336,7 @@ class ResizePipeline(Construct):
                 function,
                 uploads_bucket.arn_for_objects(f"{UPLOADS_PREFIX}*"),
                 media_bucket.arn_for_objects(f"{DERIVED_PREFIX}*"),
+                media_bucket.arn_for_objects(f"{HELD_PREFIX}*"),
             )
         acknowledge_python_function(
             self.reprocess_function,
@@ -337,3 +355,11 @@ class ResizePipeline(Construct):
                 ),
             },
         )
+
+
+def grant_moderation(grantee: iam.IGrantable) -> None:
+    """``rekognition:DetectModerationLabels`` on image bytes: the action has no resource type, so ``*``
+    is the only resource IAM accepts for it (the permission proof checks that against AWS's database)."""
+    iam.Grant.add_to_principal(
+        grantee=grantee, actions=["rekognition:DetectModerationLabels"], resource_arns=["*"]
+    )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import io
 import json
 import logging
 import time
@@ -21,11 +22,13 @@ from local_runner import reprocess
 from local_runner.demo import run_client
 from local_runner.emulator import LocalResources, local_session
 from local_runner.inputs import DemoFile, camera_jpeg
-from local_runner.pipeline import housekeeping_worker, local_pipeline
+from local_runner.pipeline import DEMO_USER, housekeeping_worker, local_pipeline
 from mangum import Mangum
 from photo_contract.housekeeping import HousekeepingTask, Task
+from photo_contract.moderation import DEFAULT_POLICY, MODERATORS_GROUP
 from photo_contract.variants import VariantSpec
 from photo_pipeline_cdk import config as config_module
+from PIL import Image
 from upload_api.wiring import build_app
 
 from tests.conftest import LambdaContext, load_event
@@ -89,7 +92,9 @@ def recorded_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecordedR
     dev = config_module.ENVIRONMENTS["dev"]
     files = [camera_jpeg(f"p{i}.jpg", (1200 + 100 * i, 800)) for i in range(2)]
     poison = DemoFile("poison.jpg", b"\xff\xd8\xff\xe0" + b"\x00" * 2000, "image/jpeg", expect_rejected=True)
-    with recording() as log, local_pipeline(dev, worker_processes=1) as pipeline:
+    # Moderation on (the local moderator: its rule calls no AWS), so held images, previews and the
+    # review calls are recorded too.
+    with recording() as log, local_pipeline(dev, worker_processes=1, moderation=DEFAULT_POLICY) as pipeline:
         # The container runtime (uvicorn), the worker behind its event source, the batch reads.
         results = run_client(pipeline, [*files, poison], timeout_seconds=60)
         assert [r.status for r in results] == ["ready", "ready", "rejected"]
@@ -158,6 +163,22 @@ def recorded_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecordedR
             )
             _wait_ready(api, twice_ticket["image_id"])
         _wait_versions(pipeline, twice_form["fields"]["key"], 1)
+        # Moderation: two photos held; a preview fetched; a moderator lists, clears one, rejects one.
+        moderator = httpx.Client(
+            base_url=pipeline.api_url,
+            headers={"Authorization": f"Bearer {pipeline.token('mod', groups=(MODERATORS_GROUP,))}"},
+            timeout=30,
+        )
+        held = run_client(
+            pipeline, [_red("held-1.jpg"), _red("held-2.jpg")], timeout_seconds=60, until=("held",)
+        )
+        assert [r.status for r in held] == ["held", "held"]
+        preview = api.get(f"/v1/images/{held[0].image_id}").json()["variants"][0]["url"]
+        assert httpx.get(preview, timeout=30).status_code == 200
+        assert moderator.get("/v1/moderation/images").status_code == 200
+        for result, action in zip(held, ("clear", "reject"), strict=True):
+            reply = moderator.post(f"/v1/moderation/images/{DEMO_USER}/{result.image_id}/{action}")
+            assert reply.status_code == 200, reply.text
         # Both schedules of the housekeeping function, as EventBridge invokes it.
         sweeper = housekeeping_worker(pipeline.resources)
         for task in (Task.SWEEP_OUTBOX, Task.SWEEP_ORIGINALS):
@@ -176,6 +197,13 @@ def recorded_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecordedR
         _, job = _lambda_call(function, "GET", "/v1/me/erasure", token)
         assert job["state"] == "done"
         yield RecordedRun(list(log.calls), pipeline.resources)
+
+
+def _red(name: str) -> DemoFile:
+    """What the local moderator holds (resize_worker.moderation.LocalModerator)."""
+    out = io.BytesIO()
+    Image.new("RGB", (900, 600), (210, 20, 30)).save(out, "JPEG", quality=80)
+    return DemoFile(name, out.getvalue(), "image/jpeg")
 
 
 def snapshot_dir(env: str) -> Path:

@@ -106,6 +106,12 @@ def _s3(call: Call, action: str, place: Place) -> list[Request]:
             )
             for o in params["Delete"]["Objects"]
         ]
+    if call.operation == "CopyObject":  # authorized as a read of the source and a write of the copy
+        source = params["CopySource"]
+        return [
+            _one("s3", "GetObject", {"BucketName": source["Bucket"], "ObjectName": source["Key"]}, place),
+            _one("s3", "PutObject", {"BucketName": bucket, "ObjectName": params["Key"]}, place),
+        ]
     if "Key" in params:
         versioned = "VersionId" in params and action in _VERSIONED
         values = {"BucketName": bucket, "ObjectName": params["Key"]}

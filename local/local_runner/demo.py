@@ -31,7 +31,7 @@ from rich.table import Table
 
 from local_runner import marked
 from local_runner.emulator import LocalResources
-from local_runner.inputs import CORPUS, REPO, DemoFile, demo_files
+from local_runner.inputs import CORPUS, REPO, DemoFile, demo_files, held_jpeg
 from local_runner.pipeline import DEMO_USER, LocalPipeline, local_pipeline
 from local_runner.worker import Handler
 
@@ -171,7 +171,12 @@ def trust_and_safety(pipeline: LocalPipeline, results: list[DemoResult], console
     and one carrying a C2PA manifest. The held one is its owner's only until a moderator clears it.
     Then the privacy receipt of one photo of the first post."""
     console.print("\n[bold]trust and safety[/bold] (moderation on, as in staging and prod)")
-    second = run_client(pipeline, [held_photo(), marked_photo()], timeout_seconds=60, until=("held", "ready"))
+    second = run_client(
+        pipeline,
+        [held_jpeg("held-for-review.jpg"), marked_photo()],
+        timeout_seconds=60,
+        until=("held", "ready"),
+    )
     held, marked = second
     owner = httpx.Client(base_url=pipeline.api_url, headers=_bearer(pipeline.token()), timeout=30)
     moderator = httpx.Client(
@@ -231,13 +236,6 @@ def trust_and_safety(pipeline: LocalPipeline, results: list[DemoResult], console
         and after["status"] == "ready"
         and bool(origin.get("c2pa_manifest"))
     )
-
-
-def held_photo() -> DemoFile:
-    """What the local moderator holds: a strongly red picture (a stand-in for what Rekognition flags)."""
-    out = io.BytesIO()
-    Image.new("RGB", (1600, 1200), (200, 28, 36)).save(out, "JPEG", quality=85)
-    return DemoFile("held-for-review.jpg", out.getvalue(), "image/jpeg")
 
 
 def marked_photo() -> DemoFile:

@@ -147,6 +147,14 @@ def camera_jpeg(
     return DemoFile(name, out.getvalue(), "image/jpeg")
 
 
+def held_jpeg(name: str, size: tuple[int, int] = (1600, 1200)) -> DemoFile:
+    """A picture the local moderator holds (strongly red: ``resize_worker.moderation.LocalModerator``),
+    a stand-in for what Rekognition would flag."""
+    out = io.BytesIO()
+    Image.new("RGB", size, (200, 28, 36)).save(out, "JPEG", quality=85)
+    return DemoFile(name, out.getvalue(), "image/jpeg")
+
+
 def _encoded(name: str, image: Image.Image, fmt: str, **options: object) -> DemoFile:
     out = io.BytesIO()
     image.save(out, fmt, **options)

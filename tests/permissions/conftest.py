@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import io
 import json
 import logging
 import time
@@ -21,14 +20,13 @@ import pytest
 from local_runner import reprocess
 from local_runner.demo import run_client
 from local_runner.emulator import LocalResources, local_session
-from local_runner.inputs import DemoFile, camera_jpeg
+from local_runner.inputs import DemoFile, camera_jpeg, held_jpeg
 from local_runner.pipeline import DEMO_USER, housekeeping_worker, local_pipeline
 from mangum import Mangum
 from photo_contract.housekeeping import HousekeepingTask, Task
 from photo_contract.moderation import DEFAULT_POLICY, MODERATORS_GROUP
 from photo_contract.variants import VariantSpec
 from photo_pipeline_cdk import config as config_module
-from PIL import Image
 from upload_api.wiring import build_app
 
 from tests.conftest import LambdaContext, load_event
@@ -170,7 +168,10 @@ def recorded_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecordedR
             timeout=30,
         )
         held = run_client(
-            pipeline, [_red("held-1.jpg"), _red("held-2.jpg")], timeout_seconds=60, until=("held",)
+            pipeline,
+            [held_jpeg("held-1.jpg", (900, 600)), held_jpeg("held-2.jpg", (900, 600))],
+            timeout_seconds=60,
+            until=("held",),
         )
         assert [r.status for r in held] == ["held", "held"]
         preview = api.get(f"/v1/images/{held[0].image_id}").json()["variants"][0]["url"]
@@ -197,13 +198,6 @@ def recorded_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecordedR
         _, job = _lambda_call(function, "GET", "/v1/me/erasure", token)
         assert job["state"] == "done"
         yield RecordedRun(list(log.calls), pipeline.resources)
-
-
-def _red(name: str) -> DemoFile:
-    """What the local moderator holds (resize_worker.moderation.LocalModerator)."""
-    out = io.BytesIO()
-    Image.new("RGB", (900, 600), (210, 20, 30)).save(out, "JPEG", quality=80)
-    return DemoFile(name, out.getvalue(), "image/jpeg")
 
 
 def snapshot_dir(env: str) -> Path:

@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 import httpx
 import pytest
+from local_runner.inputs import held_jpeg
 from local_runner.issuer import LocalIssuer
 from photo_contract.moderation import DEFAULT_POLICY
 from photo_contract.runtime import MODERATOR_LOCAL
@@ -20,9 +21,6 @@ from resize_worker.process import ProcessOutcome, ProcessStatus, process_object
 from resize_worker.settings import WorkerSettings
 
 from tests.upload_api.conftest import BUS, MEDIA, TABLE, UPLOADS, Runtime
-
-# The local moderator holds a strongly red picture (resize_worker.moderation.LocalModerator).
-RED = (1400, 1000)
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +69,7 @@ def _held_image(
 ) -> tuple[str, str, str]:
     owner = f"user-{uuid.uuid4().hex[:12]}"
     token = issuer.token(owner)
-    photo = _red_jpeg()
+    photo = held_jpeg("held.jpg", (1400, 1000)).data
     reply = api.call(
         "POST",
         "/v1/uploads",
@@ -86,16 +84,6 @@ def _held_image(
     assert posted.status_code in (200, 204)
     assert worker(ticket["upload"]["fields"]["key"]).status is ProcessStatus.HELD
     return owner, token, ticket["image_id"]
-
-
-def _red_jpeg() -> bytes:
-    import io
-
-    from PIL import Image
-
-    out = io.BytesIO()
-    Image.new("RGB", RED, (205, 25, 30)).save(out, "JPEG", quality=85)
-    return out.getvalue()
 
 
 def test_a_held_image_is_its_owners_only_with_short_lived_previews(

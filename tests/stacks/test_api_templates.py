@@ -220,7 +220,8 @@ def test_api_principals_may_sign_uploads_read_variants_and_delete_images_only(
     actions = {a for s in statements for a in as_list(s["Action"])}
     # Exactly what the API calls: no wildcard groups, so no tagging, legal-hold or retention actions.
     assert actions == {
-        "s3:PutObject",  # signing upload forms (variant URLs are the CDN's: no s3:GetObject)
+        "s3:PutObject",  # signing upload forms; a moderator's clearing copies held variants to images/
+        "s3:GetObject",  # held variants only: their previews and the clearing's copy source
         "s3:ListBucket",
         "s3:ListBucketVersions",
         "s3:DeleteObject",  # variants of a deleted image
@@ -243,17 +244,22 @@ def test_api_principals_may_sign_uploads_read_variants_and_delete_images_only(
         resource_text = json.dumps(statement["Resource"])
         statement_actions = as_list(statement["Action"])
         if any(a.startswith("s3:Put") for a in statement_actions):
-            assert (
-                "UploadsBucketName" in resource_text
-                and "/uploads/*" in resource_text
-                and "Media" not in resource_text
-            )
+            uploads = "UploadsBucketName" in resource_text and "/uploads/*" in resource_text
+            served = "MediaBucketName" in resource_text and "/images/*" in resource_text
+            assert uploads != served and "/held/" not in resource_text
+        if "s3:GetObject" in statement_actions:  # never a served variant nor an original
+            assert "/held/*" in resource_text and "/images/" not in resource_text
+            assert "/uploads/" not in resource_text
         if "MediaBucketName" in resource_text and statement_actions != ["s3:ListBucket"]:
-            assert "/images/*" in resource_text
-            assert as_list(statement["Action"]) == ["s3:DeleteObject"]
+            if "/images/*" in resource_text:
+                assert set(statement_actions) == {"s3:PutObject", "s3:DeleteObject"}
+            else:
+                assert "/held/*" in resource_text
+                assert set(statement_actions) == {"s3:GetObject", "s3:DeleteObject"}
         if statement_actions in (["s3:ListBucket"], ["s3:ListBucketVersions"]):
-            # Every listing is scoped to the prefix the API works under.
-            assert statement["Condition"]["StringLike"]["s3:prefix"] in (["uploads/*"], ["images/*"])
+            # Every listing is scoped to a prefix the API works under.
+            prefixes = (["uploads/*"], ["images/*"], ["held/*"])
+            assert statement["Condition"]["StringLike"]["s3:prefix"] in prefixes
 
 
 def test_image_tag_comes_from_the_context(tmp_path: Any) -> None:

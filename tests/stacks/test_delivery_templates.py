@@ -34,12 +34,13 @@ def test_the_distribution_reads_the_private_media_bucket_through_oac(templates: 
     assert "OriginAccessControlId" in origin
     oac = _one(storage, "AWS::CloudFront::OriginAccessControl")["OriginAccessControlConfig"]
     assert (oac["OriginAccessControlOriginType"], oac["SigningBehavior"]) == ("s3", "always")
-    # The bucket stays private: only the distribution's service principal, for GetObject, on its ARN.
+    # The bucket stays private: only the distribution's service principal, for GetObject, on its ARN
+    # (and, beside it, the deny of held/ to every distribution: test_moderation_templates.py).
     policies = [
         s
         for p in resources(storage, "AWS::S3::BucketPolicy")
         for s in p["Properties"]["PolicyDocument"]["Statement"]
-        if s.get("Principal") == {"Service": "cloudfront.amazonaws.com"}
+        if s.get("Principal") == {"Service": "cloudfront.amazonaws.com"} and s["Effect"] == "Allow"
     ]
     (statement,) = policies
     assert statement["Action"] == "s3:GetObject"

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from photo_contract.registry import BATCH_INDEX, OUTBOX_INDEX, TTL_ATTRIBUTE
+from photo_contract.registry import BATCH_INDEX, HELD_INDEX, HELD_KEY, OUTBOX_INDEX, TTL_ATTRIBUTE
 
 from tests.stacks.templates import actions, resources, role_actions
 
@@ -37,7 +37,9 @@ def test_the_registry_table(templates: Templates, env: str, retained: bool) -> N
     assert replica.get("DeletionProtectionEnabled", False) is retained
     assert table["DeletionPolicy"] == ("Retain" if retained else "Delete")
     indexes = {i["IndexName"]: i for i in props["GlobalSecondaryIndexes"]}
-    assert set(indexes) == {BATCH_INDEX, OUTBOX_INDEX}
+    assert set(indexes) == {BATCH_INDEX, OUTBOX_INDEX, HELD_INDEX}
+    # The moderators' queue: keyed on the attribute only held items carry (sparse).
+    assert indexes[HELD_INDEX]["KeySchema"][0] == {"AttributeName": HELD_KEY, "KeyType": "HASH"}
     assert all(i["Projection"] == {"ProjectionType": "ALL"} for i in indexes.values())
 
 

@@ -18,6 +18,7 @@ from photo_contract.runtime import (
     HousekeepingEnvironment,
     WorkerEnvironment,
 )
+from photo_contract.variants import useful_source
 
 from photo_pipeline_cdk.config import EnvironmentConfig
 
@@ -113,6 +114,7 @@ def api_environment(
         forms_per_minute=config.api.forms_per_minute,
         max_batch_bytes=config.api.max_batch_bytes,
         cdn_url_ttl_seconds=config.cdn.signed_url_ttl_seconds,
+        useful_source=useful_source(config.resize.variants, config.resize.source_margin),
         region=region,
         endpoint_url=endpoint_url,
     )

@@ -17,7 +17,7 @@ from photo_contract.runtime import (
     DEFAULT_UPLOAD_EXPIRY_SECONDS,
     check_upload_expiry,
 )
-from photo_contract.variants import FEED_VARIANTS, VariantSpec
+from photo_contract.variants import DEFAULT_SOURCE_MARGIN, FEED_VARIANTS, VariantSpec
 
 
 class Architecture(StrEnum):
@@ -54,6 +54,9 @@ class ResizeConfig:
     max_source_bytes: int = DEFAULT_MAX_SOURCE_BYTES
     max_pixels: int = DEFAULT_MAX_PIXELS
     variants: tuple[VariantSpec, ...] = FEED_VARIANTS
+    # Phones are told to keep this much more than today's variants read (GET /v1/upload-config), so a
+    # larger variant added later can still be made at full quality from what they uploaded.
+    source_margin: float = DEFAULT_SOURCE_MARGIN
     # Reprocessing (make reprocess): its own function, at most this many at once, so it never takes the
     # live upload queue's concurrency; the run fails when more than this share of items fail.
     reprocess_concurrency: int = 10

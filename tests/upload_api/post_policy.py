@@ -10,6 +10,8 @@ Requests in Browser-Based Uploads Using POST (AWS Signature Version 4)"):
 - field names match case-insensitively; ``bucket`` is the target bucket;
 - every form field must be covered by a condition, except ``x-amz-signature``, ``file``, ``policy`` and
   fields prefixed ``x-ignore-``;
+- a ``Content-MD5`` field is the base64 MD5 of the file: S3 refuses other bytes (POST Object, "use the
+  Content-MD5 form field ... Amazon S3 checks the object against the provided MD5 value");
 - ``x-amz-algorithm`` is ``AWS4-HMAC-SHA256`` and ``x-amz-signature`` is the SigV4 HMAC of the base64
   policy with the key derived from the secret, date, region and service ``s3``.
 """
@@ -39,9 +41,18 @@ def decode_policy(fields: dict[str, str]) -> dict[str, Any]:
 
 
 def evaluate(
-    fields: dict[str, str], *, bucket: str, file_size: int, now: datetime, secret_key: str | None = None
+    fields: dict[str, str],
+    *,
+    bucket: str,
+    file_size: int,
+    now: datetime,
+    secret_key: str | None = None,
+    content: bytes | None = None,
 ) -> Verdict:
+    """``content``: the file's bytes, where the form's Content-MD5 is to be checked against them."""
     lowered = {k.lower(): v for k, v in fields.items()}
+    if content is not None and len(content) != file_size:
+        raise ValueError("content and file_size disagree")
     if "policy" not in lowered:
         return Verdict(False, "no policy")
     try:
@@ -65,6 +76,12 @@ def evaluate(
     uncovered = {k for k in lowered if k not in _EXEMPT and not k.startswith("x-ignore-")} - covered
     if uncovered:
         return Verdict(False, f"fields not in the policy: {sorted(uncovered)}")
+    if "content-md5" in lowered:
+        if content is None:
+            raise ValueError("the form carries Content-MD5: pass the file's content to check it")
+        actual = base64.b64encode(hashlib.md5(content, usedforsecurity=False).digest()).decode()
+        if actual != lowered["content-md5"]:
+            return Verdict(False, f"BadDigest: the file's MD5 is {actual}, the form says {lowered['content-md5']}")
     return Verdict(True)
 
 

@@ -46,7 +46,8 @@ def test_times_colours_and_placeholders_have_formats(schema: dict[str, Any]) -> 
     image = _component(schema, "ImageResponse")["properties"]
     assert image["created_at"]["format"] == "date-time"
     ticket = _component(schema, "UploadTicket")["properties"]
-    assert ticket["expires_at"]["format"] == "date-time"
+    expires = next(v for v in ticket["expires_at"]["anyOf"] if v.get("type") == "string")
+    assert expires["format"] == "date-time"
     colour = next(v for v in image["dominant_color"]["anyOf"] if v.get("type") == "string")
     assert colour["pattern"] == "^#[0-9a-f]{6}$"
     placeholder = next(v for v in image["placeholder"]["anyOf"] if v.get("type") == "string")
@@ -67,6 +68,7 @@ def test_operations_have_stable_ids_tags_and_the_headers_clients_act_on(schema: 
         "list_held_images",
         "clear_held_image",
         "reject_held_image",
+        "get_upload_config",
     }
     assert all(op["tags"] for op in operations.values())
     for op in operations.values():
@@ -122,3 +124,13 @@ def test_every_error_names_its_request_as_the_logs_do(
     assert len(ids["http"]) == 32
     unauthenticated = runtimes["http"].call("GET", "/v1/images")
     assert unauthenticated.status == 401 and unauthenticated.body["request_id"]  # the guard's answers too
+
+
+def test_the_idempotency_key_header_and_its_answers_are_documented(schema: dict[str, Any]) -> None:
+    post = schema["paths"]["/v1/uploads"]["post"]
+    header = next(p for p in post["parameters"] if p["in"] == "header" and p["name"] == "Idempotency-Key")
+    assert not header["required"] and "24 hours" in header["description"]
+    assert {"409", "410", "422"} <= set(post["responses"])
+    assert "Idempotent-Replayed" in post["responses"]["200"]["headers"]
+    codes = set(_component(schema, "ErrorCode")["enum"])
+    assert {"idempotency_key_reused", "idempotency_key_in_flight", "invalid_idempotency_key"} <= codes

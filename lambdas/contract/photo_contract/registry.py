@@ -14,6 +14,10 @@ Keys (access pattern -> key condition):
 - unsent events (outbox): Query     index "outbox": outbox_shard = "<last hex digit of the id>",
                           updated_at < cutoff (sparse: only items whose event is unsent are in it)
 - an owner's erasure job: GetItem   pk = "owner#<owner>", sk = "erasure"
+- an owner's originals by content (sparse): Query index "content": content_pk =
+                          "<owner>#<MD5>#<bytes>" (only live items whose upload declared its MD5)
+- an idempotency key:     GetItem   pk = "owner#<owner>", sk = "idempotency#<key digest>"
+                          (``photo_contract.idempotency``)
 
 Transitions, each one conditional write:
 
@@ -52,6 +56,20 @@ OUTBOX_SORT_KEY = "updated_at"
 HELD_INDEX = "held"
 HELD_KEY = "held_shard"  # set while the image is held for review: the moderators' queue
 HELD_SHARD = "held"
+CONTENT_INDEX = "content"
+CONTENT_KEY = "content_pk"  # set while a live image's upload declared its checksum: a re-post finds it
+# What the content index carries: enough to name the original, not the receipt or the variants.
+CONTENT_PROJECTION = (
+    "owner",
+    "image_id",
+    "batch_id",
+    "status",
+    "content_type",
+    "declared_bytes",
+    "created_at",
+    "updated_at",
+    "content_md5",
+)
 OUTBOX_SHARDS = "0123456789abcdef"  # an image id's last hex digit: writes spread over 16 partitions
 ERASURE_SORT_KEY = "erasure"
 TTL_ATTRIBUTE = "expires_at"
@@ -72,6 +90,7 @@ def table_definition(name: str) -> dict[str, Any]:
             {"AttributeName": OUTBOX_KEY, "AttributeType": "S"},
             {"AttributeName": OUTBOX_SORT_KEY, "AttributeType": "S"},
             {"AttributeName": HELD_KEY, "AttributeType": "S"},
+            {"AttributeName": CONTENT_KEY, "AttributeType": "S"},
         ],
         "KeySchema": [
             {"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
@@ -102,6 +121,14 @@ def table_definition(name: str) -> dict[str, Any]:
                 ],
                 "Projection": {"ProjectionType": "ALL"},
             },
+            {
+                "IndexName": CONTENT_INDEX,
+                "KeySchema": [
+                    {"AttributeName": CONTENT_KEY, "KeyType": "HASH"},
+                    {"AttributeName": SORT_KEY, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(CONTENT_PROJECTION)},
+            },
         ],
     }
 
@@ -126,6 +153,10 @@ def batch_key(owner: str, batch_id: str) -> str:
     return f"{owner}#{batch_id}"
 
 
+def content_key(owner: str, content_md5: str, size_bytes: int) -> str:
+    return f"{owner}#{content_md5}#{size_bytes}"
+
+
 def outbox_shard(image_id: str) -> str:
     return image_id[-1]
 
@@ -141,6 +172,7 @@ class ImageRecord:
     created_at: str
     updated_at: str
     filename: str | None = None
+    content_md5: str | None = None  # base64 MD5 the upload declared (S3 checked it on POST)
     source_etag: str | None = None  # the source version the variants were made from
     version: str | None = None  # variants_version(source_etag, spec): names the variant keys
     source_modified: str | None = None
@@ -176,6 +208,7 @@ class ImageRecord:
         }
         for name in (
             "filename",
+            "content_md5",
             "source_etag",
             "version",
             "source_modified",
@@ -198,6 +231,8 @@ class ImageRecord:
             item["moderation"] = {"S": self.moderation.to_json()}
         if self.event_pending:
             item[OUTBOX_KEY] = {"S": outbox_shard(self.image_id)}
+        if self.content_md5 is not None and self.status is not Status.DELETED:
+            item[CONTENT_KEY] = {"S": content_key(self.owner, self.content_md5, self.declared_bytes)}
         return item
 
     @classmethod
@@ -218,6 +253,7 @@ class ImageRecord:
             created_at=item["created_at"]["S"],
             updated_at=item["updated_at"]["S"],
             filename=text("filename"),
+            content_md5=text("content_md5"),
             source_etag=text("source_etag"),
             version=text("version"),
             source_modified=text("source_modified"),
@@ -426,6 +462,20 @@ class Registry:
         )
         return sorted((ImageRecord.from_item(i) for i in response["Items"]), key=lambda r: r.image_id)
 
+    def same_content(self, owner: str, *, content_md5: str, size_bytes: int) -> list[ImageRecord]:
+        """This owner's live images whose upload declared these bytes (MD5 and size), oldest first: an
+        original a re-post can be copied from. The index is eventually consistent (a post a moment ago
+        may be missing: it then uploads as usual) and another owner's images are never in the answer."""
+        response = self._db.query(
+            TableName=self._table,
+            IndexName=CONTENT_INDEX,
+            KeyConditionExpression=f"{CONTENT_KEY} = :content",
+            ExpressionAttributeValues={":content": {"S": content_key(owner, content_md5, size_bytes)}},
+            Limit=MAX_PAGE,
+        )
+        found = (ImageRecord.from_item(i) for i in response["Items"])
+        return [r for r in found if r.owner == owner and r.status in (Status.PENDING, Status.READY)]
+
     def page(
         self, owner: str, *, limit: int, after: str | None = None
     ) -> tuple[list[ImageRecord], str | None]:
@@ -563,7 +613,7 @@ class Registry:
                 UpdateExpression=(
                     "SET #status = :deleted, updated_at = :now, cleaned = :false, event_pending = :true, "
                     f"{OUTBOX_KEY} = :shard, {TTL_ATTRIBUTE} = :expires REMOVE variants, width, height, filename, reason, detail, "
-                    "placeholder, dominant_color, receipt, moderation, held_shard"
+                    "placeholder, dominant_color, receipt, moderation, held_shard, content_md5, content_pk"
                 ),
                 ConditionExpression="attribute_exists(pk) AND #status <> :deleted",
                 ExpressionAttributeNames={"#status": "status"},

@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 
 from photo_contract.moderation import ModerationPolicy
 from photo_contract.receipt import ReceiptPolicy
-from photo_contract.variants import FEED_VARIANTS, VariantSpec, variants_from_json, variants_to_json
+from photo_contract.variants import (
+    FEED_VARIANTS,
+    UsefulSource,
+    VariantSpec,
+    useful_source,
+    variants_from_json,
+    variants_to_json,
+)
 
 MIB = 1024 * 1024
 DEFAULT_MAX_SOURCE_BYTES = 25 * MIB  # the largest original accepted (a 50 MP JPEG is ~20 MiB)
@@ -39,7 +46,7 @@ TOKEN_USE_ACCESS = "access"  # noqa: S105 - a claim value, not a secret
 # What a browser on a configured origin may send: the app (Fargate) and API Gateway (Lambda) both answer
 # preflights with exactly these.
 CORS_ALLOWED_METHODS = ("GET", "POST", "DELETE")
-CORS_ALLOWED_HEADERS = ("authorization", "content-type")
+CORS_ALLOWED_HEADERS = ("authorization", "content-type", "idempotency-key")
 CORS_MAX_AGE_SECONDS = 600
 # The upload-quota table (the stacks create it, the API counts forms in it, items expire by TTL).
 QUOTA_TABLE_PARTITION_KEY = "pk"
@@ -187,6 +194,8 @@ class ApiEnvironment:
     cdn_distribution_id: str | None = None
     # Where an account erasure runs as a job (None: DELETE /v1/me/images is refused as unavailable).
     housekeeping_queue_url: str | None = None
+    # The smallest source that loses nothing (GET /v1/upload-config tells phones): from the variant spec.
+    useful_source: UsefulSource = field(default_factory=lambda: useful_source(FEED_VARIANTS))
 
     def __post_init__(self) -> None:
         for name in (
@@ -238,11 +247,13 @@ class ApiEnvironment:
             "CDN_URL_TTL_SECONDS": str(self.cdn_url_ttl_seconds),
             "CDN_DISTRIBUTION_ID": self.cdn_distribution_id,
             "HOUSEKEEPING_QUEUE_URL": self.housekeeping_queue_url,
+            "USEFUL_SOURCE": f"{self.useful_source.width}x{self.useful_source.height}",
         }
         return {name: value for name, value in written.items() if value is not None}
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ApiEnvironment:
+        useful = env.get("USEFUL_SOURCE")
         return cls(
             uploads_bucket=_need(env, "UPLOADS_BUCKET"),
             media_bucket=_need(env, "MEDIA_BUCKET"),
@@ -268,7 +279,13 @@ class ApiEnvironment:
             cdn_url_ttl_seconds=int(env.get("CDN_URL_TTL_SECONDS", DEFAULT_VARIANT_URL_EXPIRY_SECONDS)),
             cdn_distribution_id=env.get("CDN_DISTRIBUTION_ID") or None,
             housekeeping_queue_url=env.get("HOUSEKEEPING_QUEUE_URL") or None,
+            **({"useful_source": _useful_source(useful)} if useful else {}),
         )
+
+
+def _useful_source(text: str) -> UsefulSource:
+    width, _, height = text.partition("x")
+    return UsefulSource(width=int(width), height=int(height))
 
 
 HOUSEKEEPING_SERVICE_NAME = "housekeeping"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -171,3 +172,39 @@ def variants_version(source_etag: str, variants: tuple[VariantSpec, ...]) -> str
     re-upload or a changed spec makes new (immutable) keys, and nothing else does."""
     digest = hashlib.sha256(f"{source_etag}\n{variants_to_json(variants)}".encode()).hexdigest()
     return digest[:20]
+
+
+# Headroom for variants not yet in the spec: a source kept at 1.5x today's need still serves a later,
+# larger variant (a 1620-pixel post) at full quality.
+DEFAULT_SOURCE_MARGIN = 1.5
+
+
+@dataclass(frozen=True)
+class UsefulSource:
+    """The smallest source that loses nothing any variant (times the margin) can show: scaled down
+    proportionally until it is ``width`` wide or ``height`` tall, whichever binds first, a source
+    makes the same variants. A phone may downscale to it before uploading."""
+
+    width: int
+    height: int
+
+    def scale(self, source_width: int, source_height: int) -> float:
+        """The factor (<= 1) a source of this size can be scaled by with nothing lost."""
+        return min(1.0, max(self.width / source_width, self.height / source_height))
+
+
+def useful_source(variants: tuple[VariantSpec, ...], margin: float = DEFAULT_SOURCE_MARGIN) -> UsefulSource:
+    """What each variant reads, from its mode: a fit variant of width W needs W source columns, except
+    from a picture wider than its ``max_aspect`` (cropped to it), which needs W / max_aspect rows; a
+    boxed fit or a cover/smart crop of W x H needs W columns and H rows (the crop keeps one side whole).
+    """
+    if margin < 1:
+        raise ValueError(f"the source margin must be at least 1, got {margin}")
+    width = height = 1
+    for v in variants:
+        width = max(width, v.width)
+        if v.height is not None:
+            height = max(height, v.height)
+        if v.mode is FitMode.FIT and v.max_aspect is not None:
+            height = max(height, math.ceil(v.width / v.max_aspect))
+    return UsefulSource(width=math.ceil(width * margin), height=math.ceil(height * margin))

@@ -12,6 +12,8 @@ class RejectReason(StrEnum):
     TRUNCATED = "truncated"
     CORRUPT = "corrupt"
     TOO_MANY_BYTES = "too_many_bytes"
+    # The stored original is not the bytes its upload declared (Content-MD5): the worker's check.
+    CHECKSUM_MISMATCH = "checksum_mismatch"
     # A variant would exceed its format's size limit (JPEG 65,500 px a side, WebP 16,383): a strip
     # such as 1x70000 fits the pixel cap but no encoder can write its variants.
     OUTPUT_TOO_LARGE = "output_too_large"

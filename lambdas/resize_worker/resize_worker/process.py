@@ -12,6 +12,8 @@ will not use (no record, a tombstone, a second post, a rejection) are sent to th
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -98,12 +100,9 @@ def process_object(services: Services, settings: WorkerSettings, *, bucket: str,
         services.settle(keys)
         return ProcessOutcome(ProcessStatus.IGNORED, key, "already processed: a second post is discarded")
     started = time.perf_counter()
-    if head["ContentLength"] > settings.max_source_bytes:
-        detail = f"{head['ContentLength']} bytes, the cap is {settings.max_source_bytes}"
-        return _reject(services, settings, keys, source, RejectReason.TOO_MANY_BYTES, detail)
-    # The version HEAD saw, and no other: a re-upload meanwhile gets its own event.
-    pinned = {"VersionId": head["VersionId"]} if head.get("VersionId") else {"IfMatch": head["ETag"]}
-    data = services.s3.get_object(Bucket=bucket, Key=key, **pinned)["Body"].read()  # type: ignore[arg-type]
+    data = _read(services, settings, bucket, keys, record, source, head)
+    if isinstance(data, ProcessOutcome):
+        return data
     result = _resize(services, settings, keys, source, data)
     if isinstance(result, ProcessOutcome):
         return result
@@ -333,6 +332,33 @@ def _announce(services: Services, record: ImageRecord) -> None:
 def _delete_keys(s3: S3Client, bucket: str, keys: list[str]) -> None:
     if keys:
         s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True})
+
+
+def _read(
+    services: Services,
+    settings: WorkerSettings,
+    bucket: str,
+    keys: ImageKeys,
+    record: ImageRecord,
+    source: _Source,
+    head: HeadObjectOutputTypeDef,
+) -> bytes | ProcessOutcome:
+    """The original's bytes, or the rejection of one too large or not the bytes its upload declared."""
+    if head["ContentLength"] > settings.max_source_bytes:
+        detail = f"{head['ContentLength']} bytes, the cap is {settings.max_source_bytes}"
+        return _reject(services, settings, keys, source, RejectReason.TOO_MANY_BYTES, detail)
+    # The version HEAD saw, and no other: a re-upload meanwhile gets its own event.
+    pinned = {"VersionId": head["VersionId"]} if head.get("VersionId") else {"IfMatch": head["ETag"]}
+    data = services.s3.get_object(Bucket=bucket, Key=keys.source, **pinned)["Body"].read()  # type: ignore[arg-type]
+    if record.content_md5 is not None and _md5(data) != record.content_md5:
+        # S3 checks a POST's Content-MD5; this catches what it cannot: a store or copy that changed bytes.
+        detail = f"the stored object's MD5 is {_md5(data)}; the upload declared {record.content_md5}"
+        return _reject(services, settings, keys, source, RejectReason.CHECKSUM_MISMATCH, detail)
+    return data
+
+
+def _md5(data: bytes) -> str:
+    return base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
 
 
 def _now() -> str:

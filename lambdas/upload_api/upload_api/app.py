@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from photo_contract.deletion import CdnInvalidation, Storage
 from photo_contract.housekeeping import HousekeepingQueue
+from photo_contract.idempotency import IdempotencyKeys
 from photo_contract.registry import Registry
 from photo_contract.runtime import CORS_ALLOWED_HEADERS, CORS_ALLOWED_METHODS, CORS_MAX_AGE_SECONDS
 from starlette.datastructures import Headers
@@ -50,6 +51,7 @@ def create_app(
     s3: Any,
     verifier: TokenVerifier,
     registry: Registry,
+    idempotency: IdempotencyKeys,
     events: Any,
     quota: FormQuota | None = None,
     signer: CdnSigner | None = None,
@@ -83,6 +85,7 @@ def create_app(
         settings=settings,
         s3=s3,
         registry=registry,
+        idempotency=idempotency,
         storage=storage,
         quota=quota or NoQuota(),
         signer=signer,

@@ -10,6 +10,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from photo_contract.deletion import Storage
 from photo_contract.housekeeping import HousekeepingQueue
+from photo_contract.idempotency import IdempotencyKeys
 from photo_contract.moderation import MODERATORS_GROUP
 from photo_contract.registry import ImageRecord, Registry, Status
 
@@ -54,6 +55,7 @@ class ApiContext:
     settings: ApiSettings
     s3: Any
     registry: Registry
+    idempotency: IdempotencyKeys
     storage: Storage
     quota: FormQuota
     signer: CdnSigner | None

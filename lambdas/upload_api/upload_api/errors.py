@@ -41,6 +41,10 @@ class ErrorCode(StrEnum):
     CORS_REJECTED = "cors_rejected"  # 403: a preflight from an origin not allowed
     NOT_A_MODERATOR = "not_a_moderator"  # 403: a review call from outside the moderators group
     DECISION_CONFLICT = "decision_conflict"  # 409: the image is not held (any more), or was decided otherwise
+    INVALID_IDEMPOTENCY_KEY = "invalid_idempotency_key"  # 400: not 1..255 printable ASCII characters
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"  # 422: the key was used with another body
+    IDEMPOTENCY_KEY_IN_FLIGHT = "idempotency_key_in_flight"  # 409: a request with the key is running
+    IDEMPOTENT_BATCH_GONE = "idempotent_batch_gone"  # 410: the key's batch expired unused (make a new key)
     DEPENDENCY_UNAVAILABLE = "dependency_unavailable"  # 503, with Retry-After
     INTERNAL_ERROR = "internal_error"  # 500
 

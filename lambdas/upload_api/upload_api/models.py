@@ -20,6 +20,14 @@ class UploadItem(BaseModel):
     size_bytes: int = Field(examples=[2_400_000], description="The file's exact size.")
     # Metadata only, echoed back: it never becomes part of a key.
     filename: str | None = Field(default=None, max_length=1024)
+    content_md5: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9+/]{22}==$",
+        examples=["1B2M2Y8AsgTpgAmY7PhCfg=="],
+        description="The file's MD5, base64 (as S3's Content-MD5). The form then binds it, so S3 refuses "
+        "other bytes; and a photo this caller already uploaded (same MD5 and size) is copied on the "
+        "server instead of uploaded again (its ticket says needs_upload: false).",
+    )
 
     @field_validator("size_bytes", mode="before")
     @classmethod
@@ -45,14 +53,38 @@ class PresignedPost(BaseModel):
 class UploadTicket(BaseModel):
     image_id: str
     filename: str | None
-    upload: PresignedPost
-    expires_at: datetime
+    needs_upload: bool = Field(
+        description="false: nothing to send (the same photo was copied on the server, or a retried "
+        "request's photo has already arrived); follow status_url as for any other."
+    )
+    upload: PresignedPost | None = Field(description="The form to POST the file with; null when not needed.")
+    expires_at: datetime | None = Field(description="When the form stops working; null without a form.")
     status_url: str
 
 
 class UploadResponse(BaseModel):
     batch_id: str
     uploads: list[UploadTicket]
+
+
+class UsefulSourceModel(BaseModel):
+    """The smallest picture that loses nothing: scaled down proportionally until it is ``width`` wide
+    or ``height`` tall, whichever comes first, a photo makes the same variants (with headroom for larger
+    ones later). Scale factor: min(1, max(width / photo width, height / photo height))."""
+
+    width: int = Field(examples=[1620])
+    height: int = Field(examples=[849])
+
+
+class UploadConfigResponse(BaseModel):
+    """What a client should know before asking for forms."""
+
+    max_items: int = Field(description="Photos per post.")
+    max_bytes: int = Field(description="The largest file accepted.")
+    max_batch_bytes: int = Field(description="The largest post, all its files together.")
+    content_types: list[str]
+    useful_source: UsefulSourceModel
+    idempotency_key_hours: int = Field(description="How long an Idempotency-Key answers its retries.")
 
 
 class Variant(BaseModel):

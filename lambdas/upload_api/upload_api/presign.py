@@ -71,20 +71,24 @@ def presign_upload(
     rules: UploadRules,
     now: datetime | None = None,
     image_id: str | None = None,
+    content_md5: str | None = None,
 ) -> PresignedUpload:
     """A form for exactly one object: the server-chosen key under the caller's prefix, of exactly the
-    declared size (so a quota counted in declared bytes means something), nothing else."""
+    declared size (so a quota counted in declared bytes means something), nothing else. With
+    ``content_md5`` (base64) the form also carries ``Content-MD5``, bound by the policy: S3 checks the
+    file against it and refuses other bytes (the POST Object reference documents the check)."""
     if content_type not in rules.content_types:
         raise ValueError(f"content type {content_type!r} is not accepted")
     if not 1 <= size_bytes <= rules.max_bytes:
         raise ValueError(f"size must be 1..{rules.max_bytes} bytes, got {size_bytes}")
     keys = ImageKeys.for_upload(owner=owner, image_id=image_id or new_image_id(), content_type=content_type)
+    fields = {"Content-Type": content_type}
+    conditions: list[Any] = [{"Content-Type": content_type}, ["content-length-range", size_bytes, size_bytes]]
+    if content_md5 is not None:
+        fields["Content-MD5"] = content_md5
+        conditions.append({"Content-MD5": content_md5})
     post = s3.generate_presigned_post(
-        Bucket=bucket,
-        Key=keys.source,
-        Fields={"Content-Type": content_type},
-        Conditions=[{"Content-Type": content_type}, ["content-length-range", size_bytes, size_bytes]],
-        ExpiresIn=rules.expires_seconds,
+        Bucket=bucket, Key=keys.source, Fields=fields, Conditions=conditions, ExpiresIn=rules.expires_seconds
     )
     issued = now or datetime.now(UTC)
     return PresignedUpload(

@@ -8,6 +8,7 @@ import boto3
 from fastapi import FastAPI
 from photo_contract.deletion import CdnInvalidation
 from photo_contract.housekeeping import HousekeepingQueue
+from photo_contract.idempotency import IdempotencyKeys
 from photo_contract.registry import Registry
 
 from upload_api.app import create_app
@@ -57,6 +58,7 @@ def build_app(settings: ApiSettings, *, session: boto3.session.Session | None = 
         s3=s3,
         verifier=TokenVerifier(settings.auth),
         registry=Registry(dynamodb, settings.contract.registry_table),
+        idempotency=IdempotencyKeys(dynamodb, settings.contract.registry_table),
         events=client("events"),
         quota=quota,
         signer=signer,

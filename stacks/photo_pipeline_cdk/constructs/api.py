@@ -82,8 +82,11 @@ def grant_api_access(
     GETs (those are the local fallback without a CDN), so no s3:GetObject on served variants
     (tests/permissions proves it). Held variants are another matter: their 5-minute previews are presigned
     S3 GETs, and a moderator's clearing copies them (GetObject there, PutObject under images/) and
-    removes them."""
-    grant_object_actions(grantee, uploads_bucket, UPLOADS_PREFIX, "s3:PutObject", "s3:DeleteObjectVersion")
+    removes them. Originals are read only to copy one for a re-post of the same bytes (CopyObject reads
+    its source as GetObject) and to see whether a retried post's photos have arrived (HeadObject)."""
+    grant_object_actions(
+        grantee, uploads_bucket, UPLOADS_PREFIX, "s3:GetObject", "s3:PutObject", "s3:DeleteObjectVersion"
+    )
     grant_object_actions(grantee, media_bucket, DERIVED_PREFIX, "s3:PutObject", "s3:DeleteObject")
     grant_object_actions(grantee, media_bucket, HELD_PREFIX, "s3:GetObject", "s3:DeleteObject")
     grant_version_listing(grantee, uploads_bucket, UPLOADS_PREFIX)

@@ -12,6 +12,9 @@ from photo_contract.events import EVENT_SOURCE
 from photo_contract.registry import (
     BATCH_INDEX,
     BATCH_KEY,
+    CONTENT_INDEX,
+    CONTENT_KEY,
+    CONTENT_PROJECTION,
     HELD_INDEX,
     HELD_KEY,
     OUTBOX_INDEX,
@@ -86,6 +89,15 @@ class ImageRegistry(Construct):
                     sort_key=dynamodb.Attribute(name=OUTBOX_SORT_KEY, type=string),
                     projection_type=dynamodb.ProjectionType.ALL,
                 ),
+                # Sparse: live images whose upload declared its MD5 (a re-post is copied, not uploaded);
+                # only what names the original, so the index costs a fraction of the table's storage.
+                dynamodb.GlobalSecondaryIndexPropsV2(
+                    index_name=CONTENT_INDEX,
+                    partition_key=dynamodb.Attribute(name=CONTENT_KEY, type=string),
+                    sort_key=dynamodb.Attribute(name=SORT_KEY, type=string),
+                    projection_type=dynamodb.ProjectionType.INCLUDE,
+                    non_key_attributes=list(CONTENT_PROJECTION),
+                ),
             ],
         )
 
@@ -138,6 +150,7 @@ def grant_registry_api(grantee: iam.IGrantable, table: dynamodb.ITableV2, bus: e
             table.table_arn,
             f"{table.table_arn}/index/{BATCH_INDEX}",
             f"{table.table_arn}/index/{HELD_INDEX}",
+            f"{table.table_arn}/index/{CONTENT_INDEX}",
         ],
     )
     bus.grant_put_events_to(grantee)

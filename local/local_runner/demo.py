@@ -9,12 +9,15 @@ ready and the broken file rejected.
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
 import io
 import logging
 import os
 import statistics
 import sys
 import time
+import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -72,18 +75,31 @@ def run_client(
     api = httpx.Client(
         base_url=pipeline.api_url, headers={"Authorization": f"Bearer {pipeline.token(owner)}"}, timeout=30
     )
-    items = [{"content_type": f.content_type, "size_bytes": len(f.data), "filename": f.name} for f in files]
-    reply = api.post("/v1/uploads", json={"items": items})
+    # As a phone should: each photo's MD5 (S3 refuses other bytes; a photo already uploaded is copied
+    # on the server instead), and one Idempotency-Key for the post, reused if the answer is lost.
+    items = [
+        {
+            "content_type": f.content_type,
+            "size_bytes": len(f.data),
+            "filename": f.name,
+            "content_md5": md5_of(f.data),
+        }
+        for f in files
+    ]
+    reply = api.post("/v1/uploads", json={"items": items}, headers={"Idempotency-Key": str(uuid.uuid4())})
     reply.raise_for_status()
     tickets = reply.json()["uploads"]
     batch_id = reply.json()["batch_id"]
     results = [
-        DemoResult(f, t["image_id"], t["upload"]["fields"]["key"], batch_id=batch_id)
+        DemoResult(f, t["image_id"], t["upload"]["fields"]["key"] if t["upload"] else "", batch_id=batch_id)
         for f, t in zip(files, tickets, strict=True)
     ]
 
     def upload(pair: tuple[DemoResult, dict[str, Any]]) -> None:
         result, ticket = pair
+        if not ticket["needs_upload"]:  # copied on the server: no bytes from this client
+            result.uploaded_at = time.perf_counter()
+            return
         posted = httpx.post(
             ticket["upload"]["url"],
             data=ticket["upload"]["fields"],
@@ -121,6 +137,41 @@ def run_client(
                     progress.advance(processing)
             time.sleep(poll_seconds)
     return results
+
+
+def md5_of(data: bytes) -> str:
+    """S3's Content-MD5: the base64 of the binary digest."""
+    return base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
+
+
+def retries(pipeline: LocalPipeline, results: list[DemoResult], console: Console) -> bool:
+    """What a phone on a bad network does: the same post again with its key (the same batch, nothing to
+    send), and a photo it already uploaded posted anew (copied inside S3: no upload)."""
+    console.print("\n[bold]retries[/bold] (Idempotency-Key, Content-MD5)")
+    api = httpx.Client(
+        base_url=pipeline.api_url, headers={"Authorization": f"Bearer {pipeline.token()}"}, timeout=30
+    )
+    photo = next(r for r in results if r.status == "ready").file
+    item = {
+        "content_type": photo.content_type,
+        "size_bytes": len(photo.data),
+        "content_md5": md5_of(photo.data),
+    }
+    key = str(uuid.uuid4())
+    first = api.post("/v1/uploads", json={"items": [item]}, headers={"Idempotency-Key": key}).json()
+    lost = api.post("/v1/uploads", json={"items": [item]}, headers={"Idempotency-Key": key})
+    same = lost.json()["batch_id"] == first["batch_id"]
+    console.print(
+        f"the same post, same key: batch {'the same' if same else 'NEW'} "
+        f"(Idempotent-Replayed: {lost.headers.get('idempotent-replayed')})"
+    )
+    again = run_client(pipeline, [photo])[0]
+    ticket = first["uploads"][0]
+    console.print(
+        f"{photo.name} posted again: needs_upload {ticket['needs_upload']} (copied inside S3), "
+        f"{again.status} in {again.seconds:.2f} s"
+    )
+    return same and not ticket["needs_upload"] and again.status == "ready"
 
 
 def lifecycle(pipeline: LocalPipeline, batch_id: str, results: list[DemoResult], console: Console) -> bool:
@@ -373,6 +424,7 @@ def main(argv: list[str] | None = None) -> int:
         sheet = contact_sheet(results, args.out)
         lifecycle_ok = lifecycle(pipeline, results[0].batch_id, results, console)
         safety_ok = trust_and_safety(pipeline, results, console)
+        retries_ok = retries(pipeline, results, console)
     wall = time.perf_counter() - started
     ready = sum(r.status == "ready" and not r.file.expect_rejected for r in results)
     rejected = sum(r.status == "rejected" and r.file.expect_rejected for r in results)
@@ -392,7 +444,14 @@ def main(argv: list[str] | None = None) -> int:
     console.print(
         f"wall time: {wall:.1f} s (servers up, {len(files)} uploads, every variant made, servers down)"
     )
-    return 0 if (ready, rejected) == (expected_ready, expected_rejected) and lifecycle_ok and safety_ok else 1
+    return (
+        0
+        if (ready, rejected) == (expected_ready, expected_rejected)
+        and lifecycle_ok
+        and safety_ok
+        and retries_ok
+        else 1
+    )
 
 
 if __name__ == "__main__":

@@ -7,7 +7,16 @@ import json
 from typing import Any
 
 import pytest
-from photo_contract.registry import BATCH_INDEX, HELD_INDEX, HELD_KEY, OUTBOX_INDEX, TTL_ATTRIBUTE
+from photo_contract.registry import (
+    BATCH_INDEX,
+    CONTENT_INDEX,
+    CONTENT_KEY,
+    CONTENT_PROJECTION,
+    HELD_INDEX,
+    HELD_KEY,
+    OUTBOX_INDEX,
+    TTL_ATTRIBUTE,
+)
 
 from tests.stacks.templates import actions, resources, role_actions
 
@@ -37,10 +46,17 @@ def test_the_registry_table(templates: Templates, env: str, retained: bool) -> N
     assert replica.get("DeletionProtectionEnabled", False) is retained
     assert table["DeletionPolicy"] == ("Retain" if retained else "Delete")
     indexes = {i["IndexName"]: i for i in props["GlobalSecondaryIndexes"]}
-    assert set(indexes) == {BATCH_INDEX, OUTBOX_INDEX, HELD_INDEX}
+    assert set(indexes) == {BATCH_INDEX, OUTBOX_INDEX, HELD_INDEX, CONTENT_INDEX}
+    content = indexes[CONTENT_INDEX]
+    assert content["KeySchema"][0] == {"AttributeName": CONTENT_KEY, "KeyType": "HASH"}
+    # What names an original, not the receipt or the variants: a fraction of the table's bytes.
+    assert content["Projection"] == {
+        "ProjectionType": "INCLUDE",
+        "NonKeyAttributes": list(CONTENT_PROJECTION),
+    }
     # The moderators' queue: keyed on the attribute only held items carry (sparse).
     assert indexes[HELD_INDEX]["KeySchema"][0] == {"AttributeName": HELD_KEY, "KeyType": "HASH"}
-    assert all(i["Projection"] == {"ProjectionType": "ALL"} for i in indexes.values())
+    assert all(i["Projection"] == {"ProjectionType": "ALL"} for n, i in indexes.items() if n != CONTENT_INDEX)
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])

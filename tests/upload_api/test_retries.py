@@ -292,3 +292,31 @@ def test_upload_config_tells_a_phone_what_to_send(api: Runtime, owner: tuple[str
     assert config["useful_source"] == {"width": 1620, "height": 849}
     assert config["idempotency_key_hours"] == 24
     assert api.call("GET", "/v1/upload-config").status == 401
+
+
+def test_a_key_whose_request_died_after_its_batch_landed_answers_that_batch(
+    api: Runtime, s3_endpoint: str, owner: tuple[str, str]
+) -> None:
+    name, token = owner
+    key, body = str(uuid.uuid4()), _body({"content_type": "image/jpeg", "size_bytes": 1000})
+    first = _post(api, token, body, key).body
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=s3_endpoint)
+    (stored,) = [
+        i
+        for i in dynamodb.scan(TableName=TABLE)["Items"]
+        if i["pk"]["S"] == f"owner#{name}" and i["sk"]["S"].startswith("idempotency#")
+    ]
+    dynamodb.update_item(  # as the request left it had it died after the batch, before marking it done
+        TableName=TABLE,
+        Key={"pk": stored["pk"], "sk": stored["sk"]},
+        UpdateExpression="SET #state = :in_flight, lease_until = :lapsed",
+        ExpressionAttributeNames={"#state": "state"},
+        ExpressionAttributeValues={
+            ":in_flight": {"S": "in_flight"},
+            ":lapsed": {"N": str(int(time.time()) - 1)},
+        },
+    )
+    resumed = _post(api, token, body, key)
+    assert resumed.status == 200 and resumed.body["batch_id"] == first["batch_id"]
+    assert resumed.headers.get("idempotent-replayed") == "true"
+    assert [t["image_id"] for t in resumed.body["uploads"]] == [t["image_id"] for t in first["uploads"]]

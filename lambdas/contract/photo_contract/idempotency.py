@@ -47,6 +47,8 @@ class _State(StrEnum):
 class Claim:
     outcome: ClaimOutcome
     batch_id: str | None = None
+    # CLAIMED from a request that died: its batch may have landed before it did (a fresh claim's cannot).
+    resumed: bool = False
 
 
 def parse_key(header: str) -> str:
@@ -129,7 +131,7 @@ class IdempotencyKeys:
             )
         except self._db.exceptions.ConditionalCheckFailedException:
             return Claim(ClaimOutcome.IN_FLIGHT)  # another retry took it first
-        return Claim(ClaimOutcome.CLAIMED, batch_id)
+        return Claim(ClaimOutcome.CLAIMED, batch_id, resumed=True)
 
     def complete(self, owner: str, key: str, *, batch_id: str) -> None:
         """The batch exists: every later request with this key and body is answered with it."""

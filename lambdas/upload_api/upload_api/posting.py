@@ -16,7 +16,7 @@ from photo_contract.registry import ImageRecord, Status
 from upload_api.context import ApiContext
 from upload_api.errors import ApiError, ErrorCode
 from upload_api.models import PresignedPost, UploadItem, UploadRequest, UploadResponse, UploadTicket
-from upload_api.presign import presign_upload
+from upload_api.presign import PresignedUpload, presign_upload
 
 REPLAYED_HEADER = "Idempotent-Replayed"  # "true" on an answer repeated for a retried key
 # What S3 answers for an object that is not there: 403 too, for a role without bucket-wide ListBucket.
@@ -100,24 +100,7 @@ class Posting:
             image_id=record.image_id,
             content_md5=record.content_md5,
         )
-        return UploadTicket(
-            image_id=record.image_id,
-            filename=record.filename,
-            needs_upload=True,
-            upload=PresignedPost(url=form.url, fields=form.fields),
-            expires_at=form.expires_at.astimezone(UTC),
-            status_url=f"/v1/images/{record.image_id}",
-        )
-
-    def no_upload_ticket(self, record: ImageRecord) -> UploadTicket:
-        return UploadTicket(
-            image_id=record.image_id,
-            filename=record.filename,
-            needs_upload=False,
-            upload=None,
-            expires_at=None,
-            status_url=f"/v1/images/{record.image_id}",
-        )
+        return _ticket(record, form)
 
     def source_key(self, record: ImageRecord) -> str:
         return ImageKeys.for_upload(
@@ -168,9 +151,7 @@ class Posting:
         # and the worker finds one for a copy's event.
         self._ctx.registry.create_pending(records)
         tickets = [
-            self.no_upload_ticket(r)
-            if r.content_md5 is not None and self.copied(r)
-            else self.form_ticket(r, issued)
+            _ticket(r) if r.content_md5 is not None and self.copied(r) else self.form_ticket(r, issued)
             for r in records
         ]
         return UploadResponse(batch_id=batch_id, uploads=tickets)
@@ -185,9 +166,7 @@ class Posting:
                 "the batch this key made has expired unused; send the post again with a new key",
             )
         issued = datetime.now(UTC)
-        tickets = [
-            self.no_upload_ticket(r) if self.arrived(r) else self.form_ticket(r, issued) for r in records
-        ]
+        tickets = [_ticket(r) if self.arrived(r) else self.form_ticket(r, issued) for r in records]
         return UploadResponse(batch_id=batch_id, uploads=tickets)
 
     def idempotent(
@@ -220,7 +199,8 @@ class Posting:
             response.headers[REPLAYED_HEADER] = "true"
             return self.replay(caller, claim.batch_id)
         try:
-            if self._ctx.registry.batch(caller, claim.batch_id):  # a request that died after its batch landed
+            # Only a dead request's batch can already exist: a fresh claim's id is new.
+            if claim.resumed and self._ctx.registry.batch(caller, claim.batch_id):
                 response.headers[REPLAYED_HEADER] = "true"
                 answer = self.replay(caller, claim.batch_id)
             else:
@@ -234,6 +214,18 @@ class Posting:
             raise
         self._ctx.idempotency.complete(caller, key, batch_id=claim.batch_id)
         return answer
+
+
+def _ticket(record: ImageRecord, form: PresignedUpload | None = None) -> UploadTicket:
+    """An item's ticket: with its form, or (``form=None``) saying there is nothing to send."""
+    return UploadTicket(
+        image_id=record.image_id,
+        filename=record.filename,
+        needs_upload=form is not None,
+        upload=PresignedPost(url=form.url, fields=form.fields) if form else None,
+        expires_at=form.expires_at.astimezone(UTC) if form else None,
+        status_url=f"/v1/images/{record.image_id}",
+    )
 
 
 def _code(error: ClientError) -> str:

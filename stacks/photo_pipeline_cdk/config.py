@@ -87,6 +87,39 @@ class ResizeConfig:
         )
 
 
+class OriginalsStorageClass(StrEnum):
+    """Where originals may move to: only classes S3 reads back at once (no restore), so reprocessing,
+    a re-post's copy and a delete work on a moved original as on any other."""
+
+    STANDARD_IA = "STANDARD_IA"
+    INTELLIGENT_TIERING = "INTELLIGENT_TIERING"
+    GLACIER_IR = "GLACIER_IR"
+
+
+@dataclass(frozen=True, kw_only=True)
+class OriginalsTransition:
+    """A lifecycle rule for originals: only reprocessing reads them after the first minutes, and they
+    are over 90% of what the bucket stores (make cost shows the month-12 bill with and without)."""
+
+    storage_class: OriginalsStorageClass
+    after_days: int
+
+    def __post_init__(self) -> None:
+        # S3 refuses a transition to Standard-IA before 30 days.
+        minimum = 30 if self.storage_class is OriginalsStorageClass.STANDARD_IA else 0
+        if self.after_days < minimum:
+            raise ValueError(f"{self.storage_class} needs after_days >= {minimum}, got {self.after_days}")
+
+
+class CognitoFeaturePlan(StrEnum):
+    """Cognito's feature plan, set explicitly: a pool created without one gets Essentials, at almost
+    three times Lite's price per monthly active user (make cost, identity line)."""
+
+    LITE = "LITE"
+    ESSENTIALS = "ESSENTIALS"
+    PLUS = "PLUS"
+
+
 @dataclass(frozen=True, kw_only=True)
 class ExternalIssuer:
     """An existing OIDC issuer (instead of the Cognito pool the stacks create)."""
@@ -105,7 +138,12 @@ class FargateConfig:
     max_tasks: int = 6
     cpu: int = 512
     memory_mib: int = 1024
+    # 1 or 2: tasks in private subnets behind that many NAT gateways (2: one per AZ, an AZ's outage
+    # keeps the other's egress). 0: no NAT, tasks in the public subnets with public IPs (docs/cost.md
+    # says what that gives up).
     nat_gateways: int = 1
+    # A DynamoDB gateway endpoint: the tasks' registry traffic skips the NAT (and its per-GB charge).
+    dynamodb_endpoint: bool = True
     # Required when enabled: the ALB serves HTTPS only (port 80 answers with a redirect, never a task).
     certificate_arn: str | None = None
     deletion_protection: bool = False  # the ALB cannot be deleted by accident (prod)
@@ -121,6 +159,8 @@ class FargateConfig:
     def __post_init__(self) -> None:
         if not 1 <= self.min_tasks <= self.max_tasks:
             raise ValueError(f"need 1 <= min_tasks <= max_tasks, got {self.min_tasks}..{self.max_tasks}")
+        if not 0 <= self.nat_gateways <= 2:
+            raise ValueError(f"nat_gateways must be 0, 1 or 2 (two AZs), got {self.nat_gateways}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -140,6 +180,8 @@ class ApiConfig:
     # Self sign-ups a day (UTC) the user pool admits: each new account brings its own upload quota, so
     # without a cap the account's bill has none (None: unlimited; an external issuer: its business).
     signups_per_day: int | None = 1_000
+    # The user pool's feature plan (the stacks' own pool only; an external issuer bills elsewhere).
+    cognito_plan: CognitoFeaturePlan = CognitoFeaturePlan.LITE
     # The WAF's per-IP rate rule on the ALB (a 5-minute window, WAFv2's unit; 10 a minute minimum).
     waf_requests_per_ip_per_5_minutes: int = 1_500
 
@@ -205,6 +247,8 @@ class EnvironmentConfig:
     retain_data: bool = False  # prod keeps buckets when a stack is deleted
     log_retention_days: int = 30
     abandoned_upload_days: int = 1
+    # None: originals stay in S3 Standard.
+    originals_transition: OriginalsTransition | None = None
     resize: ResizeConfig = field(default_factory=ResizeConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
     cdn: CdnConfig = field(default_factory=CdnConfig)
@@ -272,6 +316,10 @@ ENVIRONMENTS: dict[str, EnvironmentConfig] = {
         cors_allowed_origins=("https://app.photo-pipeline.example",),
         alarm_emails=("oncall@photo-pipeline.example",),
         retain_data=True,
+        # Originals past their first month: read again only by a reprocess (0.03 USD/GB to retrieve).
+        originals_transition=OriginalsTransition(
+            storage_class=OriginalsStorageClass.GLACIER_IR, after_days=30
+        ),
         log_retention_days=90,  # ids and client IPs in logs: as long as an incident review needs (privacy.md)
         cdn=CdnConfig(
             price_class="PRICE_CLASS_ALL",

@@ -10,6 +10,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_events as events
@@ -122,6 +123,14 @@ class StorageStack(cdk.Stack):
             cors_allowed_origins=config.cors_allowed_origins,
             retain=config.retain_data,
             abandoned_upload_days=config.abandoned_upload_days,
+            originals_transition=(
+                (
+                    s3.StorageClass(config.originals_transition.storage_class.value),
+                    config.originals_transition.after_days,
+                )
+                if config.originals_transition
+                else None
+            ),
         )
         self.events = UploadEvents(
             self,
@@ -177,6 +186,7 @@ class StorageStack(cdk.Stack):
                 self,
                 "Users",
                 retain=config.retain_data,
+                feature_plan=cognito.FeaturePlan(config.api.cognito_plan.value),
                 sign_up_limit=SignUpLimit(
                     per_day=config.api.signups_per_day,
                     quota_table=self.upload_quota.table,
@@ -520,6 +530,7 @@ class ServiceStack(cdk.Stack):
             cpu=fargate.cpu,
             memory_mib=fargate.memory_mib,
             nat_gateways=fargate.nat_gateways,
+            dynamodb_endpoint=fargate.dynamodb_endpoint,
             log_retention=_retention(config.log_retention_days),
             spot_weight=fargate.spot_weight,
             on_demand_weight=fargate.on_demand_weight,

@@ -116,3 +116,50 @@ def test_an_infrastructure_error_propagates(made: World, settings: WorkerSetting
     services.s3.put_object = down  # type: ignore[method-assign]
     with pytest.raises(ConnectionError):
         reprocess_item(services, respecced, bucket=UPLOADS, item=_item(made), request=ReprocessRequest())
+
+
+def _transition(world: World, storage_class: str) -> None:
+    """What the OriginalsTransition lifecycle rule does to an original: its storage class changes, its
+    bytes and ETag do not (moto runs no lifecycle rules, so the test makes the change itself)."""
+    world.s3.copy_object(
+        Bucket=UPLOADS,
+        Key=KEYS.source,
+        CopySource={"Bucket": UPLOADS, "Key": KEYS.source},
+        StorageClass=storage_class,
+        MetadataDirective="COPY",
+    )
+
+
+@pytest.mark.parametrize("storage_class", ["GLACIER_IR", "STANDARD_IA", "INTELLIGENT_TIERING"])
+def test_an_original_moved_by_the_lifecycle_rule_still_reprocesses(
+    made: World, settings: WorkerSettings, storage_class: str
+) -> None:
+    etag = made.s3.head_object(Bucket=UPLOADS, Key=KEYS.source)["ETag"]
+    _transition(made, storage_class)
+    head = made.s3.head_object(Bucket=UPLOADS, Key=KEYS.source)
+    assert (head["StorageClass"], head["ETag"]) == (storage_class, etag)
+
+    respecced = replace(settings, resize=ResizeOptions(variants=NEW_SPEC))
+    row = reprocess_item(
+        made.services(), respecced, bucket=UPLOADS, item=_item(made), request=ReprocessRequest()
+    )
+
+    assert row["status"] == "ready"
+    assert "w320" in {v.name for v in made.record(KEYS).variants}
+
+
+def test_an_original_in_glacier_flexible_retrieval_cannot_be_read_so_config_refuses_it(
+    made: World, settings: WorkerSettings
+) -> None:
+    """Why the lifecycle rule offers only instant-read classes: an archived original needs a restore
+    (hours) before any GetObject, so a reprocess would fail on it."""
+    from botocore.exceptions import ClientError
+    from photo_pipeline_cdk.config import OriginalsStorageClass
+
+    _transition(made, "GLACIER")
+    respecced = replace(settings, resize=ResizeOptions(variants=NEW_SPEC))
+    with pytest.raises(ClientError, match="InvalidObjectState"):
+        reprocess_item(
+            made.services(), respecced, bucket=UPLOADS, item=_item(made), request=ReprocessRequest()
+        )
+    assert "GLACIER" not in {c.value for c in OriginalsStorageClass}

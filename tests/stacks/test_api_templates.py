@@ -161,6 +161,12 @@ def test_service_runs_in_private_subnets_behind_the_alb(templates: Templates) ->
     network = ecs_service["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"]
     assert network["AssignPublicIp"] == "DISABLED"
     assert all("Private" in subnet["Ref"] for subnet in network["Subnets"])
+    # Registry and S3 traffic through gateway endpoints: neither pays the NAT's per-GB charge.
+    endpoints = [
+        json.dumps(e["Properties"]["ServiceName"])
+        for e in resources(templates["prod"]["Service"], "AWS::EC2::VPCEndpoint")
+    ]
+    assert sorted(e.split(".")[-1].strip('"]}') for e in endpoints) == ["dynamodb", "s3"]
     assert ecs_service["Properties"]["DeploymentConfiguration"]["DeploymentCircuitBreaker"] == {
         "Enable": True,
         "Rollback": True,

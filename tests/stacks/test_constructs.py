@@ -200,3 +200,107 @@ def test_signed_mode_takes_one_key_or_two_during_a_rotation() -> None:
     with pytest.raises(ValueError, match="two distinct keys"):
         CdnConfig(access="signed", public_keys=(key, _public_key_pem(), _public_key_pem()))
     assert len(CdnConfig(access="signed", public_keys=(key, _public_key_pem())).public_keys) == 2
+
+
+def test_originals_move_to_an_instant_read_class_and_archive_classes_are_refused() -> None:
+    stack = _stack()
+    PhotoBuckets(stack, "Buckets", originals_transition=(s3.StorageClass.GLACIER_INSTANT_RETRIEVAL, 30))
+    rules = [
+        rule
+        for bucket in resources(_template(stack), "AWS::S3::Bucket")
+        for rule in bucket["Properties"].get("LifecycleConfiguration", {}).get("Rules", [])
+        if rule["Id"] == "OriginalsTransition"
+    ]
+    assert rules == [
+        {
+            "Id": "OriginalsTransition",
+            "Prefix": "uploads/",
+            "Status": "Enabled",
+            "Transitions": [{"StorageClass": "GLACIER_IR", "TransitionInDays": 30}],
+        }
+    ]
+    plain = _stack()
+    PhotoBuckets(plain, "Buckets")
+    assert "OriginalsTransition" not in json.dumps(_template(plain))
+    for archive in (s3.StorageClass.GLACIER, s3.StorageClass.DEEP_ARCHIVE):
+        with pytest.raises(ValueError, match="readable at once"):
+            PhotoBuckets(_stack(), "Buckets", originals_transition=(archive, 90))
+
+
+def _service(stack: cdk.Stack, **props: Any) -> Any:
+    """The Fargate API on a bare stack, over imported resources (no Lambda asset to build)."""
+    from aws_cdk import aws_certificatemanager as acm
+    from aws_cdk import aws_dynamodb as dynamodb
+    from aws_cdk import aws_ecr as ecr
+    from aws_cdk import aws_events as events
+    from photo_contract.runtime import ApiEnvironment
+    from photo_pipeline_cdk.constructs.api import UploadApiService
+
+    environment = ApiEnvironment(
+        uploads_bucket="uploads",
+        media_bucket="media",
+        registry_table="registry",
+        event_bus_name="bus",
+        jwt_issuer="https://issuer.example",
+        jwt_audience="app",
+        jwks_url="https://issuer.example/jwks.json",
+    )
+    return UploadApiService(
+        stack,
+        "Api",
+        repository=ecr.Repository.from_repository_name(stack, "Repo", "api"),
+        image_tag="t1",
+        environment=environment,
+        uploads_bucket=s3.Bucket.from_bucket_name(stack, "Uploads", "uploads"),
+        media_bucket=s3.Bucket.from_bucket_name(stack, "Media", "media"),
+        certificate=acm.Certificate.from_certificate_arn(
+            stack, "Cert", "arn:aws:acm:eu-west-1:210987654321:certificate/x"
+        ),
+        registry_table=dynamodb.TableV2.from_table_name(stack, "Registry", "registry"),
+        event_bus=events.EventBus.from_event_bus_name(stack, "Bus", "bus"),
+        waf_requests_per_ip_per_5_minutes=None,
+        **props,
+    )
+
+
+def _endpoint_services(template: dict[str, Any]) -> list[str]:
+    return sorted(
+        json.dumps(e["Properties"]["ServiceName"]).split(".")[-1].strip('"]}')
+        for e in resources(template, "AWS::EC2::VPCEndpoint")
+    )
+
+
+def test_the_service_network_levers_nat_count_and_the_dynamodb_endpoint() -> None:
+    stack = _stack()
+    _service(stack, nat_gateways=1)
+    template = _template(stack)
+    assert len(resources(template, "AWS::EC2::NatGateway")) == 1
+    assert _endpoint_services(template) == ["dynamodb", "s3"]
+    (service,) = resources(template, "AWS::ECS::Service")
+    assert (
+        service["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"] == "DISABLED"
+    )
+
+    without = _stack()
+    _service(without, nat_gateways=2, dynamodb_endpoint=False)
+    template = _template(without)
+    assert len(resources(template, "AWS::EC2::NatGateway")) == 2
+    assert _endpoint_services(template) == ["s3"]
+
+
+def test_no_nat_puts_the_tasks_in_public_subnets_reachable_only_from_the_alb() -> None:
+    stack = _stack()
+    _service(stack, nat_gateways=0)
+    template = _template(stack)
+    assert resources(template, "AWS::EC2::NatGateway") == []
+    (service,) = resources(template, "AWS::ECS::Service")
+    network = service["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"]
+    assert network["AssignPublicIp"] == "ENABLED"
+    assert all("Public" in subnet["Ref"] for subnet in network["Subnets"])
+    # The tasks' security group admits the load balancer's group only, never an address range.
+    ingress = resources(template, "AWS::EC2::SecurityGroupIngress")
+    task_ingress = [i for i in ingress if "ServiceSecurityGroup" in json.dumps(i["Properties"]["GroupId"])]
+    assert task_ingress and all("SourceSecurityGroupId" in i["Properties"] for i in task_ingress)
+    assert all("CidrIp" not in i["Properties"] for i in task_ingress)
+    with pytest.raises(ValueError, match="nat_gateways"):
+        _service(_stack(), nat_gateways=3)

@@ -46,3 +46,10 @@ def test_self_sign_up_is_capped_per_day(templates: Templates, env: str) -> None:
     assert [p["SourceArn"] for p in permissions] == [
         {"Fn::GetAtt": [next(iter(resources_by_id(storage, "AWS::Cognito::UserPool"))), "Arn"]}
     ]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_user_pool_names_its_feature_plan(templates: Templates, env: str) -> None:
+    """Explicit, from config: a pool without one is billed as Essentials (make cost, identity)."""
+    (pool,) = resources_by_id(templates[env]["Storage"], "AWS::Cognito::UserPool").values()
+    assert pool["Properties"]["UserPoolTier"] == environment_config(env).api.cognito_plan.value == "LITE"

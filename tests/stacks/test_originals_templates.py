@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from photo_contract.runtime import DISCARD_TAG, REJECTED_ORIGINAL_DAYS
+from photo_pipeline_cdk.config import environment_config
 
 from tests.stacks.conftest import ENVIRONMENTS
 from tests.stacks.templates import as_list, resources, resources_by_id
@@ -80,3 +81,24 @@ def test_tagged_rejected_originals_expire(templates: Templates, env: str) -> Non
     assert rejected["TagFilters"] == [{"Key": DISCARD_TAG[0], "Value": DISCARD_TAG[1]}]
     assert rejected["ExpirationInDays"] == REJECTED_ORIGINAL_DAYS
     assert rejected["NoncurrentVersionExpiration"]["NoncurrentDays"] == 1
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_originals_move_to_glacier_instant_retrieval_where_config_says(
+    templates: Templates, env: str
+) -> None:
+    transition = environment_config(env).originals_transition
+    rules = {
+        rule["Id"]: rule
+        for bucket in resources(templates[env]["Storage"], "AWS::S3::Bucket")
+        for rule in bucket["Properties"].get("LifecycleConfiguration", {}).get("Rules", [])
+    }
+    if transition is None:
+        assert "OriginalsTransition" not in rules
+        return
+    rule = rules["OriginalsTransition"]
+    assert rule["Prefix"] == "uploads/"
+    assert rule["Transitions"] == [
+        {"StorageClass": transition.storage_class.value, "TransitionInDays": transition.after_days}
+    ]
+    assert env != "prod" or rule["Transitions"][0]["StorageClass"] == "GLACIER_IR"

@@ -45,6 +45,9 @@ def image_event(record: ImageRecord, *, bus_name: str) -> dict[str, Any]:
             for v in record.variants
         ]
         detail["receipt"] = record.receipt.to_dict() if record.receipt else None
+        # What this image cost to make and keeps costing to store (docs/cost.md prices them).
+        detail["processing_ms"] = record.processing_ms
+        detail["bytes_written"] = sum(v.size_bytes for v in record.variants)
     if record.status is Status.REJECTED:
         detail["reason"] = record.reason
     if record.moderation is not None and record.status in (Status.HELD, Status.REJECTED, Status.READY):

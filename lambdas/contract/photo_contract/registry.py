@@ -184,6 +184,9 @@ class ImageRecord:
     dominant_color: str | None = None  # "#rrggbb"
     receipt: PrivacyReceipt | None = None  # what the original carried and the variants do not
     moderation: ModerationRecord | None = None  # the verdict, and a moderator's decision
+    # The worker's wall time from reading the original to the last variant written: what Lambda bills
+    # for this image (the registry write aside); with variants' sizes, a consumer's cost per owner.
+    processing_ms: int | None = None
     reason: str | None = None
     detail: str | None = None
     event_pending: bool = False  # the transition's event is not yet on the bus (outbox)
@@ -219,7 +222,7 @@ class ImageRecord:
             value = getattr(self, name)
             if value is not None:
                 item[name] = {"S": value}
-        for name in ("width", "height", "expires_at"):
+        for name in ("width", "height", "processing_ms", "expires_at"):
             value = getattr(self, name)
             if value is not None:
                 item[name if name != "expires_at" else TTL_ATTRIBUTE] = {"N": str(value)}
@@ -260,6 +263,7 @@ class ImageRecord:
             source_format=text("source_format"),
             width=number("width"),
             height=number("height"),
+            processing_ms=number("processing_ms"),
             variants=tuple(_variant_record(v["M"]) for v in item.get("variants", {}).get("L", [])),
             placeholder=text("placeholder"),
             dominant_color=text("dominant_color"),
@@ -321,6 +325,7 @@ class Completion:
     dominant_color: str | None = None
     receipt: PrivacyReceipt | None = None
     moderation: ModerationRecord | None = None
+    processing_ms: int | None = None
     reason: str | None = None
     detail: str | None = None
 
@@ -674,7 +679,7 @@ class Registry:
                 sets.append(f"{name} = :{name}")
             else:
                 removes.append(name)
-        for name in ("width", "height"):
+        for name in ("width", "height", "processing_ms"):
             value = getattr(done, name)
             if value is not None:
                 values[f":{name}"] = {"N": str(value)}

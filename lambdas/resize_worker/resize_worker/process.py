@@ -117,7 +117,10 @@ def process_object(services: Services, settings: WorkerSettings, *, bucket: str,
         moderation is not None and moderation.decision is None and moderation.action is ModerationAction.HOLD
     )
     variants = _write_variants(services.s3, settings, keys, source.version, result, held=held)
-    outcome = _record_ready(services, settings, keys, source, result, variants, moderation, held=held)
+    processing_ms = round((time.perf_counter() - started) * 1000)
+    outcome = _record_ready(
+        services, settings, keys, source, result, variants, moderation, held=held, processing_ms=processing_ms
+    )
     if outcome is not None:
         return outcome
     return ProcessOutcome(
@@ -245,6 +248,7 @@ def _record_ready(
     moderation: ModerationRecord | None,
     *,
     held: bool,
+    processing_ms: int,
 ) -> ProcessOutcome | None:
     """The ready (or held) record, or (None written) why another write won."""
     done = Completion(
@@ -260,6 +264,7 @@ def _record_ready(
         dominant_color=result.dominant_color or None,
         receipt=result.receipt,
         moderation=moderation,
+        processing_ms=processing_ms,
     )
     if not _commit(services, settings.media_bucket, keys, done):
         return ProcessOutcome(ProcessStatus.SUPERSEDED, keys.source, _LOST_RACE)

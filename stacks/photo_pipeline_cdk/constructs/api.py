@@ -355,6 +355,10 @@ class UploadApiService(Construct):
         Spot and on-demand Fargate in the ratio ``spot_weight`` : ``on_demand_weight``. Spot costs about
         70% less but AWS may take a task back with two minutes' notice; the on-demand base keeps the
         service up when it does.
+    :param nat_gateways: 1 or 2 NAT gateways for tasks in private subnets; 0 puts the tasks in the
+        public subnets with public IPs (no NAT to pay; each task is then addressable from the internet,
+        though its security group admits only the ALB).
+    :param dynamodb_endpoint: a DynamoDB gateway endpoint, so registry traffic skips the NAT.
     :param waf_requests_per_ip_per_5_minutes: a WAFv2 web ACL on the ALB blocks an IP past this many
         requests in 5 minutes, and what AWS's managed groups block (``.firewall``; None: no WAF).
     """
@@ -380,6 +384,7 @@ class UploadApiService(Construct):
         cpu: int = 512,
         memory_mib: int = 1024,
         nat_gateways: int = 1,
+        dynamodb_endpoint: bool = True,
         deletion_protection: bool = False,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         spot_weight: int = 0,
@@ -391,11 +396,12 @@ class UploadApiService(Construct):
         if not 1 <= min_tasks <= max_tasks:
             raise ValueError(f"need 1 <= min_tasks <= max_tasks, got {min_tasks}..{max_tasks}")
         self._capacity = _capacity_strategy(spot_weight, on_demand_weight, on_demand_base)
-        if nat_gateways < 1:
-            raise ValueError(
-                f"tasks run in private subnets and need at least one NAT gateway, got {nat_gateways}"
-            )
-        self.vpc = self._build_network(nat_gateways)
+        if not 0 <= nat_gateways <= 2:
+            raise ValueError(f"nat_gateways must be 0, 1 or 2 (two AZs), got {nat_gateways}")
+        # No NAT: the tasks sit in the public subnets with public IPs (their security group still
+        # admits only the ALB); egress is direct, and the NAT's hourly and per-GB charges go.
+        self._public_tasks = nat_gateways == 0
+        self.vpc = self._build_network(nat_gateways, dynamodb_endpoint=dynamodb_endpoint)
         self.service = self._build_service(
             repository, image_tag, environment, cpu, memory_mib, min_tasks, certificate, log_retention
         )
@@ -428,22 +434,27 @@ class UploadApiService(Construct):
         firewall.associate(self.service.load_balancer.load_balancer_arn)
         return firewall
 
-    def _build_network(self, nat_gateways: int) -> ec2.Vpc:
+    def _build_network(self, nat_gateways: int, *, dynamodb_endpoint: bool) -> ec2.Vpc:
+        subnets = [ec2.SubnetConfiguration(name="Public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24)]
+        if not self._public_tasks:
+            subnets.append(
+                ec2.SubnetConfiguration(
+                    name="Private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=22
+                )
+            )
         vpc = ec2.Vpc(
             self,
             "Vpc",
             max_azs=2,
             nat_gateways=nat_gateways,
-            subnet_configuration=[
-                ec2.SubnetConfiguration(name="Public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24),
-                ec2.SubnetConfiguration(
-                    name="Private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=22
-                ),
-            ],
+            subnet_configuration=subnets,
             flow_logs={"All": ec2.FlowLogOptions(traffic_type=ec2.FlowLogTrafficType.REJECT)},
         )
-        # S3 without the NAT: presign needs none, but status reads and variant URLs hit S3 all day.
+        # Gateway endpoints cost nothing and take the NAT's per-GB charge off the busiest traffic:
+        # S3 (a re-post's copy, a retry's HEAD) and DynamoDB (every registry read and write).
         vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
+        if dynamodb_endpoint:
+            vpc.add_gateway_endpoint("DynamoDb", service=ec2.GatewayVpcEndpointAwsService.DYNAMODB)
         return vpc
 
     def _build_service(
@@ -489,7 +500,12 @@ class UploadApiService(Construct):
                 ),
             ),
             public_load_balancer=True,
-            task_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            task_subnets=ec2.SubnetSelection(
+                subnet_type=ec2.SubnetType.PUBLIC
+                if self._public_tasks
+                else ec2.SubnetType.PRIVATE_WITH_EGRESS
+            ),
+            assign_public_ip=self._public_tasks,
             circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
             certificate=certificate,
             protocol=elbv2.ApplicationProtocol.HTTPS,

@@ -8,6 +8,7 @@ import aws_cdk as cdk
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
+from photo_contract.keys import UPLOADS_PREFIX
 from photo_contract.runtime import DISCARD_TAG, REJECTED_ORIGINAL_DAYS
 
 from photo_pipeline_cdk.nag import acknowledge
@@ -25,6 +26,9 @@ class PhotoBuckets(Construct):
         be emptied first: CloudFormation refuses to delete a bucket with objects in it).
     :param abandoned_upload_days: incomplete multipart uploads and overwritten original versions are
         removed after this many days.
+    :param originals_transition: move originals to this storage class after this many days (None:
+        they stay in Standard). Only classes that read back at once belong here (Standard-IA,
+        Intelligent-Tiering, Glacier Instant Retrieval): a reprocess reads the original synchronously.
     """
 
     def __init__(
@@ -35,6 +39,7 @@ class PhotoBuckets(Construct):
         cors_allowed_origins: Sequence[str] = (),
         retain: bool = False,
         abandoned_upload_days: int = 1,
+        originals_transition: tuple[s3.StorageClass, int] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         # Access logs are delivered under a bucket policy, never an ACL (the buckets enforce owner-only
@@ -96,6 +101,7 @@ class PhotoBuckets(Construct):
                     expiration=Duration.days(REJECTED_ORIGINAL_DAYS),
                     noncurrent_version_expiration=Duration.days(1),
                 ),
+                *self._originals_rules(originals_transition),
             ],
             **common,  # type: ignore[arg-type]
         )
@@ -113,3 +119,20 @@ class PhotoBuckets(Construct):
             **common,  # type: ignore[arg-type]
         )
         cdk.Tags.of(self).add("photo-pipeline:data", "images")
+
+    @staticmethod
+    def _originals_rules(transition: tuple[s3.StorageClass, int] | None) -> list[s3.LifecycleRule]:
+        if transition is None:
+            return []
+        storage_class, days = transition
+        if storage_class.value in (s3.StorageClass.GLACIER.value, s3.StorageClass.DEEP_ARCHIVE.value):
+            raise ValueError("originals must stay readable at once: no Glacier Flexible or Deep Archive")
+        return [
+            s3.LifecycleRule(
+                id="OriginalsTransition",
+                prefix=UPLOADS_PREFIX,
+                transitions=[
+                    s3.Transition(storage_class=storage_class, transition_after=Duration.days(days))
+                ],
+            )
+        ]

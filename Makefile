@@ -122,11 +122,11 @@ dashboard-picture: setup  ## redraw docs/dashboard.png from prod's synthesized d
 	$(call synth_into,prod)
 	$(BIN)/python -m photo_ops.dashboard_picture cdk.out.prod/Operations.template.json docs/dashboard.png
 
-# What ENV costs: idle, per million images, and the API runtime by traffic (tables + docs/cost-ENV.png),
-# from its synthesized templates, make bench's results and prices.toml. No network.
-cost: setup  ## what ENV costs: idle, per million images, the API runtime by traffic
+# What ENV costs under a scenario: the bill at month 1 and 12, delivery plans, the levers, then idle, per
+# million images and the API runtime (charts into .cost/, or docs/ with DOCS=1). No network.
+cost: setup  ## ENV's bill under SCENARIO (ops/photo_ops/scenarios.toml) at month 1 and 12; DOCS=1: charts into docs/
 	$(call synth_into,$(ENV))
-	$(BIN)/python -m photo_ops.cost --env $(ENV) --templates cdk.out.$(ENV)
+	$(BIN)/python -m photo_ops.report --env $(ENV) --templates cdk.out.$(ENV) $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(DOCS),--docs)
 
 # Re-make every original's variants with the environment's current spec: in AWS on its Step Functions
 # Distributed Map, or with LOCAL=1 on a running `make serve` (the default for dev; LOCAL= for dev in AWS).

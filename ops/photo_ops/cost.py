@@ -3,7 +3,7 @@ Gateway against Fargate + ALB against ECS on EC2), from its config, its synthesi
 numbers ``make bench`` measured, and prices kept as data (``prices.toml``: region, date, sources). No
 network.
 
-    make cost ENV=prod     # or: python -m photo_ops.cost --env prod --templates cdk.out.prod [--plot PNG]
+    make cost ENV=prod     # or: python -m photo_ops.report --env prod --templates cdk.out.prod
 
 Every figure that is an assumption rather than a price or a measurement is a field of ``Assumptions``,
 printed with the tables.
@@ -11,21 +11,19 @@ printed with the tables.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
-import sys
-import tomllib
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from photo_contract.variants import VariantSpec
-from photo_pipeline_cdk.config import EnvironmentConfig, FargateConfig, environment_config
+from photo_pipeline_cdk.config import EnvironmentConfig, FargateConfig
 
-PRICES = Path(__file__).with_name("prices.toml")
+from photo_ops.prices import Prices, load_prices
+
 REPO = Path(__file__).resolve().parents[2]
 SECONDS_PER_MONTH = 730 * 3600
 
@@ -105,22 +103,6 @@ RESOURCE_LINES: dict[str, str] = {
     "AWS::WAFv2::WebACLAssociation": "free: configuration",
     "AWS::ApiGatewayV2::Authorizer": "free: API Gateway's JWT authorizer is part of the request price",
 }
-
-
-@dataclass(frozen=True)
-class Prices:
-    data: Mapping[str, Mapping[str, Any]]
-
-    def __call__(self, section: str, key: str) -> float:
-        return float(self.data[section][key])
-
-    @property
-    def hours(self) -> float:
-        return float(self.data["meta"]["hours_per_month"])
-
-
-def load_prices(path: Path = PRICES) -> Prices:
-    return Prices(tomllib.loads(path.read_text()))
 
 
 @dataclass(frozen=True)
@@ -509,147 +491,4 @@ def api_memory_from(templates: Mapping[str, Mapping[str, Any]]) -> int:
     raise ValueError("no API function in the templates")
 
 
-def _table(title: str, lines: list[Line]) -> Any:
-    from rich.table import Table
-
-    table = Table(title=title, title_justify="left", header_style="bold")
-    table.add_column("item")
-    table.add_column("quantity")
-    table.add_column("USD / month", justify="right")
-    table.add_column("note")
-    for line in lines:
-        table.add_row(line.item, line.quantity, f"{line.monthly_usd:,.2f}", line.note)
-    table.add_row(
-        "[bold]total[/bold]", "", f"[bold]{sum(line.monthly_usd for line in lines):,.2f}[/bold]", ""
-    )
-    return table
-
-
-def plot(
-    cost: Callable[[float], RuntimeCosts], out: Path, title: str, marks: dict[str, float | None]
-) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    grid = [1e5 * (1e10 / 1e5) ** (i / 400) for i in range(401)]
-    costs = [cost(r) for r in grid]
-    figure, axes = plt.subplots(figsize=(9, 5.5), dpi=110)
-    for attribute, label in (
-        ("lambda_api", "Lambda + API Gateway"),
-        ("fargate", "Fargate + ALB"),
-        ("fargate_spot", "Fargate (Spot mix) + ALB"),
-        ("ec2", "ECS on EC2 + ALB"),
-    ):
-        axes.plot(grid, [getattr(c, attribute) for c in costs], label=label)
-    for label, requests in marks.items():
-        if requests is not None:
-            axes.axvline(requests, color="grey", linestyle=":", linewidth=1)
-            axes.annotate(
-                label, (requests, 1), rotation=90, fontsize=8, color="grey", va="bottom", ha="right"
-            )
-    axes.set_xscale("log")
-    axes.set_yscale("log")
-    axes.set_xlabel("API requests per month")
-    axes.set_ylabel("USD per month (API runtime only)")
-    axes.set_title(title)
-    axes.grid(True, which="both", alpha=0.3)
-    axes.legend()
-    figure.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out)
-    plt.close(figure)
-
-
-def main(argv: list[str] | None = None) -> int:
-    from rich.console import Console
-    from rich.table import Table
-
-    parser = argparse.ArgumentParser(description="What an environment costs (no network).")
-    parser.add_argument("--env", required=True)
-    parser.add_argument(
-        "--templates", type=Path, required=True, help="the environment's synthesized templates (a cdk.out)"
-    )
-    parser.add_argument("--results", type=Path, default=REPO / "bench" / "results")
-    parser.add_argument("--plot", type=Path, help="default: docs/cost-<env>.png")
-    args = parser.parse_args(argv)
-    config = environment_config(args.env)
-    templates = load_templates(args.templates)
-    prices = load_prices()
-    assume = Assumptions()
-    measured = load_measured(args.results, config.resize.variants)
-    api_memory = api_memory_from(templates)
-    console = Console(highlight=False, width=130)
-    meta = prices.data["meta"]
-    console.print(
-        f"[bold]{config.stack_prefix}[/bold]: prices {meta['region']} {meta['date']} (prices.toml), "
-        f"measured {measured.date} (bench/results)"
-    )
-    console.print(
-        _table(
-            "Idle: the environment with no traffic",
-            idle_lines(
-                config,
-                resource_counts(templates),
-                prices,
-                assume,
-                snap_start_gb=snap_start_gb(templates),
-                waf_rules=waf_rule_count(templates),
-            ),
-        )
-    )
-    console.print(
-        _table(
-            "Per million uploaded images",
-            per_million_images(config, measured, prices, assume, api_memory_mib=api_memory),
-        )
-    )
-
-    def cost(requests: float) -> RuntimeCosts:
-        return api_runtime_costs(requests, config, prices, assume, api_memory_mib=api_memory)
-
-    runtimes = Table(
-        title="The API runtime: monthly cost by requests a month", title_justify="left", header_style="bold"
-    )
-    for column in (
-        "requests / month",
-        "Lambda + API GW",
-        "Fargate + ALB",
-        "Fargate Spot mix + ALB",
-        "ECS on EC2 + ALB",
-    ):
-        runtimes.add_column(column, justify="right")
-    for requests in (1e5, 1e6, 1e7, 3e7, 1e8, 3e8, 1e9):
-        c = cost(requests)
-        runtimes.add_row(
-            f"{requests:,.0f}", *(f"{v:,.0f}" for v in (c.lambda_api, c.fargate, c.fargate_spot, c.ec2))
-        )
-    console.print(runtimes)
-    marks = {
-        f"vs {name}": break_even(cost, attribute)
-        for name, attribute in (("Fargate", "fargate"), ("Fargate Spot", "fargate_spot"), ("EC2", "ec2"))
-    }
-    for label, crossing in marks.items():
-        console.print(
-            f"break-even, Lambda {label}: "
-            + (
-                f"{crossing:,.0f} requests a month ({crossing / SECONDS_PER_MONTH:.1f} per second on average)"
-                if crossing
-                else "none in range"
-            )
-        )
-    console.print("assumptions: " + ", ".join(f"{f.name}={getattr(assume, f.name)}" for f in fields(assume)))
-    out = args.plot or REPO / "docs" / f"cost-{args.env}.png"
-    plot(
-        cost,
-        out,
-        f"{config.stack_prefix}: the API runtime by traffic ({meta['region']}, {meta['date']} prices)",
-        marks,
-    )
-    console.print(f"plot: {out}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+__all__ = ["Prices", "load_prices"]  # the model's callers read prices through this module too

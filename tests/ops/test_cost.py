@@ -1,12 +1,12 @@
-"""The cost model: its arithmetic on a small case worked by hand, every resource type the stacks make
-has a line, and `make cost` prints its three tables and writes its plot."""
+"""The cost model's detail tables: the API runtimes, a Spot mix and the idle lines worked by hand, and
+every resource type the stacks make has a line (the scenario bill: test_bill.py; make cost:
+test_report.py; the prices file: test_prices.py)."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from photo_ops.cost import (
@@ -18,7 +18,6 @@ from photo_ops.cost import (
     fargate_tasks_usd,
     idle_lines,
     load_prices,
-    main,
     resource_counts,
 )
 from photo_pipeline_cdk.config import ENVIRONMENTS, FargateConfig
@@ -124,27 +123,6 @@ def test_every_resource_type_the_stacks_make_has_a_line(env: str) -> None:
     templates = {p.name: json.loads(p.read_text()) for p in (SNAPSHOTS / env).glob("*.template.json")}
     missing = set(resource_counts(templates)) - set(RESOURCE_LINES)
     assert not missing, f"price these in photo_ops.cost.RESOURCE_LINES: {sorted(missing)}"
-
-
-def test_the_prices_say_where_and_when() -> None:
-    meta = load_prices().data["meta"]
-    assert (
-        meta["region"]
-        and meta["date"]
-        and all(s.startswith("https://aws.amazon.com/") for s in meta["sources"])
-    )
-
-
-def test_make_cost_prints_three_tables_and_writes_the_plot(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    plot = tmp_path / "cost.png"
-    assert main(["--env", "prod", "--templates", str(SNAPSHOTS / "prod"), "--plot", str(plot)]) == 0
-    out = capsys.readouterr().out
-    for title in ("Idle: the environment with no traffic", "Per million uploaded images", "The API runtime"):
-        assert title in out
-    assert "break-even, Lambda vs Fargate:" in out and "NAT gateways" in out
-    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_deletes_are_priced_as_cdn_invalidations() -> None:

@@ -144,6 +144,7 @@ bench: setup  ## every benchmark (minutes; results go in docs/benchmarks.md with
 	$(BIN)/python bench/crop_bench.py
 	$(BIN)/python bench/receipt_bench.py
 	$(BIN)/python bench/formats_bench.py
+	$(BIN)/python bench/jpeg_options_bench.py
 	$(BIN)/python bench/cold_start_bench.py
 	$(BIN)/python bench/load_bench.py
 

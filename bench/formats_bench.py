@@ -19,6 +19,7 @@ import random
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -96,10 +97,17 @@ def matching_quality(
     frames: list[tuple[Image.Image, np.ndarray]], candidate: Candidate, target: float
 ) -> int:
     """The lowest quality whose mean SSIM reaches the target (100 if none does)."""
+    return matching_quality_with(frames, lambda frame, q: encode(frame, candidate, q), target)
+
+
+def matching_quality_with(
+    frames: list[tuple[Image.Image, np.ndarray]], encoder: Callable[[Image.Image, int], bytes], target: float
+) -> int:
+    """The lowest quality whose mean SSIM, encoded by ``encoder``, reaches the target (bisection)."""
     low, high = 1, 100
     while low < high:
         middle = (low + high) // 2
-        if mean_ssim(frames, candidate, middle) >= target:
+        if statistics.fmean(ssim(reference, encoder(frame, middle)) for frame, reference in frames) >= target:
             high = middle
         else:
             low = middle + 1

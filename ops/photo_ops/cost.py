@@ -90,7 +90,7 @@ RESOURCE_LINES: dict[str, str] = {
     "AWS::EC2::SubnetRouteTableAssociation": "free: the VPC itself",
     "AWS::EC2::InternetGateway": "free: the VPC itself",
     "AWS::EC2::VPCGatewayAttachment": "free: the VPC itself",
-    "AWS::EC2::VPCEndpoint": "free: the S3 gateway endpoint (gateway endpoints cost nothing)",
+    "AWS::EC2::VPCEndpoint": "free: the S3 and DynamoDB gateway endpoints (gateway endpoints cost nothing)",
     "AWS::EC2::SecurityGroup": "free: the VPC itself",
     "AWS::EC2::SecurityGroupIngress": "free: the VPC itself",
     "AWS::EC2::SecurityGroupEgress": "free: the VPC itself",

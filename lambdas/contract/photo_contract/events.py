@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from photo_contract.alternates import AlternatesState
+from photo_contract.records import VariantRecord
 from photo_contract.registry import ImageRecord, Status
 
 EVENT_SOURCE = "photo-pipeline"
@@ -48,11 +50,44 @@ def image_event(record: ImageRecord, *, bus_name: str) -> dict[str, Any]:
         # What this image cost to make and keeps costing to store (docs/cost.md prices them).
         detail["processing_ms"] = record.processing_ms
         detail["bytes_written"] = sum(v.size_bytes for v in record.variants)
+        # A two-step image is ready with its JPEGs; "Image Alternates Added" follows with the rest.
+        detail["formats"] = sorted({v.content_type.removeprefix("image/") for v in record.variants})
+        detail["alternates_pending"] = record.alternates is AlternatesState.PENDING
     if record.status is Status.REJECTED:
         detail["reason"] = record.reason
     if record.moderation is not None and record.status in (Status.HELD, Status.REJECTED, Status.READY):
         detail["moderation"] = record.moderation.to_dict()
     return _entry(DETAIL_TYPES[record.status], detail, bus_name)
+
+
+ALTERNATES_DETAIL_TYPE = "Image Alternates Added"
+
+
+def alternates_event(
+    record: ImageRecord, added: tuple[VariantRecord, ...], *, processing_ms: int | None, bus_name: str
+) -> dict[str, Any]:
+    """A two-step image's second step landed: its alternates (AVIF...) are now among its variants."""
+    detail = {
+        "owner": record.owner,
+        "image_id": record.image_id,
+        "batch_id": record.batch_id,
+        "status": record.status.value,
+        "version": record.version,
+        "variants": [
+            {
+                "name": v.name,
+                "key": v.key,
+                "width": v.width,
+                "height": v.height,
+                "content_type": v.content_type,
+                "size_bytes": v.size_bytes,
+            }
+            for v in added
+        ],
+        "processing_ms": processing_ms,
+        "bytes_written": sum(v.size_bytes for v in added),
+    }
+    return _entry(ALTERNATES_DETAIL_TYPE, detail, bus_name)
 
 
 CLEARED_DETAIL_TYPE = "Image Cleared"

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from photo_contract.alternates import AlternatesState
 from photo_contract.keys import is_valid_image_id
 from photo_contract.moderation import Decision, ModerationRecord
 from photo_contract.receipt import PrivacyReceipt
@@ -187,6 +188,8 @@ class ImageRecord:
     # The worker's wall time from reading the original to the last variant written: what Lambda bills
     # for this image (the registry write aside); with variants' sizes, a consumer's cost per owner.
     processing_ms: int | None = None
+    # Two-step images: where their alternates are (photo_contract.alternates); None: made in one step.
+    alternates: AlternatesState | None = None
     reason: str | None = None
     detail: str | None = None
     event_pending: bool = False  # the transition's event is not yet on the bus (outbox)
@@ -216,6 +219,7 @@ class ImageRecord:
             "version",
             "source_modified",
             "source_format",
+            "alternates",
             "reason",
             "detail",
         ):
@@ -264,6 +268,7 @@ class ImageRecord:
             width=number("width"),
             height=number("height"),
             processing_ms=number("processing_ms"),
+            alternates=AlternatesState(item["alternates"]["S"]) if "alternates" in item else None,
             variants=tuple(_variant_record(v["M"]) for v in item.get("variants", {}).get("L", [])),
             placeholder=text("placeholder"),
             dominant_color=text("dominant_color"),
@@ -326,6 +331,7 @@ class Completion:
     receipt: PrivacyReceipt | None = None
     moderation: ModerationRecord | None = None
     processing_ms: int | None = None
+    alternates: AlternatesState | None = None  # PENDING: a second step makes them (the rest: None)
     reason: str | None = None
     detail: str | None = None
 
@@ -672,10 +678,10 @@ class Registry:
             f"{OUTBOX_KEY} = :shard",
         ]
         removes = [TTL_ATTRIBUTE]
-        for name in ("source_format", "placeholder", "dominant_color", "reason", "detail"):
+        for name in ("source_format", "placeholder", "dominant_color", "alternates", "reason", "detail"):
             value = getattr(done, name)
             if value is not None:
-                values[f":{name}"] = {"S": value}
+                values[f":{name}"] = {"S": str(value)}
                 sets.append(f"{name} = :{name}")
             else:
                 removes.append(name)
@@ -719,6 +725,57 @@ class Registry:
         except self._db.exceptions.ConditionalCheckFailedException:
             return Transition(False)
         return Transition(True, ImageRecord.from_item(response["Attributes"]))
+
+    # --- the second step: alternates ----------------------------------------------------------------
+
+    def add_alternates(
+        self,
+        owner: str,
+        image_id: str,
+        *,
+        version: str,
+        status: Status,
+        added: tuple[VariantRecord, ...],
+        now: str,
+    ) -> Transition:
+        """Append a two-step image's alternates to its variants: only while it is still at ``version`` in
+        ``status`` with its alternates pending (a delete, a spec change, a moderator's decision or a
+        duplicate make it lose). Marks them made; :meth:`alternates_announced` once the event is out."""
+        try:
+            response = self._db.update_item(
+                TableName=self._table,
+                Key=self._key(owner, image_id),
+                UpdateExpression="SET variants = list_append(variants, :added), alternates = :made, updated_at = :now",
+                ConditionExpression="version = :version AND #status = :status AND alternates = :pending",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":added": {"L": [_variant_item(v) for v in added]},
+                    ":made": {"S": AlternatesState.MADE.value},
+                    ":pending": {"S": AlternatesState.PENDING.value},
+                    ":version": {"S": version},
+                    ":status": {"S": status.value},
+                    ":now": {"S": now},
+                },
+                ReturnValues="ALL_OLD",
+            )
+        except self._db.exceptions.ConditionalCheckFailedException:
+            return Transition(False)
+        return Transition(True, ImageRecord.from_item(response["Attributes"]))
+
+    def alternates_announced(self, owner: str, image_id: str, *, version: str) -> None:
+        """made -> done, for this version only (a later transition owns the record otherwise)."""
+        with contextlib.suppress(self._db.exceptions.ConditionalCheckFailedException):
+            self._db.update_item(
+                TableName=self._table,
+                Key=self._key(owner, image_id),
+                UpdateExpression="SET alternates = :done",
+                ConditionExpression="version = :version AND alternates = :made",
+                ExpressionAttributeValues={
+                    ":done": {"S": AlternatesState.DONE.value},
+                    ":made": {"S": AlternatesState.MADE.value},
+                    ":version": {"S": version},
+                },
+            )
 
     # --- moderation ----------------------------------------------------------------------------
 

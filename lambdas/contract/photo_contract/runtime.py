@@ -56,6 +56,7 @@ QUOTA_TABLE_TTL_ATTRIBUTE = "expires_at"
 ALB_IDLE_TIMEOUT_SECONDS = 60
 SERVER_KEEP_ALIVE_SECONDS = 75
 RESIZE_SERVICE_NAME = "resize"
+ALTERNATES_SERVICE_NAME = "alternates"  # the second step (photo_contract.alternates)
 # Lambda sets this itself (a reserved name: the stacks never write it); the worker sizes its memory
 # budget and time reserve by it.
 LAMBDA_MEMORY_VARIABLE = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
@@ -104,6 +105,9 @@ class WorkerEnvironment:
     receipt_policy: ReceiptPolicy = field(default_factory=ReceiptPolicy)
     moderation: ModerationPolicy = field(default_factory=ModerationPolicy)  # no rules: off
     moderator: str = MODERATOR_REKOGNITION  # or MODERATOR_LOCAL: the local runner's stand-in
+    # Two steps: the resize function makes each variant's own encoding (JPEG) and queues the alternates
+    # here for the alternates function (None: one step makes everything).
+    alternates_queue_url: str | None = None
 
     def __post_init__(self) -> None:
         if self.moderator not in (MODERATOR_REKOGNITION, MODERATOR_LOCAL):
@@ -133,6 +137,7 @@ class WorkerEnvironment:
             "RECEIPT_KEEPS": self.receipt_policy.to_env(),
             "MODERATION": self.moderation.to_env(),
             "MODERATOR": self.moderator,
+            "ALTERNATES_QUEUE_URL": self.alternates_queue_url,
         }
         return {name: value for name, value in written.items() if value is not None}
 
@@ -146,6 +151,7 @@ class WorkerEnvironment:
             max_pixels=int(env.get("MAX_PIXELS", DEFAULT_MAX_PIXELS)),
             variants=variants_from_json(env["VARIANTS"]) if env.get("VARIANTS") else FEED_VARIANTS,
             housekeeping_queue_url=env.get("HOUSEKEEPING_QUEUE_URL") or None,
+            alternates_queue_url=env.get("ALTERNATES_QUEUE_URL") or None,
             memory_mib=int(env[LAMBDA_MEMORY_VARIABLE]) if env.get(LAMBDA_MEMORY_VARIABLE) else None,
             receipt_policy=ReceiptPolicy.from_env(env.get("RECEIPT_KEEPS", "")),
             moderation=ModerationPolicy.from_env(env.get("MODERATION", "")),

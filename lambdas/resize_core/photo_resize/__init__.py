@@ -8,11 +8,12 @@ from photo_contract.variants import FEED_VARIANTS, Alternate, FitMode, OutputFor
 
 from photo_resize.core import resize_image
 from photo_resize.errors import ImageRejected, RejectReason
-from photo_resize.spec import RenderedVariant, ResizeOptions, ResizeResult
+from photo_resize.spec import Encodings, RenderedVariant, ResizeOptions, ResizeResult
 
 __all__ = [
     "FEED_VARIANTS",
     "Alternate",
+    "Encodings",
     "FitMode",
     "ImageRejected",
     "OutputFormat",

@@ -23,7 +23,7 @@ from PIL import Image, ImageCms, ImageFilter, UnidentifiedImageError
 from photo_resize.errors import ImageRejected, RejectReason
 from photo_resize.metadata import read_receipt
 from photo_resize.placeholder import thumb_hash
-from photo_resize.spec import RenderedVariant, ResizeOptions, ResizeResult
+from photo_resize.spec import Encodings, RenderedVariant, ResizeOptions, ResizeResult
 
 _BASE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 _HEIF_FORMAT = "HEIF"
@@ -426,6 +426,9 @@ def _render_all(
             and (plan.spec.mode is not FitMode.SMART or f.region == whole)
         ] or frames[:1]
         frame = min(sufficient, key=lambda f: f.scale)
+        if options.encodings is Encodings.ALTERNATES and not plan.spec.alternates:
+            rendered[plan.spec.name] = []  # nothing of this variant is made in this step
+            continue
         if plan.spec.mode is FitMode.SMART:
             plan = _smart_crop(frame.image, frame.scale, plan)
         image = _resize(frame, plan)
@@ -518,11 +521,20 @@ def _resize(frame: _Frame, plan: _Plan) -> Image.Image:
 
 
 def _encode_all(image: Image.Image, spec: VariantSpec, options: ResizeOptions) -> list[RenderedVariant]:
-    """The variant in its own format, then in each alternate (unless the frame is over the cap)."""
+    """The variant in its own format, then in each alternate (unless the frame is over the cap), or
+    the part of that ``options.encodings`` asks for."""
+    return [_encode(image, spec.name, encoding, options) for encoding in _wanted(spec, options, image.size)]
+
+
+def _wanted(spec: VariantSpec, options: ResizeOptions, size: tuple[int, int]) -> tuple[Alternate, ...]:
     encodings = spec.encodings
-    if image.size[0] * image.size[1] > ALTERNATE_MAX_PIXELS:
+    if size[0] * size[1] > ALTERNATE_MAX_PIXELS:
         encodings = encodings[:1]
-    return [_encode(image, spec.name, encoding, options) for encoding in encodings]
+    if options.encodings is Encodings.PRIMARY:
+        return encodings[:1]
+    if options.encodings is Encodings.ALTERNATES:
+        return encodings[1:]
+    return encodings
 
 
 def _encode(image: Image.Image, name: str, encoding: Alternate, options: ResizeOptions) -> RenderedVariant:

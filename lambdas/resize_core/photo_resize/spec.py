@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from photo_contract.receipt import PrivacyReceipt, ReceiptPolicy
 from photo_contract.runtime import DEFAULT_MAX_PIXELS
 from photo_contract.variants import FEED_VARIANTS, OutputFormat, VariantSpec
+
+
+class Encodings(StrEnum):
+    """Which of each variant's encodings a call makes: all of them; only its own (the JPEG a feed
+    shows at once: the first step of a two-step pipeline); or only its alternates (the second)."""
+
+    ALL = "all"
+    PRIMARY = "primary"
+    ALTERNATES = "alternates"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -21,6 +31,7 @@ class ResizeOptions:
     memory_budget_bytes: int | None = None
     # What the privacy receipt keeps as data (the variants never carry any metadata).
     receipt: ReceiptPolicy = field(default_factory=ReceiptPolicy)
+    encodings: Encodings = Encodings.ALL
 
     def __post_init__(self) -> None:
         if not self.variants:

@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
+from photo_contract.alternates import AlternatesQueue
 from photo_contract.housekeeping import HousekeepingQueue
 from photo_contract.registry import Registry
 from photo_contract.runtime import (
@@ -119,7 +120,7 @@ def aws_services(
 ) -> Services:
     """The worker's clients (the local runner passes its emulator's session and endpoint). The reprocess
     function passes ``moderate=False``: it keeps each image's recorded verdict and may not call
-    Rekognition."""
+    Rekognition, and it makes every encoding in one step (no alternates queue)."""
     session = session or boto3.session.Session()
 
     def client(name: str) -> Any:
@@ -136,6 +137,11 @@ def aws_services(
             else None
         ),
         moderator=_moderator(settings, client) if moderate and settings.moderation.enabled else None,
+        alternates=(
+            AlternatesQueue(client("sqs"), settings.alternates_queue_url)
+            if settings.alternates_queue_url and moderate
+            else None
+        ),
     )
 
 

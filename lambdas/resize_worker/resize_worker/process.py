@@ -16,20 +16,21 @@ import base64
 import hashlib
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 from photo_contract import ImageKeys, VariantRecord
+from photo_contract.alternates import AlternatesQueue, AlternatesState, AlternatesTask
 from photo_contract.events import image_event, publish
 from photo_contract.housekeeping import HousekeepingQueue
 from photo_contract.moderation import ModerationAction, ModerationRecord
 from photo_contract.registry import Completion, ImageRecord, Registry
 from photo_contract.registry import Status as ImageStatus
 from photo_contract.variants import OutputFormat, variants_version
-from photo_resize import ImageRejected, RejectReason, ResizeResult, resize_image
+from photo_resize import Encodings, ImageRejected, RejectReason, ResizeOptions, ResizeResult, resize_image
 
 from resize_worker.moderation import Moderator
 from resize_worker.settings import WorkerSettings
@@ -61,8 +62,9 @@ class ProcessOutcome:
 @dataclass(frozen=True)
 class Services:
     """The worker's clients: S3, the registry, EventBridge with the bus to publish on, and the
-    housekeeping queue (None: nothing settles the originals the worker will not use), and the moderator
-    (None: nothing is moderated; the reprocess function has none, and keeps each image's verdict)."""
+    housekeeping queue (None: nothing settles the originals the worker will not use), the moderator
+    (None: nothing is moderated; the reprocess function has none, and keeps each image's verdict) and
+    the alternates queue (None: one step makes every encoding; the reprocess function has none)."""
 
     s3: S3Client
     registry: Registry
@@ -70,6 +72,8 @@ class Services:
     bus_name: str
     housekeeping: HousekeepingQueue | None = None
     moderator: Moderator | None = None
+    # Set: two steps. This worker makes each variant's own encoding and queues the alternates there.
+    alternates: AlternatesQueue | None = None
 
     def settle(self, keys: ImageKeys) -> None:
         if self.housekeeping is not None:
@@ -90,10 +94,10 @@ def process_object(services: Services, settings: WorkerSettings, *, bucket: str,
         etag=head["ETag"].strip('"'),
         version=variants_version(head["ETag"].strip('"'), settings.resize.variants),
         modified=head["LastModified"].astimezone(UTC).isoformat(),
+        bucket=bucket,
     )
     if record.version == source.version:  # this source, made with this spec: done
-        if record.event_pending:  # the write happened, the event did not (a crash in between)
-            _announce(services, record)
+        _finish_recorded(services, keys, record, source)
         return ProcessOutcome(ProcessStatus.ALREADY_DONE, key)
     if record.source_etag is not None and record.source_etag != source.etag:
         # An image id is processed once: its form posted again (within its expiry) costs no decode.
@@ -103,29 +107,58 @@ def process_object(services: Services, settings: WorkerSettings, *, bucket: str,
     data = _read(services, settings, bucket, keys, record, source, head)
     if isinstance(data, ProcessOutcome):
         return data
-    result = _resize(services, settings, keys, source, data)
+    return _make(services, settings, keys, record, source, data, started)
+
+
+def _finish_recorded(services: Services, keys: ImageKeys, record: ImageRecord, source: _Source) -> None:
+    """What a crash may have left undone after the write: its event, the second step's task (both
+    idempotent downstream)."""
+    if record.event_pending:
+        _announce(services, record)
+    if record.alternates is AlternatesState.PENDING and services.alternates is not None:
+        _queue_alternates(services.alternates, keys, source)
+
+
+def _make(
+    services: Services,
+    settings: WorkerSettings,
+    keys: ImageKeys,
+    record: ImageRecord,
+    source: _Source,
+    data: bytes,
+    started: float,
+) -> ProcessOutcome:
+    """Variants, moderation, the write; with two steps, only each variant's own encoding here."""
+    two_step = services.alternates is not None and any(spec.alternates for spec in settings.resize.variants)
+    options = replace(settings.resize, encodings=Encodings.PRIMARY) if two_step else settings.resize
+    result = _resize(services, settings, keys, source, data, options)
     if isinstance(result, ProcessOutcome):
         return result
     moderation, moderation_millis = _moderate(services, settings, record, result)
-    if (
-        moderation is not None
-        and moderation.decision is None
-        and moderation.action is ModerationAction.REJECT
-    ):
+    pending = moderation is not None and moderation.decision is None
+    if pending and moderation is not None and moderation.action is ModerationAction.REJECT:
         return _reject(services, settings, keys, source, MODERATION_REASON, _named(moderation), moderation)
-    held = (
-        moderation is not None and moderation.decision is None and moderation.action is ModerationAction.HOLD
-    )
+    held = pending and moderation is not None and moderation.action is ModerationAction.HOLD
     variants = _write_variants(services.s3, settings, keys, source.version, result, held=held)
-    processing_ms = round((time.perf_counter() - started) * 1000)
     outcome = _record_ready(
-        services, settings, keys, source, result, variants, moderation, held=held, processing_ms=processing_ms
+        services,
+        settings,
+        keys,
+        source,
+        result,
+        variants,
+        moderation,
+        held=held,
+        processing_ms=round((time.perf_counter() - started) * 1000),
+        alternates=AlternatesState.PENDING if two_step else None,
     )
     if outcome is not None:
         return outcome
+    if two_step and services.alternates is not None:
+        _queue_alternates(services.alternates, keys, source)
     return ProcessOutcome(
         ProcessStatus.HELD if held else ProcessStatus.READY,
-        key,
+        keys.source,
         millis=(time.perf_counter() - started) * 1000,
         moderation_millis=moderation_millis,
     )
@@ -165,6 +198,7 @@ class _Source:
     etag: str
     version: str  # variants_version(etag, spec)
     modified: str
+    bucket: str
 
 
 def _registered(services: Services, key: str) -> tuple[ImageKeys, ImageRecord] | ProcessOutcome:
@@ -195,11 +229,22 @@ def _head(s3: S3Client, bucket: str, key: str) -> HeadObjectOutputTypeDef | None
         return None
 
 
+def _queue_alternates(queue: AlternatesQueue, keys: ImageKeys, source: _Source) -> None:
+    queue.send(
+        AlternatesTask(owner=keys.owner, image_id=keys.image_id, version=source.version, bucket=source.bucket)
+    )
+
+
 def _resize(
-    services: Services, settings: WorkerSettings, keys: ImageKeys, source: _Source, data: bytes
+    services: Services,
+    settings: WorkerSettings,
+    keys: ImageKeys,
+    source: _Source,
+    data: bytes,
+    options: ResizeOptions,
 ) -> ResizeResult | ProcessOutcome:
     try:
-        return resize_image(data, settings.resize)
+        return resize_image(data, options)
     except ImageRejected as rejected:
         return _reject(services, settings, keys, source, rejected.reason, rejected.detail)
     except Exception as exc:
@@ -249,6 +294,7 @@ def _record_ready(
     *,
     held: bool,
     processing_ms: int,
+    alternates: AlternatesState | None,
 ) -> ProcessOutcome | None:
     """The ready (or held) record, or (None written) why another write won."""
     done = Completion(
@@ -265,6 +311,7 @@ def _record_ready(
         receipt=result.receipt,
         moderation=moderation,
         processing_ms=processing_ms,
+        alternates=alternates,
     )
     if not _commit(services, settings.media_bucket, keys, done):
         return ProcessOutcome(ProcessStatus.SUPERSEDED, keys.source, _LOST_RACE)

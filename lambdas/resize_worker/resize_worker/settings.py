@@ -24,6 +24,7 @@ class WorkerSettings:
     housekeeping_queue_url: str | None = None  # where unused originals are sent to be settled
     moderation: ModerationPolicy = field(default_factory=ModerationPolicy)  # no rules: off
     moderator: str = MODERATOR_REKOGNITION
+    alternates_queue_url: str | None = None  # set: two steps (the JPEGs here, the alternates there)
 
     def __post_init__(self) -> None:
         if not self.media_bucket:
@@ -51,4 +52,5 @@ class WorkerSettings:
             housekeeping_queue_url=read.housekeeping_queue_url,
             moderation=read.moderation,
             moderator=read.moderator,
+            alternates_queue_url=read.alternates_queue_url,
         )

@@ -114,7 +114,7 @@ preflight: setup  ## ENV's deploy checklist: config placeholders, certificates, 
 	$(BIN)/python -m photo_ops.preflight --env $(ENV) $(if $(IMAGE_TAG),--image-tag $(IMAGE_TAG),)
 
 # Replay ENV's dead-lettered upload events into its queue (SQS message move task; AWS credentials needed).
-redrive: setup  ## replay ENV's dead-lettered upload events (QUEUE=housekeeping: its tasks) into their queue
+redrive: setup  ## replay ENV's dead-lettered upload events (QUEUE=housekeeping|alternates: theirs) into their queue
 	$(BIN)/python -m photo_ops.redrive --env $(ENV) --queue $(or $(QUEUE),upload-events)
 
 # The dashboard's picture in docs/operations.md, drawn from prod's synthesized dashboard.

@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -30,6 +31,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -253,9 +255,12 @@ def lambda_only(seconds: float) -> None:
         aws.stop()
 
 
-def burst(count: int, *, fault_rate: float = 0.0) -> dict[str, Any]:
-    """``count`` uploads in posts of 20, all posts at once, through the local pipeline."""
-    config = environment_config("dev")
+def burst(count: int, *, fault_rate: float = 0.0, two_step: bool = True) -> dict[str, Any]:
+    """``count`` uploads in posts of 20, all posts at once, through the local pipeline; ``two_step``
+    False: one step makes every encoding (the alternates step off)."""
+    dev = environment_config("dev")
+    config = dev if two_step else replace(dev, resize=replace(dev.resize, alternates=None))
+    encodings = sum(len(spec.encodings) for spec in config.resize.variants)
     photos = [camera_jpeg(f"burst-{i}.jpg", (1600, 1200), hue=(i * 37) % 360) for i in range(count)]
     posts = [photos[i : i + 20] for i in range(0, count, 20)]
     # With faults a message is retried (and, after five receives, dead-lettered) sooner than with the
@@ -277,7 +282,12 @@ def burst(count: int, *, fault_rate: float = 0.0) -> dict[str, Any]:
                 # One owner per post: one owner's forms-per-minute cap would (rightly) refuse 500 forms.
                 for post in pool.map(
                     lambda n: run_client(
-                        pipeline, posts[n], timeout_seconds=600, poll_seconds=1.0, owner=f"burst-{n}"
+                        pipeline,
+                        posts[n],
+                        timeout_seconds=600,
+                        poll_seconds=1.0,
+                        owner=f"burst-{n}",
+                        all_formats=encodings,
                     ),
                     range(len(posts)),
                 )
@@ -294,9 +304,17 @@ def burst(count: int, *, fault_rate: float = 0.0) -> dict[str, Any]:
             e["detail"]["image_id"] for e in pipeline.events_seen() if e["detail-type"] != "Image Deleted"
         }
         unsent = sum(r.event_pending for r in after.values())
-        dead_after = _dead_letters(pipeline)
+        dead_after = _dead_letters(pipeline) + _dead_letters(pipeline, alternates=True)
+        lacking = sum(
+            r is not None and r.status.value == "ready" and len(r.variants) < encodings
+            for r in after.values()
+        )
     seconds = [r.seconds for r in results if r.status != "pending"]
+    every = [s for r in results if (s := r.all_formats_seconds) is not None]
+    last_ready = max((r.finished_at for r in results if r.status == "ready"), default=start) - start
+    last_all = max((r.all_formats_at for r in results if r.all_formats_at), default=start) - start
     outcome = {
+        "steps": 2 if two_step else 1,
         "uploads": count,
         "fault_rate": fault_rate,
         "worker_processes_killed": len(killed),
@@ -312,11 +330,15 @@ def burst(count: int, *, fault_rate: float = 0.0) -> dict[str, Any]:
             "dead_letters": dead_after,
             "events_missing": sum(i not in announced for i in after),
             "outbox_flagged": unsent,
+            "lacking_formats": lacking,
         },
         "wall_s": round(wall, 1),
         "images_per_second": round(count / wall, 1),
+        "ready_per_second": round(count / last_ready, 1) if last_ready > 0 else None,
+        "all_formats_per_second": round(count / last_all, 1) if last_all > 0 else None,
         "upload_to_done_p50_s": round(percentile(seconds, 0.5), 2),
         "upload_to_done_p99_s": round(percentile(seconds, 0.99), 2),
+        "upload_to_all_formats_p50_s": round(percentile(every, 0.5), 2) if every else None,
         "worker_processes": pipeline.worker.concurrency,
     }
     print(json.dumps(outcome), flush=True)
@@ -341,9 +363,12 @@ def _statuses(pipeline: Any, image_ids: list[str], *, owners: dict[str, str]) ->
     return {i: registry.get(owners[i], i) for i in image_ids}
 
 
-def _dead_letters(pipeline: Any) -> int:
+def _dead_letters(pipeline: Any, *, alternates: bool = False) -> int:
+    resources = pipeline.resources
     attributes = pipeline.aws.client("sqs").get_queue_attributes(
-        QueueUrl=pipeline.resources.dead_letter_queue_url,
+        QueueUrl=resources.alternates_dead_letter_queue_url
+        if alternates
+        else resources.dead_letter_queue_url,
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
     )["Attributes"]
     return int(attributes["ApproximateNumberOfMessages"]) + int(
@@ -381,6 +406,12 @@ def main() -> int:
     parser.add_argument("--burst", type=int, default=500)
     parser.add_argument("--only", choices=("api", "lambda", "burst"), help="run one part")
     parser.add_argument("--faults", type=float, default=0.0, help="the burst's fault rate (0..1)")
+    parser.add_argument(
+        "--steps",
+        choices=("2", "1", "both"),
+        default="both",
+        help="the burst with the alternates as a second step, in one step, or both side by side",
+    )
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores; API cells {args.seconds:g} s each; burst of {args.burst}")
     if args.only in (None, "api"):
@@ -389,9 +420,21 @@ def main() -> int:
         lambda_only(args.seconds * 4)
     if args.only in ("api", "lambda"):
         return 0
-    outcome = burst(args.burst, fault_rate=args.faults)
-    final = outcome["after_one_redrive"]
-    lost = final["pending"] + final["dead_letters"] + final["events_missing"] + final["outbox_flagged"]
+    steps = {"2": [True], "1": [False], "both": [True, False]}[args.steps]
+    random.shuffle(steps)  # side by side, in a random order (the machine is shared)
+    outcomes = [burst(args.burst, fault_rate=args.faults, two_step=two) for two in steps]
+    lost = 0
+    for outcome in sorted(outcomes, key=lambda o: -o["steps"]):
+        final = outcome["after_one_redrive"]
+        lost += sum(
+            final[k]
+            for k in ("pending", "dead_letters", "events_missing", "outbox_flagged", "lacking_formats")
+        )
+        print(
+            f"{outcome['steps']} step{'s' if outcome['steps'] > 1 else ''}: {outcome['ready_per_second']} ready/s, "
+            f"{outcome['all_formats_per_second']} all-formats/s, upload→ready p50 {outcome['upload_to_done_p50_s']} s, "
+            f"upload→all p50 {outcome['upload_to_all_formats_p50_s']} s"
+        )
     print("nothing lost" if lost == 0 else f"LOST: {lost}")
     return 0 if lost == 0 else 1
 

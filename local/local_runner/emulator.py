@@ -32,6 +32,7 @@ WORKER_PRINCIPAL = "worker"  # the resize function, and the SQS event source map
 REPROCESS_PRINCIPAL = "reprocess"  # the reprocess function the Distributed Map invokes per item
 REPROCESSING_MAP_PRINCIPAL = "reprocessing-map"  # the state machine's role: the S3 listing reader
 HOUSEKEEPING_PRINCIPAL = "housekeeping"  # the housekeeping function (it never reads an original's bytes)
+ALTERNATES_PRINCIPAL = "alternates"  # the second step: the alternates function and its event source
 
 
 def local_session(principal: str | None = None) -> boto3.session.Session:
@@ -64,6 +65,9 @@ class LocalResources:
     housekeeping_queue_url: str
     housekeeping_queue_arn: str
     housekeeping_dead_letter_queue_url: str
+    alternates_queue_url: str  # the second step's tasks (photo_contract.alternates)
+    alternates_queue_arn: str
+    alternates_dead_letter_queue_url: str
 
 
 class LocalAws:
@@ -149,6 +153,16 @@ class LocalAws:
                 ),
             },
         )["QueueUrl"]
+        alternates_dlq = sqs.create_queue(QueueName=f"{prefix}-alternates-dlq")["QueueUrl"]
+        alternates = sqs.create_queue(
+            QueueName=f"{prefix}-alternates",
+            Attributes={
+                "VisibilityTimeout": str(self._visibility),
+                "RedrivePolicy": json.dumps(
+                    {"deadLetterTargetArn": _arn(sqs, alternates_dlq), "maxReceiveCount": receives}
+                ),
+            },
+        )["QueueUrl"]
         self.resources = LocalResources(
             endpoint,
             uploads,
@@ -166,6 +180,9 @@ class LocalAws:
             housekeeping,
             _arn(sqs, housekeeping),
             housekeeping_dlq,
+            alternates,
+            _arn(sqs, alternates),
+            alternates_dlq,
         )
         return self.resources
 

@@ -20,6 +20,7 @@ from photo_contract.runtime import LAMBDA_MEMORY_VARIABLE, MODERATOR_LOCAL, Work
 from photo_pipeline_cdk import binding
 from photo_pipeline_cdk.binding import ApiResources, TokenIssuer
 from photo_pipeline_cdk.config import EnvironmentConfig
+from resize_worker.alternates_handler import AlternatesWorker
 from resize_worker.handler import ResizeWorker, aws_services
 from resize_worker.housekeeping_handler import HousekeepingWorker, housekeeping_services
 from resize_worker.settings import WorkerSettings
@@ -28,6 +29,7 @@ from upload_api.wiring import build_app
 
 from local_runner.cdn import CDN_PATH, add_local_cdn
 from local_runner.emulator import (
+    ALTERNATES_PRINCIPAL,
     API_PRINCIPAL,
     HOUSEKEEPING_PRINCIPAL,
     REGION,
@@ -41,7 +43,7 @@ from local_runner.faults import FaultInjector
 from local_runner.issuer import LocalIssuer
 from local_runner.page import add_upload_page
 from local_runner.worker import Handler, QueueWorker
-from local_runner.worker_pool import WorkerPool
+from local_runner.worker_pool import ALTERNATES, WorkerPool
 
 DEMO_USER = "demo-user"
 
@@ -56,6 +58,7 @@ class LocalPipeline:
     api_settings: ApiSettings  # what the API runs with (a second runtime can be built from it)
     housekeeping: QueueWorker  # the housekeeping function on its queue
     pool: WorkerPool | None = None  # the worker processes, when the handler runs in several
+    alternates: QueueWorker | None = None  # the second step on its queue (None: one step)
 
     def token(self, subject: str = DEMO_USER, *, groups: tuple[str, ...] = ()) -> str:
         claims: dict[str, Any] = {"cognito:groups": list(groups)} if groups else {}
@@ -110,6 +113,8 @@ def local_pipeline(
     worker: QueueWorker | None = None
     housekeeping: QueueWorker | None = None
     pool: WorkerPool | None = None
+    alternates: QueueWorker | None = None
+    alternates_pool: WorkerPool | None = None
     processes = worker_processes or min(config.resize.reserved_concurrency, os.cpu_count() or 1)
     try:
         # The same contract the stacks write, read by the same readers the deployed functions use.
@@ -149,23 +154,7 @@ def local_pipeline(
             **told.to_env(),
             LAMBDA_MEMORY_VARIABLE: str(config.resize.memory_mib),
         }
-        if handler_factory is not None:
-            handler = handler_factory(resources)
-        elif processes > 1:
-            pool = WorkerPool(
-                environment=environment,
-                endpoint=resources.endpoint,
-                processes=processes,
-                fault_rate=fault_rate,
-            )
-            handler = pool.handler
-        else:
-            settings = WorkerSettings.from_env(environment)
-            session = local_session(WORKER_PRINCIPAL)
-            if fault_rate:
-                FaultInjector(fault_rate).install(session)
-            services = aws_services(settings, session=session, endpoint_url=resources.endpoint)
-            handler = _forgetting_metrics(ResizeWorker(services=services, settings=settings).handle_batch)
+        handler, pool = _resize_step(resources, environment, processes, fault_rate, handler_factory)
         worker = QueueWorker(
             sqs=local_client("sqs", resources.endpoint, WORKER_PRINCIPAL),
             queue_url=resources.queue_url,
@@ -184,23 +173,95 @@ def local_pipeline(
             handler=housekeeping_worker(resources, fault_rate=fault_rate).handle,
         )
         housekeeping.start()
-        yield LocalPipeline(aws, resources, api_url, issuer, worker, api_settings, housekeeping, pool)
+        if config.resize.alternates is not None:
+            alternates, alternates_pool = _alternates_step(
+                config, resources, environment, processes, fault_rate
+            )
+            alternates.start()
+        yield LocalPipeline(
+            aws, resources, api_url, issuer, worker, api_settings, housekeeping, pool, alternates
+        )
     finally:
-        if worker is not None:
-            worker.stop()
-        if housekeeping is not None:
-            housekeeping.stop()
-        if pool is not None:
-            pool.close()
+        for poller in (worker, alternates, housekeeping):
+            if poller is not None:
+                poller.stop()
+        for processes_of in (pool, alternates_pool):
+            if processes_of is not None:
+                processes_of.close()
         if server is not None:
             server.should_exit = True
             time.sleep(0.2)
         aws.stop()
 
 
+def _resize_step(
+    resources: LocalResources,
+    environment: dict[str, str],
+    processes: int,
+    fault_rate: float,
+    handler_factory: Callable[[LocalResources], Handler] | None,
+) -> tuple[Handler, WorkerPool | None]:
+    """The resize function's handler: the given factory's, in worker processes, or here."""
+    if handler_factory is not None:
+        return handler_factory(resources), None
+    if processes > 1:
+        pool = WorkerPool(
+            environment=environment, endpoint=resources.endpoint, processes=processes, fault_rate=fault_rate
+        )
+        return pool.handler, pool
+    settings = WorkerSettings.from_env(environment)
+    session = local_session(WORKER_PRINCIPAL)
+    if fault_rate:
+        FaultInjector(fault_rate).install(session)
+    services = aws_services(settings, session=session, endpoint_url=resources.endpoint)
+    return _forgetting_metrics(ResizeWorker(services=services, settings=settings).handle_batch), None
+
+
+def _alternates_step(
+    config: EnvironmentConfig,
+    resources: LocalResources,
+    environment: dict[str, str],
+    processes: int,
+    fault_rate: float,
+) -> tuple[QueueWorker, WorkerPool | None]:
+    """The alternates function on its queue, as its principal: in processes of a lower priority when
+    the first step runs in several (so JPEGs never wait behind AVIF on a few cores), else here."""
+    assert config.resize.alternates is not None
+    pool = None
+    handler: Handler
+    if processes > 1:
+        pool = WorkerPool(
+            environment=environment,
+            endpoint=resources.endpoint,
+            processes=processes,
+            fault_rate=fault_rate,
+            kind=ALTERNATES,
+        )
+        handler = pool.handler
+    else:
+        settings = WorkerSettings.from_env(environment)
+        session = local_session(ALTERNATES_PRINCIPAL)
+        if fault_rate:
+            FaultInjector(fault_rate).install(session)
+        services = aws_services(settings, session=session, endpoint_url=resources.endpoint, first_step=False)
+        handler = _forgetting_metrics(AlternatesWorker(services=services, settings=settings).handle_batch)
+    worker = QueueWorker(
+        sqs=local_client("sqs", resources.endpoint, ALTERNATES_PRINCIPAL),
+        queue_url=resources.alternates_queue_url,
+        queue_arn=resources.alternates_queue_arn,
+        handler=handler,
+        batch_size=config.resize.alternates.batch_size,
+        concurrency=processes,
+    )
+    if pool is not None:
+        pool.wait_ready()
+    return worker, pool
+
+
 def _forgetting_metrics(handle: Handler) -> Handler:
     """Lambda's decorator flushes the worker's metrics after each invocation; locally they are dropped
     (Powertools would print them itself once 100 values piled up, disabled or not)."""
+    from resize_worker import alternates_handler
     from resize_worker.handler import metrics
 
     def handler(event: dict[str, Any]) -> dict[str, Any]:
@@ -208,6 +269,7 @@ def _forgetting_metrics(handle: Handler) -> Handler:
             return handle(event)
         finally:
             metrics.clear_metrics()
+            alternates_handler.metrics.clear_metrics()
 
     return handler
 
@@ -220,6 +282,7 @@ def worker_environment(config: EnvironmentConfig, resources: LocalResources) -> 
         registry_table=resources.registry_table,
         event_bus_name=resources.event_bus_name,
         housekeeping_queue_url=resources.housekeeping_queue_url,
+        alternates_queue_url=resources.alternates_queue_url,
     )
 
 

@@ -125,7 +125,9 @@ def local_worker(config: EnvironmentConfig, resources: LocalResources) -> tuple[
         }
     )
     session = local_session(REPROCESS_PRINCIPAL)
-    return aws_services(settings, session=session, endpoint_url=resources.endpoint), settings
+    return aws_services(
+        settings, session=session, endpoint_url=resources.endpoint, first_step=False
+    ), settings
 
 
 def main(argv: list[str] | None = None) -> int:

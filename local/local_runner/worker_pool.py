@@ -13,38 +13,50 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-_worker: Any = None  # one ResizeWorker per process
+_worker: Any = None  # one ResizeWorker (or AlternatesWorker) per process
+RESIZE = "resize"
+ALTERNATES = "alternates"  # the second step; its processes run at a lower priority (below)
+# On a machine of a few cores the first step (a photo's JPEGs: what makes it ready) must not wait
+# behind AVIF encoding, as in AWS where each step has its own function and concurrency.
+ALTERNATES_NICENESS = 10
 
 
-def _start(environment: dict[str, str], endpoint: str, fault_rate: float = 0.0) -> None:
+def _start(environment: dict[str, str], endpoint: str, fault_rate: float = 0.0, kind: str = RESIZE) -> None:
     global _worker
     # Ctrl-C reaches the whole process group; the parent shuts the pool down, so a worker ignores it
     # (otherwise each one prints a KeyboardInterrupt traceback).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     logging.getLogger("resize").setLevel(logging.WARNING)
+    logging.getLogger("alternates").setLevel(logging.WARNING)
+    from resize_worker.alternates_handler import AlternatesWorker
     from resize_worker.handler import ResizeWorker, aws_services
     from resize_worker.settings import WorkerSettings
 
-    from local_runner.emulator import WORKER_PRINCIPAL, local_session
+    from local_runner.emulator import ALTERNATES_PRINCIPAL, WORKER_PRINCIPAL, local_session
     from local_runner.faults import FaultInjector
 
     settings = WorkerSettings.from_env(environment)
-    session = local_session(WORKER_PRINCIPAL)
+    session = local_session(ALTERNATES_PRINCIPAL if kind == ALTERNATES else WORKER_PRINCIPAL)
     if fault_rate:
         FaultInjector(fault_rate).install(session)
-    _worker = ResizeWorker(
-        services=aws_services(settings, session=session, endpoint_url=endpoint), settings=settings
-    )
+    if kind == ALTERNATES:
+        os.nice(ALTERNATES_NICENESS)
+        services = aws_services(settings, session=session, endpoint_url=endpoint, first_step=False)
+        _worker = AlternatesWorker(services=services, settings=settings)
+    else:
+        services = aws_services(settings, session=session, endpoint_url=endpoint)
+        _worker = ResizeWorker(services=services, settings=settings)
 
 
 def _handle(event: dict[str, Any]) -> dict[str, Any]:
-    from resize_worker.handler import metrics
+    from resize_worker import alternates_handler, handler
 
     result: dict[str, Any] = _worker.handle_batch(event)
     # Lambda's decorator flushes the metrics after each invocation; here they would pile up until
     # Powertools prints them itself at 100 values (it does so even when metrics are disabled).
-    metrics.clear_metrics()
+    handler.metrics.clear_metrics()
+    alternates_handler.metrics.clear_metrics()
     return result
 
 
@@ -61,9 +73,15 @@ class WorkerPool:
     (``local_runner.faults``)."""
 
     def __init__(
-        self, *, environment: dict[str, str], endpoint: str, processes: int, fault_rate: float = 0.0
+        self,
+        *,
+        environment: dict[str, str],
+        endpoint: str,
+        processes: int,
+        fault_rate: float = 0.0,
+        kind: str = RESIZE,
     ) -> None:
-        self._args = (environment, endpoint, fault_rate)
+        self._args = (environment, endpoint, fault_rate, kind)
         self.processes = processes
         self.restarts = 0
         self._lock = threading.Lock()

@@ -26,6 +26,7 @@ from photo_ops.cost import (
     Measured,
     fargate_tasks_usd,
     per_million_images,
+    worker_gb_seconds_per_image,
     worker_ms_per_image,
 )
 from photo_ops.prices import Prices
@@ -380,15 +381,9 @@ def processing_per_image(ctx: Context) -> float:
 
 
 def worker_compute_per_image(ctx: Context) -> float:
-    """The resize Lambda's GB-seconds per image, in USD: the part a Savings Plan discounts."""
-    resize = ctx.config.resize
-    seconds = worker_ms_per_image(ctx.config, ctx.measured, ctx.prices, ctx.assume) / 1000
-    return (
-        seconds
-        * resize.memory_mib
-        / 1024
-        * ctx.prices("lambda", f"{resize.architecture.value}_per_gb_second")
-    )
+    """The resize Lambdas' GB-seconds per image, in USD: the part a Savings Plan discounts."""
+    gbs, _ = worker_gb_seconds_per_image(ctx.config, ctx.measured, ctx.prices, ctx.assume)
+    return gbs * ctx.prices("lambda", f"{ctx.config.resize.architecture.value}_per_gb_second")
 
 
 def api_requests(ctx: Context, scenario: Scenario, month: int) -> float:

@@ -1,9 +1,10 @@
 """Replay dead letters: move every message of an environment's upload-event DLQ back to its queue (or,
-with ``--queue housekeeping``, the housekeeping DLQ: erasure steps, removals).
+with ``--queue housekeeping``, the housekeeping DLQ: erasure steps, removals; ``--queue alternates``,
+the second step's: images served as JPEG only until their AVIF is made).
 
-    make redrive ENV=prod [QUEUE=housekeeping]   # or: python -m photo_ops.redrive --env prod [--rate 50]
+    make redrive ENV=prod [QUEUE=housekeeping|alternates]   # or: python -m photo_ops.redrive --env prod
 
-It finds both queues through the storage stack's outputs, starts SQS's own message move task (the
+It finds both queues through the stack outputs (the storage stack's; the resize stack's for alternates), starts SQS's own message move task (the
 service moves the messages, in order, at most ``--rate`` a second if given; nothing passes through this
 machine) and follows it until it ends, printing how many moved. Needs AWS credentials for the account.
 Run it once the cause is fixed: the worker treats a replayed event like a new one (it is idempotent).
@@ -18,21 +19,30 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from photo_pipeline_cdk.binding import StackName, StorageOutput, stack_name
+from photo_pipeline_cdk.binding import (
+    ALTERNATES_DEAD_LETTER_QUEUE_OUTPUT,
+    ALTERNATES_QUEUE_OUTPUT,
+    StackName,
+    StorageOutput,
+    stack_name,
+)
 from photo_pipeline_cdk.config import EnvironmentConfig, environment_config
 
 from photo_ops.session import environment_session
 
-# Each redrivable queue's (queue, dead-letter queue) outputs of the storage stack.
-QUEUES = {
+# Each redrivable queue: the stack whose outputs name it, and its (queue, dead-letter queue) outputs.
+QUEUES: dict[str, tuple[StackName, str, str]] = {
     "upload-events": (
+        StackName.STORAGE,
         StorageOutput.UPLOAD_EVENTS_QUEUE_ARN,
         StorageOutput.UPLOAD_EVENTS_DEAD_LETTER_QUEUE_ARN,
     ),
     "housekeeping": (
+        StackName.STORAGE,
         StorageOutput.HOUSEKEEPING_QUEUE_ARN,
         StorageOutput.HOUSEKEEPING_DEAD_LETTER_QUEUE_ARN,
     ),
+    "alternates": (StackName.RESIZE, ALTERNATES_QUEUE_OUTPUT, ALTERNATES_DEAD_LETTER_QUEUE_OUTPUT),
 }
 TERMINAL_STATUSES = frozenset({"COMPLETED", "CANCELLED", "FAILED"})
 
@@ -48,14 +58,14 @@ class RedriveResult:
 def storage_queue_arns(
     cloudformation: Any, config: EnvironmentConfig, queue: str = "upload-events"
 ) -> tuple[str, str]:
-    """(queue ARN, dead-letter queue ARN) from the environment's storage stack outputs."""
-    queue_output, dead_letter_output = QUEUES[queue]
-    storage = stack_name(config, StackName.STORAGE)
-    (stack,) = cloudformation.describe_stacks(StackName=storage)["Stacks"]
+    """(queue ARN, dead-letter queue ARN) from the outputs of the environment's stack that has them."""
+    kind, queue_output, dead_letter_output = QUEUES[queue]
+    name = stack_name(config, kind)
+    (stack,) = cloudformation.describe_stacks(StackName=name)["Stacks"]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     missing = {queue_output, dead_letter_output} - set(outputs)
     if missing:
-        raise RuntimeError(f"{storage} has no output {sorted(missing)}: deploy the storage stack first")
+        raise RuntimeError(f"{name} has no output {sorted(missing)}: deploy that stack first")
     return outputs[queue_output], outputs[dead_letter_output]
 
 

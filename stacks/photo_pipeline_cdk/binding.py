@@ -51,6 +51,9 @@ class StorageOutput(StrEnum):
 
 
 REPROCESS_STATE_MACHINE_OUTPUT = "ReprocessStateMachineArn"  # the resize stack's
+# The resize stack's too, where the alternates are a second step (make redrive QUEUE=alternates).
+ALTERNATES_QUEUE_OUTPUT = "AlternatesQueueArn"
+ALTERNATES_DEAD_LETTER_QUEUE_OUTPUT = "AlternatesDeadLetterQueueArn"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -127,8 +130,10 @@ def worker_environment(
     registry_table: str,
     event_bus_name: str,
     housekeeping_queue_url: str | None,
+    alternates_queue_url: str | None = None,
 ) -> WorkerEnvironment:
-    """What the resize function (and the reprocess function) is told."""
+    """What the resize function (and the reprocess function) is told; the resize function of a
+    two-step environment also gets the alternates queue (``alternates_queue_url``)."""
     return WorkerEnvironment(
         media_bucket=media_bucket,
         registry_table=registry_table,
@@ -139,6 +144,7 @@ def worker_environment(
         variants=config.resize.variants,
         receipt_policy=config.resize.receipt,
         moderation=config.resize.moderation,
+        alternates_queue_url=alternates_queue_url if config.resize.alternates is not None else None,
     )
 
 

@@ -26,6 +26,8 @@ from photo_contract.runtime import ApiEnvironment
 from photo_pipeline_cdk import binding
 from photo_pipeline_cdk.assets.sources import DEFAULT_ASSET_CACHE
 from photo_pipeline_cdk.binding import (
+    ALTERNATES_DEAD_LETTER_QUEUE_OUTPUT,
+    ALTERNATES_QUEUE_OUTPUT,
     REPROCESS_STATE_MACHINE_OUTPUT,
     ApiResources,
     StackName,
@@ -44,7 +46,7 @@ from photo_pipeline_cdk.constructs.identity import SignUpLimit, UserDirectory
 from photo_pipeline_cdk.constructs.image_repository import ApiImageRepository
 from photo_pipeline_cdk.constructs.registry import ImageRegistry
 from photo_pipeline_cdk.constructs.reprocessing import Reprocessing
-from photo_pipeline_cdk.constructs.resize import ResizePipeline
+from photo_pipeline_cdk.constructs.resize import AlternatesStep, ResizePipeline
 from photo_pipeline_cdk.constructs.storage import PhotoBuckets
 from photo_pipeline_cdk.constructs.upload_events import UploadEvents
 from photo_pipeline_cdk.constructs.upload_quota import UploadQuotaTable
@@ -411,6 +413,17 @@ class ResizeStack(cdk.Stack):
             reprocess_concurrency=resize.reprocess_concurrency,
             receipt_policy=resize.receipt,
             moderation=resize.moderation,
+            alternates=(
+                AlternatesStep(
+                    memory_mib=resize.alternates.memory_mib,
+                    timeout_seconds=resize.alternates.timeout_seconds,
+                    reserved_concurrency=resize.alternates.reserved_concurrency,
+                    batch_size=resize.alternates.batch_size,
+                    max_receive_count=resize.max_receive_count,
+                )
+                if resize.alternates is not None
+                else None
+            ),
         )
         self.reprocessing = Reprocessing(
             self,
@@ -435,6 +448,14 @@ class ResizeStack(cdk.Stack):
             log_retention=_retention(config.log_retention_days),
             asset_cache_dir=asset_cache_dir,
         )
+        pipeline = self.pipeline
+        if pipeline.alternates_queue is not None and pipeline.alternates_dead_letter_queue is not None:
+            cdk.CfnOutput(self, ALTERNATES_QUEUE_OUTPUT, value=pipeline.alternates_queue.queue_arn)
+            cdk.CfnOutput(
+                self,
+                ALTERNATES_DEAD_LETTER_QUEUE_OUTPUT,
+                value=pipeline.alternates_dead_letter_queue.queue_arn,
+            )
         # make reprocess finds the state machine here.
         cdk.CfnOutput(
             self, REPROCESS_STATE_MACHINE_OUTPUT, value=self.reprocessing.state_machine.state_machine_arn

@@ -138,3 +138,21 @@ def test_the_queues_come_from_the_storage_stack_outputs() -> None:
             "arn:aws:sqs:eu-west-1:123456789012:q",
             "arn:aws:sqs:eu-west-1:123456789012:dlq",
         )
+
+
+def test_the_alternates_queues_come_from_the_resize_stack_outputs() -> None:
+    config = ENVIRONMENTS["prod"]
+    with mock_aws():
+        cloudformation = boto3.client("cloudformation", region_name=REGION)
+        template = {
+            "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+            "Outputs": {
+                "AlternatesQueueArn": {"Value": "arn:aws:sqs:eu-west-1:123456789012:alt"},
+                "AlternatesDeadLetterQueueArn": {"Value": "arn:aws:sqs:eu-west-1:123456789012:alt-dlq"},
+            },
+        }
+        cloudformation.create_stack(StackName="photo-pipeline-prod-resize", TemplateBody=json.dumps(template))
+        assert storage_queue_arns(cloudformation, config, "alternates") == (
+            "arn:aws:sqs:eu-west-1:123456789012:alt",
+            "arn:aws:sqs:eu-west-1:123456789012:alt-dlq",
+        )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from local_runner.emulator import (
     ACCESS_KEY_ID,
+    ALTERNATES_PRINCIPAL,
     API_PRINCIPAL,
     HOUSEKEEPING_PRINCIPAL,
     REPROCESS_PRINCIPAL,
@@ -41,6 +42,7 @@ ROLES_OF_PRINCIPAL: Mapping[str, tuple[str, ...]] = {
     REPROCESS_PRINCIPAL: ("ResizePipelineReprocessFunctionServiceRole",),
     REPROCESSING_MAP_PRINCIPAL: ("ReprocessingStateMachineRole",),
     HOUSEKEEPING_PRINCIPAL: ("HousekeepingFunctionServiceRole",),
+    ALTERNATES_PRINCIPAL: ("ResizePipelineAlternatesFunctionServiceRole",),
 }
 
 
@@ -71,6 +73,11 @@ def local_names(resources: LocalResources) -> dict[str, str]:
         "HousekeepingDeadLetterQueueArn": resources.housekeeping_dead_letter_queue_url.rstrip("/").rsplit(
             "/", 1
         )[1],
+        # The resize stack's own (not outputs): the second step's queue and its dead letters.
+        "ResizePipelineAlternatesQueue": resources.alternates_queue_arn.rsplit(":", 1)[1],
+        "ResizePipelineAlternatesQueueDeadLetters": resources.alternates_dead_letter_queue_url.rstrip(
+            "/"
+        ).rsplit("/", 1)[1],
     }
 
 
@@ -85,6 +92,11 @@ def environment_templates(env: str, names_by_output: Mapping[str, str]) -> Templ
         and logical_id.startswith("ReprocessingReports")
         and "ReprocessingReports" in names_by_output
     }
+    for prefix in ("ResizePipelineAlternatesQueueDeadLetters", "ResizePipelineAlternatesQueue"):
+        for logical_id, resource in resize["Resources"].items():
+            hashed = logical_id.removeprefix(prefix)
+            if resource["Type"] == "AWS::SQS::Queue" and len(hashed) == 8 and prefix in names_by_output:
+                names[("Resize", logical_id)] = names_by_output[prefix]
     for output, name in names_by_output.items():
         if output not in storage["Outputs"]:
             continue

@@ -71,7 +71,7 @@ def _default_worker() -> AlternatesWorker:
     global _worker
     if _worker is None:
         settings = WorkerSettings.from_env(os.environ)
-        _worker = AlternatesWorker(services=aws_services(settings, moderate=False), settings=settings)
+        _worker = AlternatesWorker(services=aws_services(settings, first_step=False), settings=settings)
     return _worker
 
 

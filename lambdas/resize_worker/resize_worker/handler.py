@@ -116,11 +116,12 @@ def aws_services(
     *,
     session: boto3.session.Session | None = None,
     endpoint_url: str | None = None,
-    moderate: bool = True,
+    first_step: bool = True,
 ) -> Services:
-    """The worker's clients (the local runner passes its emulator's session and endpoint). The reprocess
-    function passes ``moderate=False``: it keeps each image's recorded verdict and may not call
-    Rekognition, and it makes every encoding in one step (no alternates queue)."""
+    """The worker's clients (the local runner passes its emulator's session and endpoint). Only the live
+    resize function is the ``first_step``: it moderates new images and queues their alternates. The
+    reprocess function (which keeps each image's recorded verdict, may not call Rekognition and makes
+    every encoding in one step) and the alternates function pass ``first_step=False``."""
     session = session or boto3.session.Session()
 
     def client(name: str) -> Any:
@@ -136,10 +137,10 @@ def aws_services(
             if settings.housekeeping_queue_url
             else None
         ),
-        moderator=_moderator(settings, client) if moderate and settings.moderation.enabled else None,
+        moderator=_moderator(settings, client) if first_step and settings.moderation.enabled else None,
         alternates=(
             AlternatesQueue(client("sqs"), settings.alternates_queue_url)
-            if settings.alternates_queue_url and moderate
+            if settings.alternates_queue_url and first_step
             else None
         ),
     )

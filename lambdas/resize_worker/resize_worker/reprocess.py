@@ -107,7 +107,7 @@ def _default_services() -> tuple[Services, WorkerSettings]:
         from resize_worker.handler import aws_services  # the same clients, timeouts and retries
 
         settings = WorkerSettings.from_env(os.environ)
-        _services = (aws_services(settings, moderate=False), settings)
+        _services = (aws_services(settings, first_step=False), settings)
     return _services
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 
 from aws_cdk import Duration
@@ -20,11 +22,13 @@ from photo_contract.budget import check_budget, min_timeout_seconds
 from photo_contract.moderation import ModerationPolicy
 from photo_contract.receipt import ReceiptPolicy
 from photo_contract.runtime import (
+    ALTERNATES_SERVICE_NAME,
     DEFAULT_MAX_PIXELS,
     DEFAULT_MAX_SOURCE_BYTES,
     METRICS_NAMESPACE,
     PROCESSING_FAILURES_METRIC,
     RESIZE_SERVICE_NAME,
+    UPLOAD_QUEUE_RETENTION_DAYS,
     WorkerEnvironment,
 )
 from photo_contract.variants import FEED_VARIANTS, VariantSpec
@@ -41,8 +45,24 @@ from photo_pipeline_cdk.config import DEFAULT_ARCHITECTURE, DEFAULT_PYTHON_VERSI
 from photo_pipeline_cdk.constructs.alarms import alarm_above_zero
 from photo_pipeline_cdk.constructs.grants import grant_listing, grant_object_actions, grant_send
 from photo_pipeline_cdk.constructs.registry import grant_registry_worker
-from photo_pipeline_cdk.constructs.upload_events import MIN_MAX_RECEIVE_COUNT, UploadEvents
+from photo_pipeline_cdk.constructs.upload_events import (
+    MIN_MAX_RECEIVE_COUNT,
+    UploadEvents,
+    queue_with_dead_letters,
+)
 from photo_pipeline_cdk.nag import acknowledge, acknowledge_prefix_grants, acknowledge_python_function
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlternatesStep:
+    """The second step's function: its own memory, timeout, concurrency and batch (its own budget,
+    checked like the first's), fed by its own queue with a DLQ."""
+
+    memory_mib: int = 1024
+    timeout_seconds: int = 75
+    reserved_concurrency: int = 5
+    batch_size: int = 5
+    max_receive_count: int = MIN_MAX_RECEIVE_COUNT
 
 
 class PillowLayer(Construct):
@@ -106,6 +126,10 @@ class ResizePipeline(Construct):
         (default: neither the camera nor the location).
     :param moderation: moderation rules; with any, the live function (not the reprocess one, which keeps
         each image's recorded verdict) may call Rekognition ``DetectModerationLabels``. Default: off.
+    :param alternates: two steps: the function above makes each variant's own encoding (the JPEGs) and
+        an image is ready with them; this second function, fed by its own queue (``.alternates_queue``,
+        DLQ ``.alternates_dead_letter_queue`` with an alarm), adds the alternates (AVIF)
+        (``.alternates_function``). None (the default): one function makes everything.
     """
 
     def __init__(
@@ -135,6 +159,7 @@ class ResizePipeline(Construct):
         reprocess_concurrency: int = 10,
         receipt_policy: ReceiptPolicy | None = None,
         moderation: ModerationPolicy | None = None,
+        alternates: AlternatesStep | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if not 2 <= reserved_concurrency <= 1000:
@@ -148,6 +173,7 @@ class ResizePipeline(Construct):
             max_pixels=max_pixels,
             max_source_bytes=max_source_bytes,
         )
+        self._max_pixels, self._max_source_bytes = max_pixels, max_source_bytes
         # Built first: a bad value fails the synth here with the contract's own message.
         environment = WorkerEnvironment(
             media_bucket=media_bucket.bucket_name,
@@ -163,6 +189,12 @@ class ResizePipeline(Construct):
         self.queue, self.dead_letter_queue = self._build_queue(
             uploads_bucket, queue, dead_letter_queue, timeout_seconds, max_receive_count
         )
+        self.alternates_queue, self.alternates_dead_letter_queue = self._build_alternates_queue(alternates)
+        first_step = (
+            dataclasses.replace(environment, alternates_queue_url=self.alternates_queue.queue_url)
+            if self.alternates_queue is not None
+            else environment
+        )
         self.layer = PillowLayer(
             self,
             "Pillow",
@@ -172,7 +204,7 @@ class ResizePipeline(Construct):
         ).layer
         self.function = self._build_function(
             self,
-            environment,
+            first_step,
             handler="resize_worker.handler.lambda_handler",
             description="photo-pipeline: resize uploaded originals into feed variants",
             architecture=architecture,
@@ -201,6 +233,11 @@ class ResizePipeline(Construct):
             grant_registry_worker(function, registry_table, event_bus)
             if housekeeping_queue is not None:
                 grant_send(function, housekeeping_queue)
+        self.alternates_function = self._build_alternates_function(
+            alternates, environment, uploads_bucket, media_bucket, registry_table, event_bus,
+            architecture=architecture, python_version=python_version, log_retention=log_retention,
+            asset_cache_dir=asset_cache_dir,
+        )  # fmt: skip
         if environment.moderation.enabled:
             grant_moderation(self.function)
             acknowledge(
@@ -214,6 +251,7 @@ class ResizePipeline(Construct):
         self._subscribe(batch_size, reserved_concurrency)
         self.errors_alarm, self.processing_failures_alarm, self.throttles_alarm = self._build_alarms()
         self.alarms = [self.errors_alarm, self.processing_failures_alarm, self.throttles_alarm]
+        self.alarms += self._build_alternates_alarms()
         self._acknowledge_findings(uploads_bucket, media_bucket, python_version)
 
     def _build_queue(
@@ -234,6 +272,105 @@ class ResizePipeline(Construct):
             max_receive_count=max_receive_count,
         )
         return events.queue, events.dead_letter_queue
+
+    def _build_alternates_queue(
+        self, step: AlternatesStep | None
+    ) -> tuple[sqs.Queue | None, sqs.Queue | None]:
+        if step is None:
+            return None, None
+        check_budget(
+            memory_mib=step.memory_mib,
+            timeout_seconds=step.timeout_seconds,
+            batch_size=step.batch_size,
+            max_pixels=self._max_pixels,
+            max_source_bytes=self._max_source_bytes,
+        )
+        return queue_with_dead_letters(
+            Construct(self, "AlternatesQueue"),
+            visibility_timeout_seconds=6 * step.timeout_seconds,
+            retention_days=UPLOAD_QUEUE_RETENTION_DAYS,
+            max_receive_count=step.max_receive_count,
+            retain=False,  # a lost backlog costs AVIFs only: the JPEGs are served, a reprocess remakes them
+        )
+
+    def _build_alternates_function(
+        self,
+        step: AlternatesStep | None,
+        environment: WorkerEnvironment,
+        uploads_bucket: s3.IBucket,
+        media_bucket: s3.IBucket,
+        registry_table: dynamodb.ITableV2,
+        event_bus: events.IEventBus,
+        *,
+        architecture: Architecture,
+        python_version: str,
+        log_retention: logs.RetentionDays,
+        asset_cache_dir: Path,
+    ) -> lambda_.Function | None:
+        if step is None or self.alternates_queue is None:
+            return None
+        function = self._build_function(
+            Construct(self, "Alternates"),
+            environment,
+            handler="resize_worker.alternates_handler.lambda_handler",
+            description="photo-pipeline: add each ready image's alternates (AVIF) to its JPEGs",
+            architecture=architecture,
+            python_version=python_version,
+            memory_mib=step.memory_mib,
+            timeout_seconds=step.timeout_seconds,
+            reserved_concurrency=step.reserved_concurrency,
+            log_retention=log_retention,
+            asset_cache_dir=asset_cache_dir,
+        )
+        # As the first step's, less the version read: it reads the original its record names (IfMatch).
+        grant_object_actions(function, uploads_bucket, UPLOADS_PREFIX, "s3:GetObject")
+        grant_object_actions(function, media_bucket, DERIVED_PREFIX, "s3:PutObject", "s3:DeleteObject")
+        grant_object_actions(function, media_bucket, HELD_PREFIX, "s3:PutObject", "s3:DeleteObject")
+        grant_listing(function, uploads_bucket, None)
+        grant_registry_worker(function, registry_table, event_bus)
+        grant_send(self.function, self.alternates_queue)
+        function.add_event_source(
+            sources.SqsEventSource(
+                self.alternates_queue,
+                batch_size=step.batch_size,
+                report_batch_item_failures=True,
+                max_concurrency=max(2, step.reserved_concurrency),
+            )
+        )
+        return function
+
+    def _build_alternates_alarms(self) -> list[cloudwatch.Alarm]:
+        if self.alternates_function is None or self.alternates_dead_letter_queue is None:
+            return []
+        return [
+            alarm_above_zero(
+                self,
+                "AlternatesDeadLettersAlarm",
+                "Alternates tasks failed five times (their images are served as JPEG): redrive the DLQ.",
+                self.alternates_dead_letter_queue.metric_approximate_number_of_messages_visible(
+                    period=Duration.minutes(5), statistic="Maximum"
+                ),
+            ),
+            alarm_above_zero(
+                self,
+                "AlternatesErrorsAlarm",
+                "The alternates function failed invocations (records go back to its queue).",
+                self.alternates_function.metric_errors(period=Duration.minutes(5), statistic="Sum"),
+                evaluation_periods=1,
+            ),
+            alarm_above_zero(
+                self,
+                "AlternatesFailuresAlarm",
+                "The resize core raised making an image's alternates (recorded, not retried): a bug to read.",
+                cloudwatch.Metric(
+                    namespace=METRICS_NAMESPACE,
+                    metric_name=PROCESSING_FAILURES_METRIC,
+                    dimensions_map={"service": ALTERNATES_SERVICE_NAME},
+                    period=Duration.minutes(5),
+                    statistic="Sum",
+                ),
+            ),
+        ]
 
     def _build_function(
         self,
@@ -345,6 +482,23 @@ class ResizePipeline(Construct):
                 "Serverless-LambdaDLQ": "Invoked by the Step Functions Map, which retries and records failed items.",
             },
         )
+        if self.alternates_function is not None:
+            acknowledge_prefix_grants(
+                self.alternates_function,
+                uploads_bucket.arn_for_objects(f"{UPLOADS_PREFIX}*"),
+                media_bucket.arn_for_objects(f"{DERIVED_PREFIX}*"),
+                media_bucket.arn_for_objects(f"{HELD_PREFIX}*"),
+            )
+            acknowledge_python_function(
+                self.alternates_function,
+                python_version=python,
+                **{
+                    "Serverless-LambdaDLQ": "SQS-invoked: failed records go to the alternates queue's DLQ.",
+                    "Serverless-LambdaEventSourceMappingDestination": (
+                        "SQS mappings have no on-failure destination; the queue's redrive policy is the DLQ."
+                    ),
+                },
+            )
         acknowledge_python_function(
             self.function,
             python_version=python,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import dataclasses
 import hashlib
 import io
 import logging
@@ -425,12 +426,19 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="run the resize handler in a subprocess on the Lambda's Python with only the built layer",
     )
+    parser.add_argument(
+        "--one-step",
+        action="store_true",
+        help="make every format in one step (the alternates step off), to compare with the default",
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no CloudWatch here: no EMF lines
     console = Console(width=MAX_COLUMNS, highlight=False)
     logging.getLogger("resize").setLevel(logging.WARNING)  # the worker's per-image JSON logs: table below
     logging.getLogger("housekeeping").setLevel(logging.WARNING)  # and the removals it asks for
     config = environment_config(args.env)
+    if args.one_step:
+        config = dataclasses.replace(config, resize=dataclasses.replace(config.resize, alternates=None))
     files, source = demo_files(args.corpus)
     console.print(f"inputs: {source}, and {sum(f.expect_rejected for f in files)} broken file")
     started = time.perf_counter()

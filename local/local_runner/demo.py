@@ -328,7 +328,7 @@ def result_table(results: list[DemoResult]) -> Table:
     table = Table(title=None, box=None, pad_edge=False, header_style="bold")
     table.add_column("image", overflow="ellipsis", no_wrap=True, max_width=34)
     table.add_column("original", justify="right", no_wrap=True)
-    table.add_column("variants (+alternate formats)", overflow="fold")
+    table.add_column("variants (+formats)", overflow="fold")
     table.add_column("→ready", justify="right", no_wrap=True)
     table.add_column("→all", justify="right", no_wrap=True)
     for r in results:

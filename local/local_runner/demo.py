@@ -93,10 +93,9 @@ def run_client(
         }
         for f in files
     ]
-    reply = api.post("/v1/uploads", json={"items": items}, headers={"Idempotency-Key": str(uuid.uuid4())})
-    reply.raise_for_status()
-    tickets = reply.json()["uploads"]
-    batch_id = reply.json()["batch_id"]
+    answer = post_batch(api, items)
+    tickets = answer["uploads"]
+    batch_id = answer["batch_id"]
     results = [
         DemoResult(f, t["image_id"], t["upload"]["fields"]["key"] if t["upload"] else "", batch_id=batch_id)
         for f, t in zip(files, tickets, strict=True)
@@ -154,6 +153,20 @@ def run_client(
                         result.all_formats_at = now
             time.sleep(poll_seconds)
     return results
+
+
+def post_batch(api: httpx.Client, items: list[dict[str, Any]], *, attempts: int = 5) -> dict[str, Any]:
+    """POST /v1/uploads, retried with the same Idempotency-Key while the backend is busy (409 in
+    flight, 429, 503), as a phone should: the retry gets the first answer, no second batch."""
+    key = str(uuid.uuid4())
+    for attempt in range(attempts):
+        reply = api.post("/v1/uploads", json={"items": items}, headers={"Idempotency-Key": key})
+        if reply.status_code not in (409, 429, 503) or attempt == attempts - 1:
+            break
+        time.sleep(float(reply.headers.get("Retry-After", 1)) * (attempt + 1))
+    reply.raise_for_status()
+    answer: dict[str, Any] = reply.json()
+    return answer
 
 
 def md5_of(data: bytes) -> str:

@@ -114,19 +114,25 @@ def matching_quality_with(
     return low
 
 
+def camera_photos(limit: int = 0) -> tuple[dict[str, bytes], str]:
+    """The corpus's camera JPEGs by name (the first ``limit``; 0: all), or generated ones without it."""
+    photos = {p.name: p.read_bytes() for p in sorted((CORPUS / "camera").glob("*.jpg"))}
+    source = f"{len(photos)} camera photos of {CORPUS}"
+    if not photos:
+        photos = {f.name: f.data for f in generated_photos() if f.name.endswith(".jpg")}
+        source = f"{len(photos)} generated photos (no ../shared corpus: the numbers mean less)"
+    if limit:
+        photos = dict(list(photos.items())[:limit])
+    return photos, source
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--limit", type=int, default=0, help="use only the first N photos (0: all)")
     args = parser.parse_args()
 
-    photos = {p.name: p.read_bytes() for p in sorted((CORPUS / "camera").glob("*.jpg"))}
-    source = f"{len(photos)} camera photos of {CORPUS}"
-    if not photos:
-        photos = {f.name: f.data for f in generated_photos() if f.name.endswith(".jpg")}
-        source = f"{len(photos)} generated photos (no ../shared corpus: the numbers mean less)"
-    if args.limit:
-        photos = dict(list(photos.items())[: args.limit])
+    photos, source = camera_photos(args.limit)
     print(f"formats at equal SSIM, {source}; {args.rounds} shuffled rounds, medians", flush=True)
 
     frames = {

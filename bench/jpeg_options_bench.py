@@ -30,8 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from formats_bench import CORPUS, frame_for, luma, matching_quality_with, ssim
-from local_runner.inputs import generated_photos
+from formats_bench import camera_photos, frame_for, luma, matching_quality_with, ssim
 from photo_contract.variants import FEED_VARIANTS, Alternate, OutputFormat
 from photo_resize import core as resize_core
 from PIL import Image
@@ -87,13 +86,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--limit", type=int, default=0, help="use only the first N photos (0: all)")
     args = parser.parse_args()
-    photos = {p.name: p.read_bytes() for p in sorted((CORPUS / "camera").glob("*.jpg"))}
-    source = f"{len(photos)} camera photos of {CORPUS}"
-    if not photos:
-        photos = {f.name: f.data for f in generated_photos() if f.name.endswith(".jpg")}
-        source = f"{len(photos)} generated photos (no ../shared corpus: the numbers mean less)"
-    if args.limit:
-        photos = dict(list(photos.items())[: args.limit])
+    photos, source = camera_photos(args.limit)
     print(f"JPEG options at equal SSIM, {source}; {args.rounds} shuffled rounds, medians", flush=True)
 
     frames = {spec.name: [frame_for(data, spec) for data in photos.values()] for spec in FEED_VARIANTS}

@@ -143,26 +143,12 @@ class LocalAws:
         registry_table = f"{prefix}-images"
         dynamodb.create_table(**table_definition(registry_table))
         bus, events_queue_url = _create_bus(local_client("events", endpoint), sqs, f"{prefix}-images")
-        housekeeping_dlq = sqs.create_queue(QueueName=f"{prefix}-housekeeping-dlq")["QueueUrl"]
-        housekeeping = sqs.create_queue(
-            QueueName=f"{prefix}-housekeeping",
-            Attributes={
-                "VisibilityTimeout": str(self._visibility),
-                "RedrivePolicy": json.dumps(
-                    {"deadLetterTargetArn": _arn(sqs, housekeeping_dlq), "maxReceiveCount": receives}
-                ),
-            },
-        )["QueueUrl"]
-        alternates_dlq = sqs.create_queue(QueueName=f"{prefix}-alternates-dlq")["QueueUrl"]
-        alternates = sqs.create_queue(
-            QueueName=f"{prefix}-alternates",
-            Attributes={
-                "VisibilityTimeout": str(self._visibility),
-                "RedrivePolicy": json.dumps(
-                    {"deadLetterTargetArn": _arn(sqs, alternates_dlq), "maxReceiveCount": receives}
-                ),
-            },
-        )["QueueUrl"]
+        housekeeping, housekeeping_dlq = _queue_with_dead_letters(
+            sqs, f"{prefix}-housekeeping", visibility=self._visibility, receives=receives
+        )
+        alternates, alternates_dlq = _queue_with_dead_letters(
+            sqs, f"{prefix}-alternates", visibility=self._visibility, receives=receives
+        )
         self.resources = LocalResources(
             endpoint,
             uploads,
@@ -303,3 +289,14 @@ def _arn(sqs: Any, queue_url: str) -> str:
         "QueueArn"
     ]
     return arn
+
+
+def _queue_with_dead_letters(sqs: Any, name: str, *, visibility: int, receives: int) -> tuple[str, str]:
+    """(queue URL, DLQ URL): a queue whose messages go to ``name``-dlq after ``receives`` receives."""
+    dead_letters = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+    redrive = {"deadLetterTargetArn": _arn(sqs, dead_letters), "maxReceiveCount": receives}
+    queue = sqs.create_queue(
+        QueueName=name,
+        Attributes={"VisibilityTimeout": str(visibility), "RedrivePolicy": json.dumps(redrive)},
+    )["QueueUrl"]
+    return queue, dead_letters

@@ -26,10 +26,10 @@ from resize_worker.process import (
     ProcessOutcome,
     ProcessStatus,
     Services,
-    _delete_keys,
-    _now,
-    _status,
-    _write_variants,
+    delete_keys,
+    http_status,
+    timestamp,
+    write_variants,
 )
 from resize_worker.settings import WorkerSettings
 
@@ -57,7 +57,7 @@ def make_alternates(services: Services, settings: WorkerSettings, task: Alternat
     try:
         found = services.s3.get_object(Bucket=task.bucket, Key=keys.source, IfMatch=record.source_etag)
     except ClientError as exc:
-        if _status(exc) not in (404, 412):
+        if http_status(exc) not in (404, 412):
             raise
         # Gone (a delete removed it) or replaced: the record says which, and whether to retry.
         return _lost(services, settings, task, record, ())
@@ -67,10 +67,10 @@ def make_alternates(services: Services, settings: WorkerSettings, task: Alternat
         detail = f"{type(exc).__name__}: {exc}"
         return ProcessOutcome(ProcessStatus.REJECTED, what, "alternates failed", failure=detail)
     held = record.status is ImageStatus.HELD
-    added = tuple(_write_variants(services.s3, settings, keys, task.version, result, held=held))
+    added = tuple(write_variants(services.s3, settings, keys, task.version, result, held=held))
     millis = round((time.perf_counter() - started) * 1000)
     written = services.registry.add_alternates(
-        task.owner, task.image_id, version=task.version, status=record.status, added=added, now=_now()
+        task.owner, task.image_id, version=task.version, status=record.status, added=added, now=timestamp()
     )
     if not written.written:
         return _lost(services, settings, task, record, added)
@@ -93,7 +93,7 @@ def _lost(
     same = live is not None and live.version == task.version and live.status is before.status
     if same and live is not None and live.alternates in (AlternatesState.MADE, AlternatesState.DONE):
         return ProcessOutcome(ProcessStatus.ALREADY_DONE, f"{task.owner}/{task.image_id}")
-    _delete_keys(services.s3, settings.media_bucket, [v.key for v in added])
+    delete_keys(services.s3, settings.media_bucket, [v.key for v in added])
     if live is not None and live.version == task.version and live.status in _LIVE:
         raise MovedMeanwhile(f"{task.owner}/{task.image_id} became {live.status.value} meanwhile")
     return ProcessOutcome(

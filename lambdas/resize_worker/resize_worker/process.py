@@ -139,7 +139,7 @@ def _make(
     if pending and moderation is not None and moderation.action is ModerationAction.REJECT:
         return _reject(services, settings, keys, source, MODERATION_REASON, _named(moderation), moderation)
     held = pending and moderation is not None and moderation.action is ModerationAction.HOLD
-    variants = _write_variants(services.s3, settings, keys, source.version, result, held=held)
+    variants = write_variants(services.s3, settings, keys, source.version, result, held=held)
     outcome = _record_ready(
         services,
         settings,
@@ -221,7 +221,7 @@ def _head(s3: S3Client, bucket: str, key: str) -> HeadObjectOutputTypeDef | None
     try:
         return s3.head_object(Bucket=bucket, Key=key)
     except ClientError as exc:
-        if _status(exc) != 404:
+        if http_status(exc) != 404:
             raise
         # HEAD cannot say whether the key or the bucket is missing; a missing bucket is an outage
         # (head_bucket raises and the message is retried), a missing key was deleted: nothing to do.
@@ -255,7 +255,7 @@ def _resize(
         return ProcessOutcome(outcome.status, keys.source, outcome.detail, failure=detail)
 
 
-def _write_variants(
+def write_variants(
     s3: S3Client, settings: WorkerSettings, keys: ImageKeys, version: str, result: ResizeResult, *, held: bool
 ) -> list[VariantRecord]:
     """Under the served prefix, or (held) under the one the CDN may not read."""
@@ -347,14 +347,14 @@ def _reject(
 
 def _commit(services: Services, media_bucket: str, keys: ImageKeys, done: Completion) -> bool:
     """The conditional write, then the cleanup it allows, then the event."""
-    written = services.registry.complete(keys.owner, keys.image_id, done, now=_now())
+    written = services.registry.complete(keys.owner, keys.image_id, done, now=timestamp())
     if not written.written:
         _discard(services, media_bucket, keys, done.version, done.variants)
         return False
     previous = written.previous
     if previous is not None and previous.variants:
         # The record has moved: the superseded set can go.
-        _delete_keys(services.s3, media_bucket, [v.key for v in previous.variants])
+        delete_keys(services.s3, media_bucket, [v.key for v in previous.variants])
     if previous is not None and previous.status is ImageStatus.REJECTED and done.status is ImageStatus.READY:
         services.settle(keys)  # made ready by a reprocess: its original must lose the expiry tag
     record = services.registry.get(keys.owner, keys.image_id)
@@ -373,7 +373,7 @@ def _discard(
     record = services.registry.get(keys.owner, keys.image_id)
     if record is not None and record.version == version and record.status is not ImageStatus.DELETED:
         return
-    _delete_keys(services.s3, media_bucket, [v.key for v in variants])
+    delete_keys(services.s3, media_bucket, [v.key for v in variants])
 
 
 def _announce(services: Services, record: ImageRecord) -> None:
@@ -381,7 +381,7 @@ def _announce(services: Services, record: ImageRecord) -> None:
     services.registry.event_sent(record.owner, record.image_id, status=record.status, version=record.version)
 
 
-def _delete_keys(s3: S3Client, bucket: str, keys: list[str]) -> None:
+def delete_keys(s3: S3Client, bucket: str, keys: list[str]) -> None:
     if keys:
         s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True})
 
@@ -413,9 +413,9 @@ def _md5(data: bytes) -> str:
     return base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
 
 
-def _now() -> str:
+def timestamp() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def _status(exc: ClientError) -> int:
+def http_status(exc: ClientError) -> int:
     return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))

@@ -237,3 +237,51 @@ def test_the_core_makes_either_half_of_the_encodings() -> None:
     }
     assert {(v.name, v.format.value) for v in alternates.variants} == {("w1080", "avif"), ("w640", "avif")}
     assert primary.placeholder == alternates.placeholder  # the same frames, made the same way
+
+
+class _RetriedWrites:
+    """The registry as botocore sees it after a lost answer: the write is applied, then retried, and the
+    retry's condition fails (DynamoDB answers ConditionalCheckFailed for the write that already won)."""
+
+    def __init__(self, real: Any, method: str) -> None:
+        self._real, self._method = real, method
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._real, name)
+        if name != self._method:
+            return attribute
+
+        def applied_then_refused(*args: Any, **kwargs: Any) -> Any:
+            attribute(*args, **kwargs)
+            return attribute(*args, **kwargs)
+
+        return applied_then_refused
+
+
+def test_a_first_step_write_retried_after_a_lost_answer_still_queues_and_announces(
+    world: World, queue: AlternatesQueue, services: Services, settings: WorkerSettings
+) -> None:
+    world.register(KEYS)
+    world.s3.put_object(Bucket=UPLOADS, Key=KEYS.source, Body=camera_jpeg("p.jpg", (2400, 1600)).data)
+    retried = replace(services, registry=_RetriedWrites(services.registry, "complete"))  # type: ignore[arg-type]
+    worker = ResizeWorker(services=retried, settings=settings)
+    assert worker.handle_batch(sqs_event(s3_body(KEYS.source))) == {"batchItemFailures": []}
+    record = world.record(KEYS)
+    assert record.status is Status.READY and record.event_pending is False
+    assert _types(world) == ["Image Ready"]
+    assert len(_tasks(world, queue)) == 1  # the second step is not lost with the answer
+    assert len(_media(world)) == 3  # the JPEGs the write names were kept
+
+
+def test_a_second_step_write_retried_after_a_lost_answer_still_announces(
+    world: World, first: ResizeWorker, queue: AlternatesQueue, services: Services, settings: WorkerSettings
+) -> None:
+    first.handle_batch(sqs_event(s3_body(KEYS.source)))
+    (task,) = _tasks(world, queue)
+    world.events_seen()
+    retried = replace(services, registry=_RetriedWrites(services.registry, "add_alternates"))  # type: ignore[arg-type]
+    assert make_alternates(retried, settings, task).status is ProcessStatus.ALREADY_DONE
+    record = world.record(KEYS)
+    assert record.alternates is AlternatesState.DONE and len(record.variants) == 5
+    assert _types(world) == [ALTERNATES_DETAIL_TYPE]
+    assert _media(world) == {v.key for v in record.variants}

@@ -92,6 +92,10 @@ def _lost(
     live = services.registry.get(task.owner, task.image_id)
     same = live is not None and live.version == task.version and live.status is before.status
     if same and live is not None and live.alternates in (AlternatesState.MADE, AlternatesState.DONE):
+        if live.alternates is AlternatesState.MADE:
+            # This very write won (botocore retried it after a lost answer) or a duplicate's did, and
+            # its event is not out yet: send it.
+            _announce(services, live, _alternates_of(live, settings), processing_ms=None)
         return ProcessOutcome(ProcessStatus.ALREADY_DONE, f"{task.owner}/{task.image_id}")
     delete_keys(services.s3, settings.media_bucket, [v.key for v in added])
     if live is not None and live.version == task.version and live.status in _LIVE:

@@ -314,6 +314,14 @@ def _record_ready(
         alternates=alternates,
     )
     if not _commit(services, settings.media_bucket, keys, done):
+        live = services.registry.get(keys.owner, keys.image_id)
+        if live is not None and live.version == source.version and live.status is done.status:
+            # This very write won: botocore retried it after a lost answer, or a duplicate delivery
+            # wrote the same version. What a committed write owes follows: its event here, its
+            # second step's task from the caller.
+            if live.event_pending:
+                _announce(services, live)
+            return None
         return ProcessOutcome(ProcessStatus.SUPERSEDED, keys.source, _LOST_RACE)
     return None
 

@@ -146,8 +146,10 @@ class LocalAws:
         housekeeping, housekeeping_dlq = _queue_with_dead_letters(
             sqs, f"{prefix}-housekeeping", visibility=self._visibility, receives=receives
         )
+        # At least the default 30 s: a test's short timeout is for the upload queue's poison message,
+        # and an AVIF step on a loaded machine can take seconds (it would be handed out again).
         alternates, alternates_dlq = _queue_with_dead_letters(
-            sqs, f"{prefix}-alternates", visibility=self._visibility, receives=receives
+            sqs, f"{prefix}-alternates", visibility=max(self._visibility, 30), receives=receives
         )
         self.resources = LocalResources(
             endpoint,

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 import pytest
 from local_runner.demo import DemoResult, demo_files, run_client
 from local_runner.pipeline import LocalPipeline, local_pipeline
+from photo_contract.variants import FEED_VARIANTS
 from photo_pipeline_cdk.config import environment_config
 
 
@@ -20,7 +21,9 @@ def pipeline() -> Iterator[LocalPipeline]:
 
 @pytest.fixture(scope="package")
 def demo_run(pipeline: LocalPipeline) -> list[DemoResult]:
-    """The demo's client flow: 20 files in one API call, real HTTP uploads, status polling. The corpus
-    when ../shared is there, the demo's own generated set when it is not."""
+    """The demo's client flow: 20 files in one API call, real HTTP uploads, status polling until every
+    format of each ready image is listed (the second step's AVIF too). The corpus when ../shared is
+    there, the demo's own generated set when it is not."""
     files, _ = demo_files()
-    return run_client(pipeline, files, timeout_seconds=240)
+    encodings = sum(len(spec.encodings) for spec in FEED_VARIANTS)
+    return run_client(pipeline, files, timeout_seconds=240, all_formats=encodings)

@@ -36,7 +36,11 @@ def test_demo_without_the_corpus_makes_its_own_inputs_quietly(tmp_path: Path) ->
     # The lifecycle an app sees: the post in one call, a delete, and the events the bus carried.
     assert re.search(r"GET /v1/batches/[0-9a-f]{32}: 20 images in one call \(19 ready, 1 rejected\)", out)
     assert re.search(r"DELETE /v1/images/[0-9a-f]{32}.*: 204, then GET: 404", out)
-    assert "events on the bus: 1 Image Deleted, 19 Image Ready, 1 Image Rejected" in out
+    assert (
+        "events on the bus: 19 Image Alternates Added, 1 Image Deleted, 19 Image Ready, 1 Image Rejected"
+        in out
+    )
+    assert "upload→ready: median" in out and "upload→all formats: median" in out
     # The emulator's per-request log went to its file, not to the user.
     assert "HTTP/1.1" not in out + result.stderr
     request_log = (tmp_path / "emulator.log").read_text()

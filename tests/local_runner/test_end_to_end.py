@@ -28,20 +28,19 @@ UPRIGHT_PORTRAIT = {
 
 
 def _wait_until_idle(pipeline: LocalPipeline, seconds: float = 30) -> None:
+    """Both steps' queues empty: nothing queued, nothing in flight."""
     sqs = pipeline.aws.client("sqs")
     deadline = time.monotonic() + seconds
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     while time.monotonic() < deadline:
-        attributes = sqs.get_queue_attributes(
-            QueueUrl=pipeline.resources.queue_url,
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-        if (
-            attributes["ApproximateNumberOfMessages"] == "0"
-            and attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
-        ):
+        idle = [
+            sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+            for url in (pipeline.resources.queue_url, pipeline.resources.alternates_queue_url)
+        ]
+        if all(a[n] == "0" for a in idle for n in names):
             return
         time.sleep(0.25)
-    raise AssertionError("the queue did not drain")
+    raise AssertionError("the queues did not drain")
 
 
 def test_every_photo_is_ready_and_the_broken_file_rejected(demo_run: list[DemoResult]) -> None:

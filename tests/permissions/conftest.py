@@ -62,6 +62,22 @@ def _wait_ready(api: httpx.Client, image_id: str, seconds: float = 60) -> None:
     raise AssertionError(f"{image_id} stayed pending")
 
 
+def _alternates_made(pipeline: Any, seconds: float = 60) -> None:
+    """Until the second step has nothing queued or in flight: what the run deletes next is then never
+    racing it (a race would make the step remove its own files, a call the run does not always make)."""
+    sqs = pipeline.aws.client("sqs")
+    deadline = time.monotonic() + seconds
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    while time.monotonic() < deadline:
+        counts = sqs.get_queue_attributes(
+            QueueUrl=pipeline.resources.alternates_queue_url, AttributeNames=names
+        )
+        if all(int(counts["Attributes"][n]) == 0 for n in names):
+            return
+        time.sleep(0.2)
+    raise AssertionError("the alternates queue did not drain")
+
+
 def _wait_versions(pipeline: Any, key: str, count: int, seconds: float = 30) -> None:
     s3 = pipeline.aws.client("s3")
     deadline = time.monotonic() + seconds
@@ -96,6 +112,7 @@ def recorded_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecordedR
         # The container runtime (uvicorn), the worker behind its event source, the batch reads.
         results = run_client(pipeline, [*files, poison], timeout_seconds=60)
         assert [r.status for r in results] == ["ready", "ready", "rejected"]
+        _alternates_made(pipeline)
         token = pipeline.token()
         api = httpx.Client(
             base_url=pipeline.api_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
@@ -112,6 +129,7 @@ def recorded_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecordedR
         form = ticket["upload"]
         httpx.post(form["url"], data=form["fields"], files={"file": (photo.name, photo.data)}, timeout=30)
         _wait_ready(api, ticket["image_id"])
+        _alternates_made(pipeline)
         for method, path in (
             ("GET", f"/v1/batches/{created['batch_id']}"),
             ("GET", "/v1/images"),
@@ -174,6 +192,7 @@ def recorded_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecordedR
             until=("held",),
         )
         assert [r.status for r in held] == ["held", "held"]
+        _alternates_made(pipeline)
         preview = api.get(f"/v1/images/{held[0].image_id}").json()["variants"][0]["url"]
         assert httpx.get(preview, timeout=30).status_code == 200
         assert moderator.get("/v1/moderation/images").status_code == 200
@@ -184,6 +203,7 @@ def recorded_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecordedR
         sweeper = housekeeping_worker(pipeline.resources)
         for task in (Task.SWEEP_OUTBOX, Task.SWEEP_ORIGINALS):
             sweeper.handle(json.loads(HousekeepingTask(task).to_body()))
+        _alternates_made(pipeline)
         # Erasure: a job the housekeeping function runs to the end, two images a step (so a step sends
         # the next one's task, as a large account's does).
         monkeypatch = pytest.MonkeyPatch()

@@ -80,6 +80,10 @@ def test_ready_with_its_jpegs_then_the_alternates_are_added(
     assert record.alternates is AlternatesState.DONE
     avif = [v for v in record.variants if v.content_type == "image/avif"]
     assert sorted(v.name for v in avif) == ["w1080", "w640"] and len(record.variants) == 5
+    # Listed as one step lists them: each variant's encodings together, in the spec's order.
+    assert [(v.name, v.content_type) for v in record.variants] == [
+        (spec.name, encoding.format.content_type) for spec in FEED_VARIANTS for encoding in spec.encodings
+    ]
     assert _media(world) == {v.key for v in record.variants}  # every file under the one version
     (added,) = world.events_seen()
     assert added["detail-type"] == ALTERNATES_DETAIL_TYPE

@@ -89,7 +89,7 @@ def test_originals_move_to_glacier_instant_retrieval_where_config_says(
 ) -> None:
     transition = environment_config(env).originals_transition
     rules = {
-        rule["Id"]: rule
+        rule.get("Id", ""): rule
         for bucket in resources(templates[env]["Storage"], "AWS::S3::Bucket")
         for rule in bucket["Properties"].get("LifecycleConfiguration", {}).get("Rules", [])
     }

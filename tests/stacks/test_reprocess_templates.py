@@ -109,7 +109,10 @@ def test_reprocessing_has_its_own_concurrency(templates: Templates, env: str) ->
     worker = functions["resize_worker.handler.lambda_handler"]
     assert reprocess["ReservedConcurrentExecutions"] == config.reprocess_concurrency
     assert worker["ReservedConcurrentExecutions"] == config.reserved_concurrency
-    assert reprocess["Environment"] == worker["Environment"]  # the same spec, buckets and registry
+    # The same spec, buckets and registry; only the live first step queues a second step.
+    first_step = dict(worker["Environment"]["Variables"])
+    assert first_step.pop("ALTERNATES_QUEUE_URL", None) is not None
+    assert reprocess["Environment"]["Variables"] == first_step
     assert reprocess["Timeout"] < worker["Timeout"]  # one image, not a batch
 
 

@@ -735,21 +735,23 @@ class Registry:
         *,
         version: str,
         status: Status,
-        added: tuple[VariantRecord, ...],
+        variants: tuple[VariantRecord, ...],
         now: str,
     ) -> Transition:
-        """Append a two-step image's alternates to its variants: only while it is still at ``version`` in
-        ``status`` with its alternates pending (a delete, a spec change, a moderator's decision or a
-        duplicate make it lose). Marks them made; :meth:`alternates_announced` once the event is out."""
+        """A two-step image's variants with its alternates among them (``variants``: the whole list,
+        in the spec's order), only while it is still at ``version`` in ``status`` with its alternates
+        pending: a delete, a spec change, a moderator's decision or a duplicate make it lose (so the
+        list the caller read is the list it extends). Marks them made; :meth:`alternates_announced`
+        once the event is out."""
         try:
             response = self._db.update_item(
                 TableName=self._table,
                 Key=self._key(owner, image_id),
-                UpdateExpression="SET variants = list_append(variants, :added), alternates = :made, updated_at = :now",
+                UpdateExpression="SET variants = :variants, alternates = :made, updated_at = :now",
                 ConditionExpression="version = :version AND #status = :status AND alternates = :pending",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={
-                    ":added": {"L": [_variant_item(v) for v in added]},
+                    ":variants": {"L": [_variant_item(v) for v in variants]},
                     ":made": {"S": AlternatesState.MADE.value},
                     ":pending": {"S": AlternatesState.PENDING.value},
                     ":version": {"S": version},

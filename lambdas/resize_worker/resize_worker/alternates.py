@@ -70,7 +70,12 @@ def make_alternates(services: Services, settings: WorkerSettings, task: Alternat
     added = tuple(write_variants(services.s3, settings, keys, task.version, result, held=held))
     millis = round((time.perf_counter() - started) * 1000)
     written = services.registry.add_alternates(
-        task.owner, task.image_id, version=task.version, status=record.status, added=added, now=timestamp()
+        task.owner,
+        task.image_id,
+        version=task.version,
+        status=record.status,
+        variants=_in_spec_order((*record.variants, *added), settings),
+        now=timestamp(),
     )
     if not written.written:
         return _lost(services, settings, task, record, added)
@@ -103,6 +108,19 @@ def _lost(
     return ProcessOutcome(
         ProcessStatus.SUPERSEDED, f"{task.owner}/{task.image_id}", "deleted or remade meanwhile"
     )
+
+
+def _in_spec_order(
+    variants: tuple[VariantRecord, ...], settings: WorkerSettings
+) -> tuple[VariantRecord, ...]:
+    """Each variant's encodings together, in the spec's order (as one step lists them): the API's
+    list reads the same however the image was made."""
+    rank = {
+        (spec.name, encoding.format.content_type): (i, j)
+        for i, spec in enumerate(settings.resize.variants)
+        for j, encoding in enumerate(spec.encodings)
+    }
+    return tuple(sorted(variants, key=lambda v: rank.get((v.name, v.content_type), (len(rank), 0))))
 
 
 def _alternates_of(record: ImageRecord, settings: WorkerSettings) -> tuple[VariantRecord, ...]:

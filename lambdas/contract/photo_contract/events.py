@@ -35,17 +35,7 @@ def image_event(record: ImageRecord, *, bus_name: str) -> dict[str, Any]:
     if record.status is Status.READY:
         detail["width"], detail["height"] = record.width, record.height
         detail["placeholder"], detail["dominant_color"] = record.placeholder, record.dominant_color
-        detail["variants"] = [
-            {
-                "name": v.name,
-                "key": v.key,
-                "width": v.width,
-                "height": v.height,
-                "content_type": v.content_type,
-                "size_bytes": v.size_bytes,
-            }
-            for v in record.variants
-        ]
+        detail["variants"] = [_variant(v) for v in record.variants]
         detail["receipt"] = record.receipt.to_dict() if record.receipt else None
         # What this image cost to make and keeps costing to store (docs/cost.md prices them).
         detail["processing_ms"] = record.processing_ms
@@ -73,17 +63,7 @@ def alternates_event(
         "batch_id": record.batch_id,
         "status": record.status.value,
         "version": record.version,
-        "variants": [
-            {
-                "name": v.name,
-                "key": v.key,
-                "width": v.width,
-                "height": v.height,
-                "content_type": v.content_type,
-                "size_bytes": v.size_bytes,
-            }
-            for v in added
-        ],
+        "variants": [_variant(v) for v in added],
         "processing_ms": processing_ms,
         "bytes_written": sum(v.size_bytes for v in added),
     }
@@ -103,6 +83,17 @@ def cleared_event(record: ImageRecord, *, bus_name: str) -> dict[str, Any]:
         "moderation": record.moderation.to_dict() if record.moderation else None,
     }
     return _entry(CLEARED_DETAIL_TYPE, detail, bus_name)
+
+
+def _variant(v: VariantRecord) -> dict[str, Any]:
+    return {
+        "name": v.name,
+        "key": v.key,
+        "width": v.width,
+        "height": v.height,
+        "content_type": v.content_type,
+        "size_bytes": v.size_bytes,
+    }
 
 
 def _entry(detail_type: str, detail: dict[str, Any], bus_name: str) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from photo_contract.alternates import AlternatesState, AlternatesTask
 from photo_contract.events import alternates_event, publish
 from photo_contract.registry import ImageRecord
 from photo_contract.registry import Status as ImageStatus
-from photo_resize import Encodings, ImageRejected, resize_image
+from photo_resize import Encodings, resize_image
 
 from resize_worker.process import (
     ProcessOutcome,
@@ -63,7 +63,7 @@ def make_alternates(services: Services, settings: WorkerSettings, task: Alternat
         return _lost(services, settings, task, record, ())
     try:
         result = resize_image(found["Body"].read(), replace(settings.resize, encodings=Encodings.ALTERNATES))
-    except (ImageRejected, Exception) as exc:  # deterministic on these bytes: not retried
+    except Exception as exc:  # a rejection or a core error: deterministic on these bytes, not retried
         detail = f"{type(exc).__name__}: {exc}"
         return ProcessOutcome(ProcessStatus.REJECTED, what, "alternates failed", failure=detail)
     held = record.status is ImageStatus.HELD
